@@ -1,0 +1,27 @@
+# collections_automation: the commands a developer and CI use.
+# Setup is shared: tools/devenv.py builds what is missing (virtualenv, Odoo
+# source, PostgreSQL role, Chromium) in $(COLLECTIONS_ENV), outside the checkout.
+PYTHON ?= python3
+DEVENV := $(PYTHON) tools/devenv.py
+ADDON := collections_automation
+
+.PHONY: run test lint env help
+
+help:
+	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
+	@echo "make test   run the whole test suite on a fresh database"
+	@echo "make lint   ruff and pylint-odoo"
+	@echo "make env    build the environment only, and print where it is"
+
+env:
+	@$(DEVENV) env
+
+run:
+	@$(DEVENV) run
+
+# Pass pytest options with T, e.g. make test T="-k test_access"
+test:
+	@$(DEVENV) test $(T)
+
+lint: env
+	@$(DEVENV) lint

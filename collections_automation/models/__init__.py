@@ -1,0 +1,3 @@
+from . import collection_process
+from . import collection_stage
+from . import collection_demo_loader

@@ -1,0 +1,110 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+# Each demo customer gets three invoices; the scenarios cycle so that every
+# state a collections team meets is present. ``due_in`` is days from today to
+# the due date (negative: overdue); ``paid`` is the share already paid.
+DEMO_SCENARIOS = (
+    {"due_in": -60, "paid": 1.0},
+    {"due_in": 3, "paid": 0.0},
+    {"due_in": -5, "paid": 0.0},
+    {"due_in": -20, "paid": 0.0},
+    {"due_in": -45, "paid": 0.0},
+    {"due_in": -90, "paid": 0.0},
+    {"due_in": -30, "paid": 0.4},
+    {"due_in": 12, "paid": 0.0},
+    {"due_in": -10, "paid": 1.0},
+    {"due_in": -20, "paid": 0.0},
+)
+DEMO_INVOICES_PER_CUSTOMER = 3
+# Typical invoice size per customer segment (tag XML id), smallest first.
+DEMO_AMOUNTS = {
+    "collections_automation.res_partner_category_retail_demo": (180.0, 1450.0),
+    "collections_automation.res_partner_category_wholesale_demo": (2100.0, 11800.0),
+    "collections_automation.res_partner_category_key_demo": (14500.0, 58000.0),
+}
+DEMO_LINES = ("Consulting services", "Product delivery", "Maintenance contract", "Spare parts")
+
+
+class CollectionDemoLoader(models.AbstractModel):
+    _name = "collection.demo.loader"
+    _description = "Collections demo data loader"
+
+    @api.model
+    def _get_demo_customers(self):
+        data = self.env["ir.model.data"].search(
+            [
+                ("module", "=", "collections_automation"),
+                ("model", "=", "res.partner"),
+                ("name", "=like", "res_partner_%_demo"),
+            ],
+            order="id",
+        )
+        return self.env["res.partner"].browse(data.mapped("res_id"))
+
+    @api.model
+    def _prepare_demo_invoice_values(self, partner, index, scenario, amount):
+        today = fields.Date.context_today(self)
+        due_date = today + timedelta(days=scenario["due_in"])
+        term_days = max(partner.property_payment_term_id.line_ids.mapped("nb_days") or [0])
+        invoice_date = min(today, due_date - timedelta(days=term_days))
+        return {
+            "move_type": "out_invoice",
+            "partner_id": partner.id,
+            "invoice_date": invoice_date,
+            "invoice_payment_term_id": partner.property_payment_term_id.id,
+            "invoice_line_ids": [
+                fields.Command.create(
+                    {
+                        "name": DEMO_LINES[index % len(DEMO_LINES)],
+                        "quantity": 1,
+                        "price_unit": amount,
+                        "tax_ids": [],
+                    }
+                )
+            ],
+        }
+
+    @api.model
+    def _load_demo_invoices(self):
+        """Create posted customer invoices dated relative to today."""
+        invoice_specs = []
+        amount_ranges = {self.env.ref(xml_id): bounds for xml_id, bounds in DEMO_AMOUNTS.items()}
+        for partner_index, partner in enumerate(self._get_demo_customers()):
+            low, high = next(
+                (bounds for tag, bounds in amount_ranges.items() if tag in partner.category_id),
+                (500.0, 5000.0),
+            )
+            for rank in range(DEMO_INVOICES_PER_CUSTOMER):
+                index = partner_index * DEMO_INVOICES_PER_CUSTOMER + rank
+                scenario = DEMO_SCENARIOS[index % len(DEMO_SCENARIOS)]
+                # A deterministic spread keeps the demo the same on every install.
+                amount = round(low + (high - low) * ((index * 37) % 100) / 100.0, -1)
+                invoice_specs.append((partner, index, scenario, amount))
+        invoices = self.env["account.move"].create(
+            [self._prepare_demo_invoice_values(*spec) for spec in invoice_specs]
+        )
+        invoices.action_post()
+        for invoice, (_partner, _index, scenario, _amount) in zip(invoices, invoice_specs, strict=True):
+            if scenario["paid"]:
+                self._register_demo_payment(invoice, scenario["paid"])
+        return invoices
+
+    @api.model
+    def _register_demo_payment(self, invoice, share):
+        today = fields.Date.context_today(self)
+        payment_date = min(today, invoice.invoice_date_due - timedelta(days=2))
+        payment_date = max(payment_date, invoice.invoice_date)
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create(
+                {
+                    "amount": invoice.currency_id.round(invoice.amount_total * share),
+                    "payment_date": payment_date,
+                    "payment_difference_handling": "open",
+                }
+            )
+        )
+        wizard.action_create_payments()

@@ -1,0 +1,62 @@
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import CollectionsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionsAccess(CollectionsCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.internal_user = new_test_user(cls.env, login="plain_employee", groups="base.group_user")
+        cls.process = cls.env["collection.process"].create(
+            {
+                "name": "Access check",
+                "stage_ids": [(0, 0, {"name": "Reminder", "delay_days": 3})],
+            }
+        )
+
+    def test_groups_follow_accounting_groups(self):
+        user_group = self.env.ref("collections_automation.collections_automation_group_user")
+        manager_group = self.env.ref("collections_automation.collections_automation_group_manager")
+        self.assertIn(user_group, self.collections_user.all_group_ids)
+        self.assertNotIn(manager_group, self.collections_user.all_group_ids)
+        self.assertIn(manager_group, self.collections_manager.all_group_ids)
+        self.assertIn(user_group, self.collections_manager.all_group_ids)
+        self.assertNotIn(user_group, self.internal_user.all_group_ids)
+
+    def test_every_model_has_access_rows(self):
+        models = self._addon_models()
+        self.assertTrue(models, "the add-on defines models")
+        access = self.env["ir.model.access"].search([("model_id", "in", models.ids)])
+        self.assertEqual(set(access.model_id.ids), set(models.ids))
+
+    def test_user_without_collections_groups_cannot_read(self):
+        for model in self._addon_models():
+            with self.subTest(model=model.model):
+                records = self.env[model.model].with_user(self.internal_user)
+                with self.assertRaises(AccessError):
+                    records.search([], limit=1)
+
+    def test_collections_user_reads_but_does_not_design(self):
+        process = self.process.with_user(self.collections_user)
+        self.assertEqual(process.stage_ids.mapped("name"), ["Reminder"])
+        with self.assertRaises(AccessError):
+            process.write({"name": "Renamed by a user"})
+        with self.assertRaises(AccessError):
+            self.env["collection.process"].with_user(self.collections_user).create({"name": "Mine"})
+
+    def test_collections_manager_designs_processes(self):
+        process = self.env["collection.process"].with_user(self.collections_manager).create(
+            {"name": "Manager's process", "stage_ids": [(0, 0, {"name": "Call", "delay_days": 10})]}
+        )
+        process.stage_ids.write({"delay_days": 12})
+        self.assertEqual(process.stage_ids.delay_days, 12)
+
+    def test_other_company_processes_are_hidden(self):
+        other_company = self.setup_other_company()["company"]
+        foreign = self.env["collection.process"].create({"name": "Foreign", "company_id": other_company.id})
+        visible = self.env["collection.process"].with_user(self.collections_manager).search([])
+        self.assertIn(self.process, visible)
+        self.assertNotIn(foreign, visible)

@@ -1,0 +1,49 @@
+from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import ADDON, CollectionsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionsViews(CollectionsCommon):
+    def _addon_records(self, model):
+        data = self.env["ir.model.data"].search([("module", "=", ADDON), ("model", "=", model)])
+        return self.env[model].browse(data.mapped("res_id"))
+
+    def test_every_view_renders(self):
+        views = self._addon_records("ir.ui.view")
+        self.assertTrue(views)
+        for view in views:
+            with self.subTest(view=view.xml_id):
+                # An extension view is rendered through the view it extends.
+                root = view
+                while root.mode == "extension" and root.inherit_id:
+                    root = root.inherit_id
+                result = (
+                    self.env[view.model]
+                    .with_user(self.collections_manager)
+                    .get_views([(root.id, root.type)])
+                )
+                self.assertIn(root.type, result["views"])
+                self.assertTrue(result["views"][root.type]["arch"])
+
+    def test_every_window_action_opens(self):
+        actions = self._addon_records("ir.actions.act_window")
+        self.assertTrue(actions)
+        for action in actions:
+            with self.subTest(action=action.xml_id):
+                records = self.env[action.res_model].with_user(self.collections_manager)
+                views = [(view_id, view_type) for view_id, view_type in action.views]
+                views.append((action.search_view_id.id, "search"))
+                result = records.get_views(views)
+                self.assertEqual(set(result["views"]), {view_type for _id, view_type in views})
+                records.search(safe_eval(action.domain or "[]", {"uid": self.env.uid}), limit=1)
+
+    def test_menus_reach_their_users(self):
+        root = self.env.ref("collections_automation.collections_menu_root")
+        config = self.env.ref("collections_automation.collections_menu_config")
+        user_menus = self.env["ir.ui.menu"].with_user(self.collections_user)._visible_menu_ids()
+        manager_menus = self.env["ir.ui.menu"].with_user(self.collections_manager)._visible_menu_ids()
+        self.assertIn(root.id, user_menus)
+        self.assertNotIn(config.id, user_menus)
+        self.assertIn(config.id, manager_menus)

@@ -1,0 +1,94 @@
+"""The add-on installs with its demo data and uninstalls cleanly, in a
+database of its own (the suite's test database keeps the add-on)."""
+
+import pytest
+from odoo_env import drop_database, query, run_odoo
+
+ADDON = "collections_automation"
+DATABASE = "collections_install_check"
+
+
+@pytest.fixture(scope="module")
+def demo_database():
+    drop_database(DATABASE)
+    run_odoo("server", "-d", DATABASE, "-i", ADDON, "--with-demo", "--stop-after-init", "--no-http")
+    yield DATABASE
+    drop_database(DATABASE)
+
+
+def _demo_invoices(database):
+    return query(
+        database,
+        """
+        SELECT m.payment_state, m.invoice_date_due - CURRENT_DATE, m.amount_residual, m.amount_total
+          FROM account_move m
+          JOIN ir_model_data d ON d.model = 'res.partner' AND d.res_id = m.partner_id
+         WHERE d.module = %s AND m.move_type = 'out_invoice' AND m.state = 'posted'
+        """,
+        (ADDON,),
+    )
+
+
+def test_demo_data_looks_like_a_collections_desk(demo_database):
+    customers = query(
+        demo_database,
+        """
+        SELECT count(DISTINCT p.id), count(DISTINCT p.country_id), count(DISTINCT rel.category_id)
+          FROM res_partner p
+          JOIN ir_model_data d ON d.model = 'res.partner' AND d.res_id = p.id AND d.module = %s
+          JOIN res_partner_res_partner_category_rel rel ON rel.partner_id = p.id
+        """,
+        (ADDON,),
+    )
+    assert customers == [(20, 2, 3)]
+    invoices = _demo_invoices(demo_database)
+    assert len(invoices) == 60
+    states = {state for state, *_rest in invoices}
+    assert states >= {"not_paid", "partial"} and states & {"paid", "in_payment"}
+    open_days = {days for state, days, *_rest in invoices if state == "not_paid"}
+    assert {-5, -20, -45, -90} <= open_days, "open invoices 5, 20, 45 and 90 days overdue"
+    assert any(0 < days <= 7 for days in open_days), "an invoice due in a few days"
+    partial = [(residual, total) for state, _days, residual, total in invoices if state == "partial"]
+    assert partial and all(0 < residual < total for residual, total in partial)
+
+
+def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):
+    result = run_odoo(
+        "shell",
+        "-d",
+        demo_database,
+        "--no-http",
+        stdin=(
+            "from odoo.tools.safe_eval import safe_eval\n"
+            "user = env['res.users'].search([('login', '=', 'demo')])\n"
+            "menu = env.ref('collections_automation.collections_menu_root')\n"
+            "action = env.ref('collections_automation.account_move_action_to_collect')\n"
+            "invoices = env['account.move'].with_user(user).search(safe_eval(action.domain))\n"
+            "print('MENU-VISIBLE', menu.id in env['ir.ui.menu'].with_user(user)._visible_menu_ids())\n"
+            "print('DEMO-INVOICES', len(invoices.filtered(lambda m: m.partner_id.email.startswith('accounts@'))))\n"
+        ),
+    )
+    assert "MENU-VISIBLE True" in result.stdout
+    # 60 demo invoices, of which 12 are fully paid.
+    assert "DEMO-INVOICES 48" in result.stdout
+
+
+def test_uninstall_removes_everything(demo_database):
+    run_odoo(
+        "shell",
+        "-d",
+        demo_database,
+        "--no-http",
+        stdin=(
+            f"env['ir.module.module'].search([('name', '=', '{ADDON}')]).button_immediate_uninstall()\n"
+            "env.cr.commit()\n"
+        ),
+    )
+    assert query(demo_database, "SELECT state FROM ir_module_module WHERE name = %s", (ADDON,)) == [
+        ("uninstalled",)
+    ]
+    assert query(demo_database, "SELECT to_regclass('collection_process'), to_regclass('collection_stage')") == [
+        (None, None)
+    ]
+    assert query(demo_database, "SELECT count(*) FROM ir_model WHERE model LIKE 'collection.%%'") == [(0,)]
+    assert query(demo_database, "SELECT count(*) FROM ir_ui_menu WHERE name->>'en_US' = 'Collections'") == [(0,)]

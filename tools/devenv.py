@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""Build and use the development environment of collections_automation.
+
+The environment lives outside the checkout (``COLLECTIONS_ENV``, default
+``~/.cache/collections_automation``) so that every clone of the repository
+reuses it. It holds a virtualenv, a copy of the Odoo 19 Community source, the
+Odoo configuration file and the filestore. It is rebuilt only when the pinned
+requirements or the Odoo source change.
+
+Only the standard library is used here: this script runs before the
+virtualenv exists.
+"""
+
+import argparse
+import getpass
+import ast
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ADDON = "collections_automation"
+ENV = Path(
+    os.environ.get("COLLECTIONS_ENV")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / ADDON
+).expanduser()
+VENV = ENV / "venv"
+ODOO_DIR = ENV / "odoo"
+ODOO_STAMP = ENV / "odoo.json"
+DEPS_STAMP = ENV / "requirements.sha256"
+ODOO_CONF = ENV / "odoo.conf"
+ODOO_SERIES = "19.0"
+NIGHTLY_URL = "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
+NO_SOURCE_HELP = (
+    "error: no Odoo 19 source: set ODOO_SRC=/path/to/odoo-19.0 (a source tree or a "
+    f"source archive), or allow this machine to download {NIGHTLY_URL}"
+)
+# Odoo's requirements.txt pins versions that do not install here: cbor2 5.4.2
+# does not build on Python 3.11 and python-ldap needs the LDAP headers while
+# nothing we run uses LDAP.
+ODOO_REQUIREMENT_OVERRIDES = {"cbor2": "cbor2==5.6.2", "python-ldap": None}
+OWN_REQUIREMENTS = ("requirements.txt", "requirements-test.txt")
+
+
+class SetupError(Exception):
+    """A problem the user must fix; its message is the one line they see."""
+
+
+def log(message):
+    print(f"[devenv] {message}", flush=True)
+
+
+def run(cmd, **kwargs):
+    kwargs.setdefault("check", True)
+    return subprocess.run([str(c) for c in cmd], **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Odoo source
+# --------------------------------------------------------------------------
+
+
+def read_odoo_series(tree):
+    """Return 'MAJOR.MINOR' of the Odoo source tree at ``tree``, or None."""
+    release = Path(tree) / "odoo" / "release.py"
+    if not release.is_file():
+        return None
+    for node in ast.parse(release.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            getattr(t, "id", None) == "version_info" for t in node.targets
+        ):
+            parts = [getattr(elt, "value", None) for elt in node.value.elts[:2]]
+            return ".".join(str(p) for p in parts)
+    return None
+
+
+def find_tree_root(directory):
+    """The folder holding ``odoo/release.py`` at or just below ``directory``."""
+    directory = Path(directory)
+    if (directory / "odoo" / "release.py").is_file():
+        return directory
+    for child in sorted(directory.iterdir()):
+        if child.is_dir() and (child / "odoo" / "release.py").is_file():
+            return child
+    return None
+
+
+def check_series(tree, origin):
+    series = read_odoo_series(tree)
+    if series != ODOO_SERIES:
+        raise SetupError(
+            f"error: {origin} is Odoo {series or 'of unknown version'}, "
+            f"collections_automation needs Odoo {ODOO_SERIES}"
+        )
+
+
+def unpack_archive(archive, destination):
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(destination)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tarred:
+            tarred.extractall(destination, filter="data")
+    else:
+        raise SetupError(f"error: ODOO_SRC={archive} is neither a folder nor a tar or zip archive")
+
+
+def _manifest(module_dir):
+    try:
+        return ast.literal_eval((module_dir / "__manifest__.py").read_text())
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def prune_non_community_modules(addons_dir):
+    """Delete modules that are not LGPL Odoo Community, and those needing them.
+
+    Some source bundles carry proprietary modules (license OEEL-1); we build on
+    Odoo Community only, so they never reach the environment.
+    """
+    removed = []
+    for module_dir in sorted(addons_dir.iterdir()):
+        manifest = _manifest(module_dir) if module_dir.is_dir() else None
+        if manifest and manifest.get("license") == "OEEL-1":
+            shutil.rmtree(module_dir)
+            removed.append(module_dir.name)
+    while True:
+        present = {d.name for d in addons_dir.iterdir() if (d / "__manifest__.py").is_file()}
+        orphans = [
+            name
+            for name in sorted(present)
+            if any(dep not in present for dep in (_manifest(addons_dir / name) or {}).get("depends", []))
+        ]
+        if not orphans:
+            break
+        for name in orphans:
+            shutil.rmtree(addons_dir / name)
+        removed.extend(orphans)
+    if removed:
+        log(f"left out {len(removed)} modules that are not Odoo Community or depend on such modules")
+
+
+def install_odoo_tree(tree, origin):
+    """Copy the source tree ``tree`` into the environment."""
+    check_series(tree, origin)
+    log(f"copying Odoo {ODOO_SERIES} from {origin} into {ODOO_DIR}")
+    staging = ENV / "odoo.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(
+        tree, staging, symlinks=True, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc")
+    )
+    prune_non_community_modules(staging / "odoo" / "addons")
+    shutil.rmtree(ODOO_DIR, ignore_errors=True)
+    staging.rename(ODOO_DIR)
+    ODOO_STAMP.write_text(json.dumps({"origin": str(origin), "installed": time.time()}))
+    # Requirements come partly from the Odoo tree: force their re-install.
+    DEPS_STAMP.unlink(missing_ok=True)
+
+
+def odoo_source_signature(path):
+    stat = path.stat()
+    return f"{path.resolve()}:{stat.st_mtime_ns}"
+
+
+def installed_elsewhere():
+    """The root of an Odoo importable by the running Python, if any."""
+    probe = "import odoo, os; print(os.path.dirname(os.path.dirname(odoo.__file__)))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    if result.returncode:
+        return None
+    root = Path(result.stdout.strip())
+    return root if (root / "odoo" / "release.py").is_file() else None
+
+
+def download_nightly(destination):
+    log(f"downloading {NIGHTLY_URL}")
+    try:
+        with urllib.request.urlopen(NIGHTLY_URL, timeout=20) as response, open(destination, "wb") as out:
+            shutil.copyfileobj(response, out)
+    except OSError as exc:
+        raise SetupError(NO_SOURCE_HELP) from exc
+
+
+def ensure_odoo():
+    """Make sure the environment holds an Odoo 19 Community source tree."""
+    odoo_src = os.environ.get("ODOO_SRC")
+    if odoo_src:
+        source = Path(odoo_src).expanduser()
+        if not source.exists():
+            raise SetupError(f"error: ODOO_SRC={odoo_src} does not exist")
+        signature = odoo_source_signature(source)
+        if ODOO_DIR.is_dir() and ODOO_STAMP.is_file():
+            if json.loads(ODOO_STAMP.read_text()).get("signature") == signature:
+                return
+        if source.is_dir():
+            root = find_tree_root(source)
+            if not root:
+                raise SetupError(f"error: ODOO_SRC={odoo_src} holds no Odoo source (no odoo/release.py)")
+            install_odoo_tree(root, source)
+        else:
+            with tempfile.TemporaryDirectory(dir=ENV) as unpacked:
+                unpack_archive(source, unpacked)
+                root = find_tree_root(unpacked)
+                if not root:
+                    raise SetupError(f"error: the archive ODOO_SRC={odoo_src} holds no Odoo source")
+                install_odoo_tree(root, source)
+        stamp = json.loads(ODOO_STAMP.read_text())
+        stamp["signature"] = signature
+        ODOO_STAMP.write_text(json.dumps(stamp))
+        return
+    if ODOO_DIR.is_dir():
+        check_series(ODOO_DIR, f"the Odoo in {ODOO_DIR}")
+        return
+    elsewhere = installed_elsewhere()
+    if elsewhere:
+        install_odoo_tree(elsewhere, elsewhere)
+        return
+    with tempfile.TemporaryDirectory(dir=ENV) as work:
+        archive = Path(work) / "odoo.tar.gz"
+        download_nightly(archive)
+        unpack_archive(archive, Path(work) / "src")
+        root = find_tree_root(Path(work) / "src")
+        if not root:
+            raise SetupError("error: the downloaded Odoo archive holds no Odoo source")
+        install_odoo_tree(root, NIGHTLY_URL)
+
+
+# --------------------------------------------------------------------------
+# Python environment
+# --------------------------------------------------------------------------
+
+
+def venv_python():
+    return VENV / "bin" / "python"
+
+
+def odoo_requirements_text():
+    lines = []
+    for line in (ODOO_DIR / "requirements.txt").read_text().splitlines():
+        name = line.split("#")[0].split(";")[0].split("==")[0].strip().lower()
+        if name in ODOO_REQUIREMENT_OVERRIDES:
+            replacement = ODOO_REQUIREMENT_OVERRIDES.pop(name)
+            if replacement:
+                lines.append(replacement)
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def ensure_venv():
+    if venv_python().exists():
+        probe = run([venv_python(), "-c", "import sys"], check=False, capture_output=True)
+        if probe.returncode:
+            log("the virtualenv is broken, rebuilding it")
+            shutil.rmtree(VENV)
+    if not venv_python().exists():
+        if sys.version_info < (3, 10):
+            raise SetupError("error: Python 3.10 or newer is needed to run Odoo 19")
+        log(f"creating the virtualenv {VENV}")
+        run([sys.executable, "-m", "venv", VENV])
+        DEPS_STAMP.unlink(missing_ok=True)
+    odoo_requirements = ENV / "requirements-odoo.txt"
+    odoo_requirements.write_text(odoo_requirements_text())
+    digest = hashlib.sha256()
+    digest.update(sys.version.encode())
+    digest.update(odoo_requirements.read_bytes())
+    for name in OWN_REQUIREMENTS:
+        digest.update((REPO / name).read_bytes())
+    if DEPS_STAMP.is_file() and DEPS_STAMP.read_text() == digest.hexdigest():
+        return
+    log("installing the pinned Python requirements (once per change of requirements)")
+    pip = [venv_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run([*pip, "--upgrade", "pip", "setuptools<81", "wheel"])
+    requirements = [odoo_requirements, *(REPO / name for name in OWN_REQUIREMENTS)]
+    run([*pip, *(arg for path in requirements for arg in ("-r", path))])
+    # Odoo runs from its source tree: a .pth file makes it importable, which
+    # is what an editable install would do, without building anything.
+    site_packages = run(
+        [venv_python(), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site_packages, "odoo-source.pth").write_text(f"{ODOO_DIR}\n")
+    DEPS_STAMP.write_text(digest.hexdigest())
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL and Chromium
+# --------------------------------------------------------------------------
+
+
+def db_user():
+    return os.environ.get("PGUSER") or getpass.getuser()
+
+
+def pg_answers():
+    if not shutil.which("psql"):
+        return False
+    result = run(
+        ["psql", "-d", "postgres", "-Atc", "select 1"],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    return result.returncode == 0
+
+
+def can_install_packages():
+    return os.geteuid() == 0 and shutil.which("apt-get")
+
+
+def apt_install(*packages):
+    log(f"installing Debian packages: {' '.join(packages)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", *packages], env=env)
+
+
+def start_local_postgres():
+    clusters = Path("/etc/postgresql")
+    for version in sorted(clusters.iterdir()) if clusters.is_dir() else []:
+        run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", version.name, "main", "start"],
+            check=False,
+        )
+
+
+def ensure_postgres():
+    """Make sure a PostgreSQL server answers as a role Odoo accepts."""
+    user = db_user()
+    if user == "postgres":
+        raise SetupError("error: Odoo refuses to run as the postgres superuser: set PGUSER to another role")
+    if pg_answers():
+        return
+    if not shutil.which("psql") and can_install_packages():
+        apt_install("postgresql", "postgresql-client")
+    if not pg_answers() and can_install_packages():
+        start_local_postgres()
+        for _attempt in range(20):
+            if pg_answers():
+                break
+            time.sleep(0.5)
+        if not pg_answers() and shutil.which("su"):
+            # A fresh Debian server knows only the postgres role: give the
+            # current user a role of its own that may create databases.
+            run(
+                ["su", "postgres", "-c", f"createuser --createdb --superuser {user}"],
+                check=False,
+            )
+    if not pg_answers():
+        raise SetupError(
+            "error: no PostgreSQL server answers: start one, or point PGHOST/PGPORT/PGUSER at it "
+            "(see the README's troubleshooting)"
+        )
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def ensure_chromium():
+    if find_chromium():
+        return
+    if can_install_packages():
+        apt_install("chromium")
+    if not find_chromium():
+        raise SetupError(
+            "error: Chromium is needed for the browser tests: install Debian's chromium package"
+        )
+
+
+# --------------------------------------------------------------------------
+# Odoo configuration and commands
+# --------------------------------------------------------------------------
+
+
+def addons_path():
+    return ",".join([str(ODOO_DIR / "odoo" / "addons"), str(REPO)])
+
+
+def write_odoo_conf():
+    (ENV / "data").mkdir(exist_ok=True)
+    options = {
+        "addons_path": addons_path(),
+        "data_dir": ENV / "data",
+        "db_user": db_user(),
+        "http_interface": "127.0.0.1",
+        "http_port": os.environ.get("ODOO_HTTP_PORT", "8069"),
+        "list_db": "True",
+        "admin_passwd": "admin",
+    }
+    for variable, option in (("PGHOST", "db_host"), ("PGPORT", "db_port"), ("PGPASSWORD", "db_password")):
+        if os.environ.get(variable):
+            options[option] = os.environ[variable]
+    ODOO_CONF.write_text(
+        "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
+    )
+
+
+def odoo_command(*args):
+    return [venv_python(), "-m", "odoo", "-c", ODOO_CONF, *args]
+
+
+def ensure(with_chromium=False):
+    ENV.mkdir(parents=True, exist_ok=True)
+    ensure_odoo()
+    ensure_venv()
+    ensure_postgres()
+    if with_chromium:
+        ensure_chromium()
+    write_odoo_conf()
+
+
+def drop_database(name):
+    run(["dropdb", "--if-exists", "--force", name], check=False, capture_output=True)
+    shutil.rmtree(ENV / "data" / "filestore" / name, ignore_errors=True)
+
+
+def database_exists(name):
+    result = run(
+        ["psql", "-d", "postgres", "-Atc", f"select 1 from pg_database where datname = '{name}'"],
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() == "1"
+
+
+def cmd_env(_args):
+    ensure()
+    print(f"environment: {ENV}\npython: {venv_python()}\nodoo config: {ODOO_CONF}")
+
+
+def cmd_run(args):
+    ensure()
+    if database_exists(args.database):
+        log(f"updating {ADDON} in the database {args.database}")
+        run(odoo_command("-d", args.database, "-u", ADDON, "--stop-after-init"))
+    else:
+        log(f"creating the database {args.database} with {ADDON} and its demo data")
+        run(odoo_command("-d", args.database, "-i", ADDON, "--with-demo", "--stop-after-init"))
+    port = os.environ.get("ODOO_HTTP_PORT", "8069")
+    print(
+        f"\n  Odoo is served on http://127.0.0.1:{port}/odoo (database {args.database})\n"
+        "  Log in as the demo accountant: demo / demo   (administrator: admin / admin)\n",
+        flush=True,
+    )
+    os.execv(str(venv_python()), [str(c) for c in odoo_command("-d", args.database, "--db-filter", f"^{args.database}$")])
+
+
+def cmd_test(args):
+    ensure(with_chromium=True)
+    database = args.database
+    log(f"creating the test database {database} (no demo data)")
+    drop_database(database)
+    run(odoo_command("-d", database, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
+    env = dict(os.environ, COLLECTIONS_ODOO_CONF=str(ODOO_CONF), COLLECTIONS_TEST_DB=database)
+    pytest = [
+        venv_python(),
+        "-m",
+        "pytest",
+        f"--odoo-config={ODOO_CONF}",
+        f"--odoo-database={database}",
+        "-p",
+        "no:cacheprovider",
+        *args.pytest_args,
+    ]
+    result = run(pytest, cwd=REPO, env=env, check=False)
+    return result.returncode
+
+
+def cmd_odoo(args):
+    ensure()
+    os.execv(str(venv_python()), [str(c) for c in odoo_command(*args.odoo_args)])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("env", help="build the environment and print where it is").set_defaults(func=cmd_env)
+    run_parser = commands.add_parser("run", help="create or update the demo database and serve Odoo")
+    run_parser.add_argument("--database", default=os.environ.get("DEMO_DB", "collections_demo"))
+    run_parser.set_defaults(func=cmd_run)
+    test_parser = commands.add_parser("test", help="run the test suite on a fresh database")
+    test_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
+    test_parser.set_defaults(func=cmd_test)
+    odoo_parser = commands.add_parser("odoo", help="run Odoo with the environment's configuration")
+    odoo_parser.set_defaults(func=cmd_odoo)
+    # Whatever the script does not know is passed on, to pytest or to Odoo.
+    args, extra = parser.parse_known_args(argv)
+    args.pytest_args = args.odoo_args = extra
+    try:
+        return args.func(args) or 0
+    except SetupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: command failed ({exc.returncode}): {' '.join(map(str, exc.cmd))}", file=sys.stderr)
+        return exc.returncode or 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
