@@ -23,5 +23,5 @@ run:
 test:
 	@$(DEVENV) test $(T)
 
-lint: env
+lint:
 	@$(DEVENV) lint

@@ -33,6 +33,4 @@
             "collections_automation/static/tests/tours/*.js",
         ],
     },
-    "application": False,
-    "installable": True,
 }

@@ -65,7 +65,8 @@ def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):
             "action = env.ref('collections_automation.account_move_action_to_collect')\n"
             "invoices = env['account.move'].with_user(user).search(safe_eval(action.domain))\n"
             "print('MENU-VISIBLE', menu.id in env['ir.ui.menu'].with_user(user)._visible_menu_ids())\n"
-            "print('DEMO-INVOICES', len(invoices.filtered(lambda m: m.partner_id.email.startswith('accounts@'))))\n"
+            "demo = invoices.filtered(lambda m: m.partner_id.email.startswith('accounts@'))\n"
+            "print('DEMO-INVOICES', len(demo))\n"
         ),
     )
     assert "MENU-VISIBLE True" in result.stdout
@@ -87,8 +88,10 @@ def test_uninstall_removes_everything(demo_database):
     assert query(demo_database, "SELECT state FROM ir_module_module WHERE name = %s", (ADDON,)) == [
         ("uninstalled",)
     ]
-    assert query(demo_database, "SELECT to_regclass('collection_process'), to_regclass('collection_stage')") == [
-        (None, None)
-    ]
+    assert query(
+        demo_database, "SELECT to_regclass('collection_process'), to_regclass('collection_stage')"
+    ) == [(None, None)]
     assert query(demo_database, "SELECT count(*) FROM ir_model WHERE model LIKE 'collection.%%'") == [(0,)]
-    assert query(demo_database, "SELECT count(*) FROM ir_ui_menu WHERE name->>'en_US' = 'Collections'") == [(0,)]
+    assert query(demo_database, "SELECT count(*) FROM ir_ui_menu WHERE name->>'en_US' = 'Collections'") == [
+        (0,)
+    ]

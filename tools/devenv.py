@@ -12,8 +12,8 @@ virtualenv exists.
 """
 
 import argparse
-import getpass
 import ast
+import getpass
 import hashlib
 import json
 import os
@@ -39,7 +39,9 @@ ODOO_STAMP = ENV / "odoo.json"
 DEPS_STAMP = ENV / "requirements.sha256"
 ODOO_CONF = ENV / "odoo.conf"
 ODOO_SERIES = "19.0"
-NIGHTLY_URL = "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
+NIGHTLY_URL = os.environ.get(
+    "ODOO_NIGHTLY_URL", "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
+)
 NO_SOURCE_HELP = (
     "error: no Odoo 19 source: set ODOO_SRC=/path/to/odoo-19.0 (a source tree or a "
     f"source archive), or allow this machine to download {NIGHTLY_URL}"
@@ -59,9 +61,8 @@ def log(message):
     print(f"[devenv] {message}", flush=True)
 
 
-def run(cmd, **kwargs):
-    kwargs.setdefault("check", True)
-    return subprocess.run([str(c) for c in cmd], **kwargs)
+def run(cmd, check=True, **kwargs):
+    return subprocess.run([str(c) for c in cmd], check=check, **kwargs)
 
 
 # --------------------------------------------------------------------------
@@ -198,9 +199,12 @@ def ensure_odoo():
         if not source.exists():
             raise SetupError(f"error: ODOO_SRC={odoo_src} does not exist")
         signature = odoo_source_signature(source)
-        if ODOO_DIR.is_dir() and ODOO_STAMP.is_file():
-            if json.loads(ODOO_STAMP.read_text()).get("signature") == signature:
-                return
+        if (
+            ODOO_DIR.is_dir()
+            and ODOO_STAMP.is_file()
+            and json.loads(ODOO_STAMP.read_text()).get("signature") == signature
+        ):
+            return
         if source.is_dir():
             root = find_tree_root(source)
             if not root:
@@ -263,8 +267,6 @@ def ensure_venv():
             log("the virtualenv is broken, rebuilding it")
             shutil.rmtree(VENV)
     if not venv_python().exists():
-        if sys.version_info < (3, 10):
-            raise SetupError("error: Python 3.10 or newer is needed to run Odoo 19")
         log(f"creating the virtualenv {VENV}")
         run([sys.executable, "-m", "venv", VENV])
         DEPS_STAMP.unlink(missing_ok=True)
@@ -377,9 +379,7 @@ def ensure_chromium():
     if can_install_packages():
         apt_install("chromium")
     if not find_chromium():
-        raise SetupError(
-            "error: Chromium is needed for the browser tests: install Debian's chromium package"
-        )
+        raise SetupError("error: Chromium is needed for the browser tests: install Debian's chromium package")
 
 
 # --------------------------------------------------------------------------
@@ -405,9 +405,7 @@ def write_odoo_conf():
     for variable, option in (("PGHOST", "db_host"), ("PGPORT", "db_port"), ("PGPASSWORD", "db_password")):
         if os.environ.get(variable):
             options[option] = os.environ[variable]
-    ODOO_CONF.write_text(
-        "[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items())
-    )
+    ODOO_CONF.write_text("[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items()))
 
 
 def odoo_command(*args):
@@ -457,7 +455,8 @@ def cmd_run(args):
         "  Log in as the demo accountant: demo / demo   (administrator: admin / admin)\n",
         flush=True,
     )
-    os.execv(str(venv_python()), [str(c) for c in odoo_command("-d", args.database, "--db-filter", f"^{args.database}$")])
+    serve = odoo_command("-d", args.database, "--db-filter", f"^{args.database}$")
+    os.execv(str(venv_python()), [str(c) for c in serve])
 
 
 def cmd_test(args):
@@ -481,6 +480,24 @@ def cmd_test(args):
     return result.returncode
 
 
+LINT_PATHS = (ADDON, "tests", "tools", "conftest.py")
+
+
+def cmd_lint(_args):
+    ensure_odoo()
+    ensure_venv()
+    bin_dir = VENV / "bin"
+    checks = [
+        [bin_dir / "ruff", "check", *LINT_PATHS],
+        [bin_dir / "ruff", "format", "--check", *LINT_PATHS],
+        [bin_dir / "pylint", "--rcfile", REPO / ".pylintrc", ADDON],
+    ]
+    failed = [check for check in checks if run(check, cwd=REPO, check=False).returncode]
+    if not failed:
+        print("lint: ruff and pylint-odoo are clean")
+    return 1 if failed else 0
+
+
 def cmd_odoo(args):
     ensure()
     os.execv(str(venv_python()), [str(c) for c in odoo_command(*args.odoo_args)])
@@ -496,12 +513,15 @@ def main(argv=None):
     test_parser = commands.add_parser("test", help="run the test suite on a fresh database")
     test_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
     test_parser.set_defaults(func=cmd_test)
+    commands.add_parser("lint", help="run ruff and pylint-odoo").set_defaults(func=cmd_lint)
     odoo_parser = commands.add_parser("odoo", help="run Odoo with the environment's configuration")
     odoo_parser.set_defaults(func=cmd_odoo)
     # Whatever the script does not know is passed on, to pytest or to Odoo.
     args, extra = parser.parse_known_args(argv)
     args.pytest_args = args.odoo_args = extra
     try:
+        if sys.version_info < (3, 11):  # noqa: UP036 -- this script may run on any python3
+            raise SetupError(f"error: Python 3.11 or newer is needed (found {sys.version.split()[0]})")
         return args.func(args) or 0
     except SetupError as exc:
         print(exc, file=sys.stderr)

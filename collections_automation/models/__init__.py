@@ -1,3 +1,1 @@
-from . import collection_process
-from . import collection_stage
-from . import collection_demo_loader
+from . import collection_demo_loader, collection_process, collection_stage

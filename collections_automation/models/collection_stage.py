@@ -11,7 +11,6 @@ class CollectionStage(models.Model):
     sequence = fields.Integer(default=10)
     process_id = fields.Many2one(
         "collection.process",
-        string="Process",
         required=True,
         index=True,
         ondelete="cascade",

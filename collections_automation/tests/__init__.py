@@ -1,3 +1,1 @@
-from . import test_access
-from . import test_views
-from . import test_tour_menu
+from . import test_access, test_tour_menu, test_views

@@ -1,6 +1,5 @@
-from odoo.tests import new_test_user
-
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.tests import new_test_user
 
 ADDON = "collections_automation"
 

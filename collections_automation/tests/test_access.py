@@ -48,8 +48,10 @@ class TestCollectionsAccess(CollectionsCommon):
             self.env["collection.process"].with_user(self.collections_user).create({"name": "Mine"})
 
     def test_collections_manager_designs_processes(self):
-        process = self.env["collection.process"].with_user(self.collections_manager).create(
-            {"name": "Manager's process", "stage_ids": [(0, 0, {"name": "Call", "delay_days": 10})]}
+        process = (
+            self.env["collection.process"]
+            .with_user(self.collections_manager)
+            .create({"name": "Manager's process", "stage_ids": [(0, 0, {"name": "Call", "delay_days": 10})]})
         )
         process.stage_ids.write({"delay_days": 12})
         self.assertEqual(process.stage_ids.delay_days, 12)

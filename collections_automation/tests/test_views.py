@@ -20,9 +20,7 @@ class TestCollectionsViews(CollectionsCommon):
                 while root.mode == "extension" and root.inherit_id:
                     root = root.inherit_id
                 result = (
-                    self.env[view.model]
-                    .with_user(self.collections_manager)
-                    .get_views([(root.id, root.type)])
+                    self.env[view.model].with_user(self.collections_manager).get_views([(root.id, root.type)])
                 )
                 self.assertIn(root.type, result["views"])
                 self.assertTrue(result["views"][root.type]["arch"])

@@ -1,0 +1,73 @@
+"""The setup behind 'make run' and 'make test' refuses what it cannot use,
+with one clear line, before building anything."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+# The interpreter the virtualenv was made from: it cannot import Odoo, like a
+# fresh machine's Python.
+BASE_PYTHON = sys._base_executable
+
+
+def run_devenv(tmp_path, *args, **env):
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "COLLECTIONS_ENV": str(tmp_path / "env"),
+        # Nothing listens on the discard port: the download fails at once,
+        # as it does on a machine without network.
+        "ODOO_NIGHTLY_URL": "http://127.0.0.1:9/odoo_19.0.latest.tar.gz",
+        **env,
+    }
+    return subprocess.run(
+        [BASE_PYTHON, str(REPO / "tools" / "devenv.py"), *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def fake_odoo_tree(root, version_info):
+    (root / "odoo").mkdir(parents=True)
+    (root / "odoo" / "release.py").write_text(f"version_info = {version_info!r}\n")
+    return root
+
+
+def test_without_any_odoo_source_it_fails_fast_with_one_line(tmp_path):
+    result = run_devenv(tmp_path, "run")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: no Odoo 19 source: set ODOO_SRC=")
+    assert not (tmp_path / "env" / "venv").exists(), "nothing is built before the source is known"
+
+
+@pytest.mark.parametrize("version_info", [(18, 0, 0, "final", 0, ""), (17, 0, 0, "final", 0, "")])
+def test_another_odoo_version_is_refused(tmp_path, version_info):
+    tree = fake_odoo_tree(tmp_path / "odoo-src", version_info)
+    result = run_devenv(tmp_path, "env", ODOO_SRC=str(tree))
+    assert result.returncode == 2
+    assert f"is Odoo {version_info[0]}.0, collections_automation needs Odoo 19.0" in result.stderr
+    assert not (tmp_path / "env" / "odoo").exists()
+
+
+def test_a_path_without_odoo_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_devenv(tmp_path, "env", ODOO_SRC=str(tmp_path / "empty"))
+    assert result.returncode == 2
+    assert "holds no Odoo source" in result.stderr
+
+
+def test_an_archive_of_another_version_is_refused(tmp_path):
+    tree = fake_odoo_tree(tmp_path / "odoo-18.0", (18, 0, 0, "final", 0, ""))
+    archive = tmp_path / "odoo_18.0.tar.gz"
+    subprocess.run(["tar", "czf", str(archive), "-C", str(tmp_path), tree.name], check=True)
+    result = run_devenv(tmp_path, "env", ODOO_SRC=str(archive))
+    assert result.returncode == 2
+    assert "is Odoo 18.0" in result.stderr
