@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class CollectionProcess(models.Model):
@@ -20,8 +21,121 @@ class CollectionProcess(models.Model):
     description = fields.Html(translate=True)
     stage_ids = fields.One2many("collection.stage", "process_id", string="Stages", copy=True)
     stage_count = fields.Integer(compute="_compute_stage_count")
+    enrollment_ids = fields.One2many("collection.enrollment", "process_id", string="Enrollments")
+    running_enrollment_count = fields.Integer(compute="_compute_running_enrollment_count")
+
+    # Enrollment triggers
+    auto_enroll_overdue = fields.Boolean(
+        string="Enroll overdue invoices",
+        help="The engine enrolls every open invoice that is overdue by more than the grace period "
+        "and that this process would get from the segment rules.",
+    )
+    grace_days = fields.Integer(string="Grace period (days)", default=3)
+    auto_enroll_pre_due = fields.Boolean(
+        string="Enroll before the due date",
+        help="The engine enrolls open invoices this many days before they fall due, "
+        "so that the process can send friendly reminders.",
+    )
+    pre_due_days = fields.Integer(string="Days before due date", default=5)
+    enroll_on_payment_failure = fields.Boolean(
+        string="Enroll on failed payment",
+        help="An invoice whose online payment fails is enrolled in this process.",
+    )
+
+    # Messages
+    consolidate = fields.Boolean(
+        string="One email per customer",
+        help="When several invoices of one customer are due for the same stage on the same run, "
+        "send one email that covers them all.",
+    )
+    email_from = fields.Char(string="Send from", help="Sender of the emails; the company's email when empty.")
+    reply_to = fields.Char(string="Reply to")
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        check_company=True,
+        domain="[('share', '=', False)]",
+        help="Gets the activities of this process; when empty, the invoice's salesperson.",
+    )
+    team_user_ids = fields.Many2many(
+        "res.users",
+        string="Team",
+        domain="[('share', '=', False)]",
+        help="When no responsible is set, activities are shared among the team, one customer each.",
+    )
+
+    # Payment page
+    payment_page_title = fields.Char(translate=True, default=lambda self: self.env._("Your payment request"))
+    payment_page_description = fields.Html(translate=True)
+
+    # Escalation
+    escalation_activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        string="Escalation activity",
+        help="Activity scheduled for the responsible when the process escalates.",
+    )
+    escalation_tag_ids = fields.Many2many(
+        "res.partner.category",
+        string="Tag the customer",
+        help="Tags added to the customer when the process escalates.",
+    )
+    escalation_set_bad_debtor = fields.Boolean(
+        string="Mark as bad debtor",
+        help="Set the customer's degree of trust to 'Bad Debtor' when the process escalates.",
+    )
 
     @api.depends("stage_ids")
     def _compute_stage_count(self):
         for process in self:
             process.stage_count = len(process.stage_ids)
+
+    def _compute_running_enrollment_count(self):
+        counts = dict(
+            self.env["collection.enrollment"]._read_group(
+                [("process_id", "in", self.ids), ("state", "in", ("running", "paused"))],
+                groupby=["process_id"],
+                aggregates=["__count"],
+            )
+        )
+        for process in self:
+            process.running_enrollment_count = counts.get(process, 0)
+
+    @api.constrains("active", "stage_ids")
+    def _check_active_process_has_stages(self):
+        for process in self:
+            if process.active and not process.stage_ids:
+                raise ValidationError(
+                    self.env._(
+                        "The process “%(process)s” has no stage: add at least one stage before "
+                        "activating it.",
+                        process=process.display_name,
+                    )
+                )
+
+    @api.constrains("grace_days", "pre_due_days")
+    def _check_trigger_days(self):
+        for process in self:
+            if process.grace_days < 0 or process.pre_due_days < 0:
+                raise ValidationError(
+                    self.env._("Grace period and days before the due date cannot be negative.")
+                )
+
+    def action_view_enrollments(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.collection_enrollment_action"
+        )
+        action["domain"] = [("process_id", "in", self.ids)]
+        action["context"] = {"default_process_id": self.id}
+        return action
+
+    def _get_responsible_user(self, enrollment):
+        """Who gets the activities of ``enrollment``: the process's
+        responsible, else one of its team (stable per customer), else the
+        invoice's salesperson."""
+        self.ensure_one()
+        if self.user_id:
+            return self.user_id
+        if self.team_user_ids:
+            team = self.team_user_ids.sorted("id")
+            return team[enrollment.partner_id.id % len(team)]
+        return enrollment.move_id.invoice_user_id or self.env.user

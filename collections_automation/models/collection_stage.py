@@ -1,4 +1,9 @@
-from odoo import fields, models
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+SATURDAY = 5
 
 
 class CollectionStage(models.Model):
@@ -9,13 +14,10 @@ class CollectionStage(models.Model):
 
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
-    process_id = fields.Many2one(
-        "collection.process",
-        required=True,
-        index=True,
-        ondelete="cascade",
-    )
+    process_id = fields.Many2one("collection.process", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="process_id.company_id", store=True, index=True)
+
+    # Timing
     delay_days = fields.Integer(
         string="Delay (days)",
         help="Days after the reference date; negative before it (reminders before the due date).",
@@ -30,3 +32,129 @@ class CollectionStage(models.Model):
         required=True,
         default="due_date",
     )
+    skip_weekends = fields.Boolean(help="A date falling on a Saturday or Sunday moves to the Monday after.")
+
+    # Actions
+    send_email = fields.Boolean(string="Email")
+    mail_template_id = fields.Many2one(
+        "mail.template",
+        string="Email template",
+        domain="[('model', '=', 'collection.enrollment')]",
+    )
+    attach_letter = fields.Boolean(
+        string="PDF letter",
+        help="Render the collection letter, attach it to the chatter and to the email.",
+    )
+    send_sms = fields.Boolean(string="SMS")
+    sms_template_id = fields.Many2one(
+        "sms.template",
+        string="SMS template",
+        domain="[('model', '=', 'collection.enrollment')]",
+    )
+    create_activity = fields.Boolean(string="Activity")
+    activity_type_id = fields.Many2one("mail.activity.type", string="Activity type")
+    activity_user_id = fields.Many2one(
+        "res.users",
+        string="Assigned to",
+        domain="[('share', '=', False)]",
+        help="When empty, the process's responsible.",
+    )
+    activity_summary = fields.Char(translate=True)
+    activity_deadline_days = fields.Integer(string="Deadline (days)", default=0)
+    retry_payment = fields.Boolean(
+        string="Retry saved payment method",
+        help="Charge the customer's saved payment method for the amount due.",
+    )
+    escalate = fields.Boolean(
+        help="Run the process's escalation at this stage, even if later stages follow.",
+    )
+    action_summary = fields.Char(compute="_compute_action_summary", string="Actions")
+
+    @api.depends("send_email", "attach_letter", "send_sms", "create_activity", "retry_payment", "escalate")
+    def _compute_action_summary(self):
+        labels = self._get_action_labels()
+        for stage in self:
+            stage.action_summary = ", ".join(label for field, label in labels if stage[field])
+
+    def _get_action_labels(self):
+        return [
+            ("send_email", self.env._("Email")),
+            ("attach_letter", self.env._("Letter")),
+            ("send_sms", self.env._("SMS")),
+            ("create_activity", self.env._("Activity")),
+            ("retry_payment", self.env._("Payment retry")),
+            ("escalate", self.env._("Escalation")),
+        ]
+
+    @api.constrains("mail_template_id", "sms_template_id", "send_email", "send_sms")
+    def _check_templates(self):
+        for stage in self:
+            for template in (stage.mail_template_id, stage.sms_template_id):
+                if template and template.model != "collection.enrollment":
+                    raise ValidationError(
+                        self.env._(
+                            "The template “%(template)s” of stage “%(stage)s” is made for %(model)s: "
+                            "a stage needs a template for Collection Enrollment.",
+                            template=template.display_name,
+                            stage=stage.display_name,
+                            model=template.model,
+                        )
+                    )
+            if stage.send_email and not stage.mail_template_id:
+                raise ValidationError(
+                    self.env._("The stage “%(stage)s” sends an email: choose its template.", stage=stage.name)
+                )
+            if stage.send_sms and not stage.sms_template_id:
+                raise ValidationError(
+                    self.env._("The stage “%(stage)s” sends an SMS: choose its template.", stage=stage.name)
+                )
+
+    @api.constrains("delay_days", "delay_from", "sequence", "process_id")
+    def _check_stage_times_move_forward(self):
+        for process in self.process_id:
+            previous_by_origin = {}
+            for stage in process.stage_ids.sorted(lambda s: (s.sequence, s.id)):
+                if stage.delay_from == "previous_stage":
+                    if stage.delay_days < 0:
+                        raise ValidationError(
+                            self.env._(
+                                "The stage “%(stage)s” cannot run before the previous stage: "
+                                "its delay must be zero or more days.",
+                                stage=stage.name,
+                            )
+                        )
+                    continue
+                previous = previous_by_origin.get(stage.delay_from)
+                if previous and stage.delay_days < previous.delay_days:
+                    raise ValidationError(
+                        self.env._(
+                            "Stage times must not go backwards: “%(stage)s” (%(days)s days) comes after "
+                            "“%(previous)s” (%(previous_days)s days) in the process “%(process)s”.",
+                            stage=stage.name,
+                            days=stage.delay_days,
+                            previous=previous.name,
+                            previous_days=previous.delay_days,
+                            process=process.name,
+                        )
+                    )
+                previous_by_origin[stage.delay_from] = stage
+
+    def _get_next_stage(self):
+        """The stage that follows this one in its process, or an empty recordset."""
+        self.ensure_one()
+        stages = self.process_id.stage_ids.sorted(lambda s: (s.sequence, s.id))
+        index = list(stages).index(self)
+        return stages[index + 1] if index + 1 < len(stages) else self.browse()
+
+    def _get_scheduled_date(self, due_date, enrollment_date, previous_action_date):
+        """The day this stage runs, from the three dates it may count from."""
+        self.ensure_one()
+        origin = {
+            "due_date": due_date or enrollment_date,
+            "enrollment": enrollment_date,
+            "previous_stage": previous_action_date or enrollment_date,
+        }[self.delay_from]
+        scheduled = origin + timedelta(days=self.delay_days)
+        if self.skip_weekends and scheduled.weekday() >= SATURDAY:
+            scheduled += timedelta(days=7 - scheduled.weekday())
+        return scheduled

@@ -1,0 +1,454 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
+
+OPEN_STATES = ("running", "paused")
+PAUSE_REASONS = [("manual", "Paused by a user"), ("promise", "Promise to pay"), ("dispute", "Dispute")]
+
+
+class CollectionEnrollment(models.Model):
+    """One invoice (or one standalone payment request) followed by a
+    collection process, from enrollment until it is paid, escalated or
+    cancelled."""
+
+    _name = "collection.enrollment"
+    _description = "Collection Enrollment"
+    _inherit = ["portal.mixin", "mail.thread", "mail.activity.mixin"]
+    _order = "next_action_date, id"
+    _check_company_auto = True
+
+    name = fields.Char(string="Number", required=True, readonly=True, copy=False, default="/")
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, tracking=True, check_company=True
+    )
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", index=True, ondelete="cascade", readonly=True, check_company=True
+    )
+    process_id = fields.Many2one(
+        "collection.process", required=True, index=True, tracking=True, check_company=True
+    )
+    segment_rule_id = fields.Many2one("collection.segment.rule", readonly=True, ondelete="set null")
+    stage_id = fields.Many2one(
+        "collection.stage",
+        index=True,
+        tracking=True,
+        readonly=True,
+        help="The last stage that ran.",
+    )
+    next_stage_id = fields.Many2one("collection.stage", readonly=True)
+    next_action_date = fields.Date(index=True, readonly=True, copy=False)
+    last_action_date = fields.Date(readonly=True, copy=False)
+    stage_cycle = fields.Integer(
+        readonly=True, copy=False, help="Counts manual moves between stages, so a stage may run again."
+    )
+    state = fields.Selection(
+        [
+            ("running", "Running"),
+            ("paused", "Paused"),
+            ("paid", "Paid"),
+            ("escalated", "Escalated"),
+            ("cancelled", "Cancelled"),
+        ],
+        required=True,
+        default="running",
+        index=True,
+        tracking=True,
+    )
+    enrolled_on = fields.Date(required=True, default=fields.Date.context_today, readonly=True)
+    closed_on = fields.Date(readonly=True, copy=False)
+    due_date = fields.Date(index=True)
+    currency_id = fields.Many2one("res.currency", required=True)
+    amount_due_at_enrollment = fields.Monetary(string="Amount enrolled", readonly=True)
+    amount_residual = fields.Monetary(string="Amount due", readonly=True)
+    amount_collected = fields.Monetary(readonly=True)
+    reference = fields.Char(help="The customer's reference of what is owed.")
+    description = fields.Text()
+    pause_reason = fields.Selection(PAUSE_REASONS, readonly=True, copy=False)
+    pause_until = fields.Date(readonly=True, copy=False)
+    promise_amount = fields.Monetary(readonly=True, copy=False)
+    failure_count = fields.Integer(readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    retry_after = fields.Datetime(readonly=True, copy=False, index=True)
+    event_ids = fields.One2many("collection.event", "enrollment_id", string="Events")
+    days_overdue = fields.Integer(compute="_compute_days_overdue")
+
+    _invoice_enrolled_once = models.UniqueIndex(
+        "(move_id) WHERE move_id IS NOT NULL AND state IN ('running', 'paused')",
+        "This invoice is already in a collection process.",
+    )
+    _amounts_positive = models.Constraint(
+        "CHECK (amount_due_at_enrollment >= 0)", "The amount of a payment request cannot be negative."
+    )
+
+    @api.depends("due_date")
+    def _compute_days_overdue(self):
+        today = fields.Date.context_today(self)
+        for enrollment in self:
+            due = enrollment.due_date
+            enrollment.days_overdue = max((today - due).days, 0) if due else 0
+
+    def _compute_access_url(self):
+        for enrollment in self:
+            enrollment.access_url = f"/my/collections/{enrollment.id}"
+
+    @api.depends("name", "partner_id")
+    def _compute_display_name(self):
+        for enrollment in self:
+            enrollment.display_name = f"{enrollment.name} - {enrollment.partner_id.name or ''}"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].next_by_code("collection.enrollment") or "/"
+            vals.setdefault("amount_residual", vals.get("amount_due_at_enrollment", 0.0))
+        enrollments = super().create(vals_list)
+        enrollments._schedule_from(self.env["collection.stage"])
+        for enrollment in enrollments:
+            enrollment._log_event(
+                "enrolled",
+                amount=enrollment.amount_due_at_enrollment,
+                message=self.env._("Enrolled in %(process)s", process=enrollment.process_id.name),
+            )
+        return enrollments
+
+    # ------------------------------------------------------------------
+    # Scheduling
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_company_today(self, company):
+        """Today in the company's time zone: a reminder is due on the
+        company's calendar day, whatever the server's clock says."""
+        tz = company.partner_id.tz or self.env.user.tz or "UTC"
+        return fields.Date.context_today(self.with_context(tz=tz))
+
+    def _company_today(self):
+        return self._get_company_today(self.company_id or self.env.company)
+
+    def _scheduled_date_of(self, stage, previous_action_date):
+        return stage._get_scheduled_date(self.due_date, self.enrolled_on, previous_action_date)
+
+    def _schedule_from(self, last_stage):
+        """Plan the stage after ``last_stage`` (the first stage when empty).
+
+        A newly enrolled invoice may already be late for several stages
+        counted from its due date: it starts at the latest of those, the way
+        an AR clerk would, and the skipped stages are logged."""
+        for enrollment in self:
+            stages = enrollment.process_id.stage_ids.sorted(lambda s: (s.sequence, s.id))
+            remaining = stages.filtered(
+                lambda s, last=last_stage: not last or (s.sequence, s.id) > (last.sequence, last.id)
+            )
+            if not remaining:
+                enrollment.write({"next_stage_id": False, "next_action_date": False})
+                continue
+            today = enrollment._company_today()
+            previous_date = enrollment.last_action_date
+            candidate = remaining[0]
+            candidate_date = enrollment._scheduled_date_of(candidate, previous_date)
+            skipped = self.env["collection.stage"]
+            for following in remaining[1:]:
+                following_date = enrollment._scheduled_date_of(following, candidate_date)
+                if following.delay_from == "previous_stage" or following_date > today:
+                    break
+                skipped |= candidate
+                candidate, candidate_date = following, following_date
+            for stage in skipped:
+                enrollment._log_event(
+                    "stage_skipped",
+                    stage=stage,
+                    outcome="skipped",
+                    message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
+                )
+            enrollment.write({"next_stage_id": candidate.id, "next_action_date": candidate_date})
+
+    # ------------------------------------------------------------------
+    # Events
+    # ------------------------------------------------------------------
+
+    def _prepare_event_values(self, action, **values):
+        self.ensure_one()
+        stage = values.pop("stage", None)
+        return {
+            "enrollment_id": self.id,
+            "action": action,
+            "stage_id": stage.id if stage else False,
+            **values,
+        }
+
+    def _log_event(self, action, **values):
+        return self.env["collection.event"].sudo().create(self._prepare_event_values(action, **values))
+
+    def _action_key(self, stage, action):
+        """The key that lets ``action`` of ``stage`` run once for this enrollment."""
+        self.ensure_one()
+        return f"{self.id}:{stage.id}:{self.stage_cycle}:{action}"
+
+    # ------------------------------------------------------------------
+    # State changes
+    # ------------------------------------------------------------------
+
+    def _check_open(self):
+        closed = self.filtered(lambda e: e.state not in OPEN_STATES)
+        if closed:
+            raise UserError(
+                self.env._(
+                    "%(enrollments)s can no longer change: it is %(state)s.",
+                    enrollments=", ".join(closed.mapped("name")),
+                    state=dict(self._fields["state"]._description_selection(self.env))[closed[0].state],
+                )
+            )
+
+    def action_pause(self, reason="manual", until=False, note=False, amount=0.0):
+        self._check_open()
+        if until and until <= self._company_today():
+            raise ValidationError(self.env._("A pause must last until a day after today."))
+        self.write(
+            {"state": "paused", "pause_reason": reason, "pause_until": until, "promise_amount": amount}
+        )
+        labels = dict(PAUSE_REASONS)
+        for enrollment in self:
+            message = labels[reason]
+            if until:
+                message = self.env._("%(reason)s until %(date)s", reason=message, date=until)
+            if note:
+                message = f"{message}: {note}"
+            enrollment._log_event("paused", message=message, amount=amount or 0.0)
+            enrollment.message_post(body=message)
+        return True
+
+    def action_resume(self):
+        paused = self.filtered(lambda e: e.state == "paused")
+        if not paused:
+            raise UserError(self.env._("Only a paused enrollment can resume."))
+        today = paused[:1]._company_today()
+        for enrollment in paused:
+            # A pause never makes the customer miss a stage: a stage whose
+            # date passed during the pause runs at the next engine run.
+            values = {"state": "running", "pause_reason": False, "pause_until": False, "promise_amount": 0.0}
+            if enrollment.next_action_date and enrollment.next_action_date < today:
+                values["next_action_date"] = today
+            enrollment.write(values)
+            enrollment._log_event("resumed", message=self.env._("Collection resumed."))
+        return True
+
+    def action_cancel(self):
+        self._check_open()
+        self._close("cancelled", self.env._("Cancelled by %(user)s.", user=self.env.user.name))
+        return True
+
+    def _close(self, state, message):
+        today = self[:1]._company_today()
+        self.write({"state": state, "closed_on": today, "next_action_date": False, "pause_until": False})
+        for enrollment in self:
+            enrollment._log_event("paid" if state == "paid" else "cancelled", message=message)
+            enrollment.message_post(body=message)
+
+    def _escalate(self, stage=None):
+        """Run the process's escalation: activity, customer tags, trust."""
+        for enrollment in self:
+            process = enrollment.process_id
+            partner = enrollment.partner_id.commercial_partner_id
+            if process.escalation_tag_ids:
+                partner.sudo().category_id = [
+                    fields.Command.link(tag.id) for tag in process.escalation_tag_ids
+                ]
+            if process.escalation_set_bad_debtor:
+                partner.sudo().with_company(enrollment.company_id).trust = "bad"
+            if process.escalation_activity_type_id:
+                enrollment.activity_schedule(
+                    activity_type_id=process.escalation_activity_type_id.id,
+                    summary=self.env._("Escalated: %(amount)s still due", amount=enrollment._format_amount()),
+                    user_id=process._get_responsible_user(enrollment).id,
+                    date_deadline=enrollment._company_today(),
+                )
+            enrollment.write(
+                {"state": "escalated", "closed_on": enrollment._company_today(), "next_action_date": False}
+            )
+            enrollment._log_event(
+                "escalation",
+                stage=stage,
+                amount=enrollment.amount_residual,
+                key=enrollment._action_key(stage, "escalation") if stage else False,
+                message=self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount()),
+            )
+            enrollment.message_post(
+                body=self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
+            )
+
+    def _format_amount(self):
+        self.ensure_one()
+        return self.currency_id.format(self.amount_residual)
+
+    def _sync_with_invoices(self):
+        """Follow what happened to the invoices: a payment lowers the amount
+        due and is logged; a paid invoice closes the enrollment as paid; a
+        cancelled or reversed one closes it as cancelled."""
+        for enrollment in self.filtered(lambda e: e.move_id and e.state in OPEN_STATES):
+            invoice = enrollment.move_id
+            if invoice.state != "posted" or invoice.payment_state == "reversed":
+                enrollment._close("cancelled", self.env._("The invoice was cancelled or reversed."))
+                continue
+            residual = invoice.amount_residual
+            collected = enrollment.amount_due_at_enrollment - residual
+            if enrollment.currency_id.compare_amounts(residual, enrollment.amount_residual) < 0:
+                enrollment.write({"amount_residual": residual, "amount_collected": collected})
+                if enrollment.currency_id.is_zero(residual):
+                    enrollment._close("paid", self.env._("The invoice is paid."))
+                else:
+                    message = self.env._(
+                        "Partial payment received: %(amount)s still due.", amount=enrollment._format_amount()
+                    )
+                    enrollment._log_event("partial_payment", amount=collected, message=message)
+                    enrollment.message_post(body=message)
+
+    def _record_payment(self, amount):
+        """Register ``amount`` received on standalone payment requests."""
+        for enrollment in self.filtered(lambda e: not e.move_id and e.state in OPEN_STATES):
+            residual = max(enrollment.amount_residual - amount, 0.0)
+            enrollment.write(
+                {
+                    "amount_residual": residual,
+                    "amount_collected": enrollment.amount_due_at_enrollment - residual,
+                }
+            )
+            if enrollment.currency_id.is_zero(residual):
+                enrollment._close("paid", self.env._("The payment request is paid."))
+            else:
+                enrollment._log_event("partial_payment", amount=amount)
+
+    # ------------------------------------------------------------------
+    # Enrollment API
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_due_domain(self, today):
+        return Domain("state", "=", "running") & Domain("next_action_date", "<=", today)
+
+    @api.model
+    def create_payment_request(self, values):
+        """Enroll an amount owed outside Odoo's invoices ("collect any payment").
+
+        ``values``: partner_id, amount, currency_id (the company's when
+        omitted), reference, due_date, description, and optionally
+        process_id (the company's default process when omitted)."""
+        self.check_access("create")
+        partner = self.env["res.partner"].browse(values.get("partner_id")).exists()
+        if not partner:
+            raise ValidationError(self.env._("A payment request needs an existing customer."))
+        amount = values.get("amount") or 0.0
+        if amount <= 0:
+            raise ValidationError(self.env._("A payment request needs an amount greater than zero."))
+        company = self.env["res.company"].browse(values.get("company_id")) or self.env.company
+        process = self.env["collection.process"].browse(values.get("process_id")) or (
+            company.collection_default_process_id
+        )
+        if not process:
+            raise UserError(
+                self.env._(
+                    "No process for this payment request: give process_id or set a default process "
+                    "for %(company)s.",
+                    company=company.name,
+                )
+            )
+        today = fields.Date.context_today(self)
+        return self.create(
+            {
+                "partner_id": partner.commercial_partner_id.id,
+                "company_id": company.id,
+                "process_id": process.id,
+                "currency_id": values.get("currency_id") or company.currency_id.id,
+                "amount_due_at_enrollment": amount,
+                "reference": values.get("reference"),
+                "description": values.get("description"),
+                "due_date": values.get("due_date") or today,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Payment retries
+    # ------------------------------------------------------------------
+
+    def _get_retry_token(self):
+        """The customer's saved payment method to charge, if any."""
+        self.ensure_one()
+        return (
+            self.env["payment.token"]
+            .sudo()
+            .search(
+                [
+                    ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
+                    ("provider_id.state", "in", ("enabled", "test")),
+                    ("provider_id.company_id", "=", self.company_id.id),
+                ],
+                order="id desc",
+                limit=1,
+            )
+        )
+
+    def _prepare_retry_transaction_values(self, token):
+        self.ensure_one()
+        return {
+            "provider_id": token.provider_id.id,
+            "payment_method_id": token.payment_method_id.id,
+            "token_id": token.id,
+            "operation": "offline",
+            "amount": self.amount_residual,
+            "currency_id": self.currency_id.id,
+            "partner_id": self.partner_id.id,
+            "invoice_ids": [fields.Command.set(self.move_id.ids)],
+            "collection_enrollment_id": self.id,
+        }
+
+    def _collection_retry_payment(self, stage):
+        """Charge the customer's saved payment method off-session. The event
+        and its key are written before the charge, in the same transaction."""
+        self.ensure_one()
+        key = self._action_key(stage, "payment_retry")
+        token = self._get_retry_token()
+        if not token:
+            self._log_event(
+                "payment_retry",
+                stage=stage,
+                key=key,
+                outcome="skipped",
+                message=self.env._("No saved payment method to charge."),
+            )
+            return
+        event = self._log_event("payment_retry", stage=stage, key=key, amount=self.amount_residual)
+        event.flush_recordset()
+        # Transactions are created by the payment module's own rules;
+        # the enrollment was locked and checked by the engine.
+        transaction = (
+            self.env["payment.transaction"].sudo().create(self._prepare_retry_transaction_values(token))
+        )
+        transaction._charge_with_token()
+        event.write(
+            {
+                "payment_transaction_id": transaction.id,
+                "outcome": "failed" if transaction.state in ("error", "cancel") else "done",
+                "message": transaction.state_message or transaction.state,
+            }
+        )
+
+    def _get_payment_url(self):
+        """The absolute link a customer follows to pay: the invoice's portal
+        page (with its Pay button) or, for a standalone request, the
+        enrollment's own page."""
+        self.ensure_one()
+        document = self.move_id or self
+        return document.get_base_url() + document.get_portal_url()
+
+    def action_open_invoice(self):
+        self.ensure_one()
+        return self.move_id._get_records_action()
+
+    def _get_consolidated_enrollments(self):
+        """The enrollments one consolidated message covers (the engine puts
+        their ids in the context), else this enrollment alone."""
+        ids = self.env.context.get("collection_group_ids")
+        return self.browse(ids) if ids else self

@@ -1,0 +1,56 @@
+from odoo import fields, models
+
+EVENT_ACTIONS = [
+    ("enrolled", "Enrolled"),
+    ("email", "Email"),
+    ("letter", "Letter"),
+    ("sms", "SMS"),
+    ("activity", "Activity"),
+    ("payment_retry", "Payment retry"),
+    ("escalation", "Escalation"),
+    ("stage_skipped", "Stage skipped"),
+    ("partial_payment", "Partial payment"),
+    ("paid", "Paid"),
+    ("paused", "Paused"),
+    ("resumed", "Resumed"),
+    ("promise_broken", "Promise broken"),
+    ("cancelled", "Cancelled"),
+    ("error", "Error"),
+]
+
+
+class CollectionEvent(models.Model):
+    """The log of everything the engine and the users did to an enrollment.
+
+    ``key`` makes each stage action happen once: it is written in the same
+    transaction as the action's effect, and a second attempt fails on the
+    unique constraint."""
+
+    _name = "collection.event"
+    _description = "Collection Event"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    enrollment_id = fields.Many2one("collection.enrollment", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="enrollment_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one(related="enrollment_id.partner_id", store=True)
+    process_id = fields.Many2one(related="enrollment_id.process_id", store=True)
+    stage_id = fields.Many2one("collection.stage", index=True, ondelete="set null")
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    action = fields.Selection(EVENT_ACTIONS, required=True, index=True)
+    outcome = fields.Selection(
+        [("done", "Done"), ("failed", "Failed"), ("skipped", "Skipped")],
+        required=True,
+        default="done",
+    )
+    key = fields.Char(index=True, copy=False, help="Set for actions that must run once.")
+    message = fields.Text()
+    currency_id = fields.Many2one(related="enrollment_id.currency_id")
+    amount = fields.Monetary(currency_field="currency_id")
+    mail_message_id = fields.Many2one("mail.message", ondelete="set null")
+    payment_transaction_id = fields.Many2one("payment.transaction", ondelete="set null")
+    attempt = fields.Integer()
+    decline_code = fields.Char()
+    advice_code = fields.Char()
+
+    _key_unique = models.UniqueIndex("(key) WHERE key IS NOT NULL", "This collection action has already run.")

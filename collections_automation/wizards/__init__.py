@@ -1,0 +1,1 @@
+from . import collection_enroll_wizard, collection_rule_test

@@ -1,0 +1,52 @@
+from odoo import api, fields, models
+
+
+class CollectionEnrollWizard(models.TransientModel):
+    _name = "collection.enroll.wizard"
+    _description = "Start Collections"
+
+    move_ids = fields.Many2many("account.move", string="Invoices to collect", required=True)
+    move_count = fields.Integer(compute="_compute_move_count")
+    company_id = fields.Many2one("res.company", compute="_compute_company_id")
+    process_id = fields.Many2one(
+        "collection.process",
+        domain="[('company_id', '=', company_id)]",
+        help="Leave empty to let the segment rules choose a process for each invoice.",
+    )
+    start_date = fields.Date(
+        required=True,
+        default=fields.Date.context_today,
+        help="The enrollment date, from which stages counted from enrollment are timed.",
+    )
+
+    @api.depends("move_ids")
+    def _compute_move_count(self):
+        for wizard in self:
+            wizard.move_count = len(wizard.move_ids)
+
+    @api.depends("move_ids")
+    def _compute_company_id(self):
+        for wizard in self:
+            wizard.company_id = wizard.move_ids.company_id[:1] or self.env.company
+
+    @api.model
+    def action_open(self, moves):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.collection_enroll_wizard_action"
+        )
+        action["context"] = {"default_move_ids": moves.ids}
+        return action
+
+    def action_enroll(self):
+        self.ensure_one()
+        enrollments = self.move_ids.collection_enroll(
+            process_id=self.process_id.id, start_date=self.start_date
+        )
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.collection_enrollment_action"
+        )
+        if len(enrollments) == 1:
+            action.update({"res_id": enrollments.id, "view_mode": "form", "views": [(False, "form")]})
+        else:
+            action["domain"] = [("id", "in", enrollments.ids)]
+        return action

@@ -1,0 +1,84 @@
+from markupsafe import Markup, escape
+
+from odoo import api, fields, models
+
+
+class CollectionRuleTest(models.TransientModel):
+    """Shows which process an invoice would get from the segment rules, and why."""
+
+    _name = "collection.rule.test"
+    _description = "Test Collection Segment Rules"
+
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        required=True,
+        domain="[('move_type', '=', 'out_invoice'), ('state', '=', 'posted')]",
+    )
+    rule_id = fields.Many2one("collection.segment.rule", string="Rule tested")
+    process_id = fields.Many2one("collection.process", compute="_compute_result", string="Process chosen")
+    matched_rule_id = fields.Many2one(
+        "collection.segment.rule", compute="_compute_result", string="Rule that fits"
+    )
+    explanation = fields.Html(compute="_compute_result", sanitize=False)
+
+    @api.model
+    def action_open(self, move=None, rule=None):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.collection_rule_test_action"
+        )
+        action["context"] = {
+            "default_move_id": move.id if move else False,
+            "default_rule_id": rule.id if rule else False,
+        }
+        return action
+
+    @api.depends("move_id", "rule_id")
+    def _compute_result(self):
+        Rule = self.env["collection.segment.rule"]
+        for wizard in self:
+            invoice = wizard.move_id
+            if not invoice:
+                wizard.process_id = wizard.matched_rule_id = False
+                wizard.explanation = False
+                continue
+            process, rule = Rule._find_process_for_invoices(invoice)[invoice]
+            wizard.process_id, wizard.matched_rule_id = process, rule
+            wizard.explanation = wizard._explain_rules(invoice, rule)
+
+    def _explain_rules(self, invoice, matched_rule):
+        rules = self.rule_id or self.env["collection.segment.rule"].search(
+            [("company_id", "=", invoice.company_id.id), ("process_id.active", "=", True)]
+        )
+        items = []
+        for rule in rules:
+            fits, checks = rule._explain(invoice)
+            verdict = self.env._("fits") if fits else self.env._("does not fit")
+            if rule == matched_rule:
+                verdict = self.env._("fits, and wins (first by priority)")
+            elif fits and matched_rule:
+                verdict = self.env._("fits, but a rule of higher priority wins")
+            conditions = Markup("").join(
+                Markup("<li>%s %s</li>") % ("✔" if holds else "✘", label) for holds, label in checks
+            ) or Markup("<li>%s</li>") % self.env._("no condition: fits every invoice")
+            items.append(
+                Markup("<li><b>%s</b> → %s: %s<ul>%s</ul></li>")
+                % (rule.name, rule.process_id.name, verdict, conditions)
+            )
+        if not matched_rule:
+            default = invoice.company_id.collection_default_process_id
+            items.append(
+                Markup("<li>%s</li>")
+                % (
+                    self.env._(
+                        "No rule fits: the company's default process, %(process)s.", process=default.name
+                    )
+                    if default
+                    else self.env._("No rule fits and the company has no default process.")
+                )
+            )
+        return (
+            Markup("<ul>%s</ul>") % Markup("").join(items)
+            if items
+            else escape(self.env._("No segment rule."))
+        )
