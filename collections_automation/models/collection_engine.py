@@ -1,11 +1,12 @@
 import logging
+import uuid
 from collections import defaultdict
 from datetime import timedelta
 
 from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
-from odoo.fields import Domain
+from odoo.fields import Command, Domain
 from odoo.tools import SQL, split_every
 
 from .collection_enrollment import OPEN_STATES
@@ -15,6 +16,7 @@ _logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 200
 BACKOFF_BASE_MINUTES = 15
 BACKOFF_MAX_MINUTES = 24 * 60
+EMAIL_RENDER_FIELDS = ("subject", "body_html", "email_from", "reply_to", "partner_to", "email_cc", "email_to")
 
 
 class CollectionEngine(models.AbstractModel):
@@ -106,12 +108,22 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _run_batch(self, enrollments):
+        """Run the batch in one go; when anything in it fails, run it again
+        group by group, so that the failure stays with its enrollment."""
         groups = self._group_batch(enrollments)
-        rendered = self._prerender_emails(groups)
+        self._ensure_portal_tokens(enrollments.move_id)
+        self._ensure_portal_tokens(enrollments)
+        try:
+            with self.env.cr.savepoint():
+                self._run_groups(groups)
+            return
+        except Exception:  # noqa: BLE001 -- isolated below, group by group
+            _logger.info("collections: a batch of %s groups failed, isolating the failure", len(groups))
+            self.env.invalidate_all()
         for stage, group in groups:
             try:
                 with self.env.cr.savepoint():
-                    self._run_stage(stage, group, rendered)
+                    self._run_groups([(stage, group)])
             except UniqueViolation:
                 # Another run already did this action: the key held.
                 _logger.warning("collections: stage %s already ran for %s", stage.id, group.ids)
@@ -122,45 +134,49 @@ class CollectionEngine(models.AbstractModel):
                 self._record_failure(group, stage, error)
 
     @api.model
-    def _prerender_emails(self, groups):
-        """Render the email templates of the batch, one call per template,
-        so that a batch costs a few queries per action, not a few per
-        record. Returns {(template, enrollment id): values}."""
-        by_template = defaultdict(list)
+    def _ensure_portal_tokens(self, records):
+        """Give the records the portal token their payment link needs, in one
+        UPDATE. Measured: through ``write`` an invoice costs five queries of
+        recomputations that a technical token does not affect (100 of 138
+        queries for 20 first reminders)."""
+        missing = records.filtered(lambda record: not record.access_token)
+        if not missing:
+            return
+        rows = SQL(", ").join(SQL("(%s, %s)", record.id, str(uuid.uuid4())) for record in missing)
+        table = SQL.identifier(missing._table)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE %(table)s SET access_token = tokens.token "
+                "FROM (VALUES %(rows)s) AS tokens(id, token) WHERE %(table)s.id = tokens.id",
+                table=table,
+                rows=rows,
+            )
+        )
+        missing.invalidate_recordset(["access_token"])
+
+    @api.model
+    def _run_groups(self, groups):
+        email_groups = [(stage, group) for stage, group in groups if stage.send_email]
+        if email_groups:
+            events = self._claim(email_groups, "email")
+            messages = self._post_emails(email_groups)
+            for (_stage, group), message in zip(email_groups, messages, strict=True):
+                events.filtered(lambda e, g=group: e.enrollment_id in g).mail_message_id = message
         for stage, group in groups:
-            if stage.send_email and stage.mail_template_id and len(group) == 1:
-                by_template[stage.mail_template_id].append(group.id)
-        rendered = {}
-        for template, res_ids in by_template.items():
-            try:
-                values = template._generate_template(
-                    res_ids,
-                    ("subject", "body_html", "email_from", "reply_to", "partner_to", "email_cc", "email_to"),
-                )
-            except Exception:  # noqa: BLE001 -- the stage renders each record alone and isolates the culprit
-                _logger.warning("collections: batch rendering of %s failed", template.id, exc_info=True)
-                continue
-            rendered.update({(template, res_id): values[res_id] for res_id in res_ids})
-        return rendered
+            if stage.attach_letter and not stage.send_email:
+                self._post_letter(stage, group)
+            if stage.send_sms:
+                self._send_sms(stage, group)
+            if stage.create_activity:
+                self._schedule_activity(stage, group)
+            if stage.retry_payment:
+                for enrollment in group:
+                    enrollment._collection_retry_payment(stage)
+        for stage, group in groups:
+            self._advance(stage, group)
 
     @api.model
-    def _run_stage(self, stage, group, rendered):
-        lead = group[0]
-        if stage.send_email:
-            self._send_email(stage, group, rendered.get((stage.mail_template_id, lead.id)))
-        elif stage.attach_letter:
-            self._post_letter(stage, group)
-        if stage.send_sms:
-            self._send_sms(stage, group)
-        if stage.create_activity:
-            self._schedule_activity(stage, group)
-        if stage.retry_payment:
-            for enrollment in group:
-                enrollment._collection_retry_payment(stage)
-        self._advance(stage, group)
-
-    @api.model
-    def _claim(self, stage, group, action, **values):
+    def _claim(self, groups, action):
         """Write the once-only events of ``action`` before its effect: a
         second attempt fails here, before anything is sent."""
         events = (
@@ -169,8 +185,9 @@ class CollectionEngine(models.AbstractModel):
             .create(
                 [
                     enrollment._prepare_event_values(
-                        action, stage=stage, key=enrollment._action_key(stage, action), **values
+                        action, stage=stage, key=enrollment._action_key(stage, action)
                     )
+                    for stage, group in groups
                     for enrollment in group
                 ]
             )
@@ -179,37 +196,134 @@ class CollectionEngine(models.AbstractModel):
         return events
 
     @api.model
-    def _send_email(self, stage, group, prerendered):
-        events = self._claim(stage, group, "email")
-        lead = group[0].with_context(collection_group_ids=group.ids)
-        template = stage.mail_template_id
-        values = (
-            prerendered
-            or template._generate_template(
-                lead.ids,
-                ("subject", "body_html", "email_from", "reply_to", "partner_to", "email_cc", "email_to"),
-            )[lead.id]
-        )
+    def _render_emails(self, groups):
+        """Render the email of each group, one template call for all the
+        single-invoice groups of a template (a batch costs a few queries per
+        action, not a few per record). Returns a list of value dicts."""
+        singles = defaultdict(list)
+        for stage, group in groups:
+            if len(group) == 1:
+                singles[stage.mail_template_id].append(group.id)
+        rendered = {}
+        for template, res_ids in singles.items():
+            for res_id, values in template._generate_template(res_ids, EMAIL_RENDER_FIELDS).items():
+                rendered[template, res_id] = values
+        result = []
+        for stage, group in groups:
+            template = stage.mail_template_id
+            values = rendered.get((template, group.id)) if len(group) == 1 else None
+            if values is None:
+                context_template = template.with_context(collection_group_ids=group.ids)
+                values = context_template._generate_template(group[:1].ids, EMAIL_RENDER_FIELDS)[group[0].id]
+            result.append(values)
+        return result
+
+    @api.model
+    def _prepare_email_values(self, stage, group, values):
+        lead = group[0]
         process = lead.process_id
-        attachments = self._render_letter(stage, group) if stage.attach_letter else []
-        partner_ids = values.get("partner_ids") or lead.partner_id.ids
-        message = lead.message_post(
-            subject=values.get("subject"),
-            body=values.get("body_html") or "",
-            partner_ids=partner_ids,
-            email_from=process.email_from or values.get("email_from") or None,
-            reply_to=process.reply_to or values.get("reply_to") or None,
-            subtype_xmlid="collections_automation.mail_message_subtype_collection_reminder",
-            message_type="comment",
-            attachments=attachments,
-            email_layout_xmlid="mail.mail_notification_light",
-        )
-        events.write({"mail_message_id": message.id, "outcome": "done"})
-        for other in group[1:]:
-            other.message_post(
-                body=self.env._("Reminder sent with %(lead)s (one email for the customer).", lead=lead.name),
-                subtype_xmlid="mail.mt_note",
+        return {
+            "subject": values.get("subject"),
+            "body": values.get("body_html") or "",
+            "partner_ids": values.get("partner_ids") or lead.partner_id.ids,
+            "email_from": process.email_from or values.get("email_from") or self.env.company.email_formatted,
+            "reply_to": process.reply_to or values.get("reply_to") or False,
+        }
+
+    @api.model
+    def _post_emails(self, groups):
+        """Post each group's email in its lead enrollment's chatter and queue
+        it for the customer: the records ``message_post`` would make (a
+        message, its outgoing mail, its notifications), created in bulk."""
+        subtype = self.env.ref("collections_automation.mail_message_subtype_collection_reminder")
+        author = self.env.user.partner_id
+        payloads = [
+            self._prepare_email_values(stage, group, values)
+            for (stage, group), values in zip(groups, self._render_emails(groups), strict=True)
+        ]
+        attachments = self._render_letter_attachments([(s, g) for s, g in groups if s.attach_letter])
+        messages = (
+            self.env["mail.message"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "model": "collection.enrollment",
+                        "res_id": group[0].id,
+                        "record_name": group[0].display_name,
+                        "message_type": "comment",
+                        "subtype_id": subtype.id,
+                        "author_id": author.id,
+                        "subject": payload["subject"],
+                        "body": payload["body"],
+                        "email_from": payload["email_from"],
+                        "reply_to": payload["reply_to"],
+                        "partner_ids": [Command.set(payload["partner_ids"])],
+                        "attachment_ids": [Command.set(attachments.get(group[0].id, []))],
+                    }
+                    for (_stage, group), payload in zip(groups, payloads, strict=True)
+                ]
             )
+        )
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "mail_message_id": message.id,
+                        "body_html": payload["body"],
+                        "recipient_ids": [Command.set(payload["partner_ids"])],
+                        "is_notification": True,
+                        "auto_delete": False,
+                        "state": "outgoing",
+                    }
+                    for message, payload in zip(messages, payloads, strict=True)
+                ]
+            )
+        )
+        self.env["mail.notification"].sudo().create(
+            [
+                {
+                    "mail_message_id": mail.mail_message_id.id,
+                    "mail_mail_id": mail.id,
+                    "res_partner_id": partner_id,
+                    "author_id": author.id,
+                    "notification_type": "email",
+                    "notification_status": "ready",
+                    "is_read": True,
+                }
+                for mail, payload in zip(mails, payloads, strict=True)
+                for partner_id in payload["partner_ids"]
+            ]
+        )
+        for _stage, group in groups:
+            for other in group[1:]:
+                other.message_post(
+                    body=self.env._(
+                        "Reminder sent with %(lead)s (one email for the customer).", lead=group[0].name
+                    ),
+                    subtype_xmlid="mail.mt_note",
+                )
+        return messages
+
+    @api.model
+    def _render_letter_attachments(self, groups):
+        """{lead enrollment id: [attachment ids]} of the groups' letters."""
+        result = {}
+        for stage, group in groups:
+            name, pdf = self._render_letter(stage, group)[0]
+            attachment = self.env["ir.attachment"].create(
+                {
+                    "name": name,
+                    "raw": pdf,
+                    "mimetype": "application/pdf",
+                    "res_model": "collection.enrollment",
+                    "res_id": group[0].id,
+                }
+            )
+            result[group[0].id] = attachment.ids
+        return result
 
     @api.model
     def _render_letter(self, stage, group):
@@ -223,7 +337,7 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _post_letter(self, stage, group):
-        events = self._claim(stage, group, "letter")
+        events = self._claim([(stage, group)], "letter")
         message = group[0].message_post(
             body=self.env._("Collection letter for stage %(stage)s.", stage=stage.name),
             attachments=self._render_letter(stage, group),
@@ -233,7 +347,7 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _send_sms(self, stage, group):
-        events = self._claim(stage, group, "sms")
+        events = self._claim([(stage, group)], "sms")
         lead = group[0].with_context(collection_group_ids=group.ids)
         messages = lead._message_sms_with_template(
             template=stage.sms_template_id, partner_ids=lead.partner_id.ids, put_in_queue=True
@@ -242,7 +356,7 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _schedule_activity(self, stage, group):
-        self._claim(stage, group, "activity")
+        self._claim([(stage, group)], "activity")
         lead = group[0]
         user = stage.activity_user_id or lead.process_id._get_responsible_user(lead)
         lead.activity_schedule(
@@ -326,7 +440,11 @@ class CollectionEngine(models.AbstractModel):
                     ("move_type", "=", "out_invoice"),
                     ("state", "=", "posted"),
                     ("payment_state", "in", ("not_paid", "partial")),
-                    ("no_followup", "=", False),
+                    (
+                        "line_ids",
+                        "not any",
+                        [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
+                    ),
                     ("commercial_partner_id.collection_hold", "!=", True),
                     ("collection_enrollment_ids", "not any", [("state", "in", OPEN_STATES)]),
                 ]

@@ -153,7 +153,7 @@ class CollectionEnrollment(models.Model):
             skipped = self.env["collection.stage"]
             for following in remaining[1:]:
                 following_date = enrollment._scheduled_date_of(following, candidate_date)
-                if following.delay_from == "previous_stage" or following_date > today:
+                if following_date > today:
                     break
                 skipped |= candidate
                 candidate, candidate_date = following, following_date

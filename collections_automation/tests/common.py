@@ -1,19 +1,28 @@
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import new_test_user
 
 ADDON = "collections_automation"
+# A Monday: weekday arithmetic in tests reads naturally from here.
+DAY_0 = date(2026, 3, 2)
 
 
 class CollectionsCommon(AccountTestInvoicingCommon):
     """Fixtures shared by the add-on's tests: a company with a chart of
     accounts (from AccountTestInvoicingCommon), an invoicing user, who is a
-    collections user through Accounting's groups, and an accounting
-    administrator, who is a collections manager."""
+    collections user through Accounting's groups, an accounting
+    administrator, who is a collections manager, and a three-stage process."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         company = cls.env.company
+        company.partner_id.tz = "Europe/Brussels"
         cls.collections_user = new_test_user(
             cls.env,
             login="collections_user",
@@ -29,10 +38,113 @@ class CollectionsCommon(AccountTestInvoicingCommon):
             company_id=company.id,
             company_ids=company.ids,
         )
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Slow Payer Ltd", "email": "ap@slowpayer.example.com", "phone": "+32 470 00 00 01"}
+        )
+        cls.escalation_tag = cls.env["res.partner.category"].create({"name": "Escalated to collections"})
+        cls.standard_process = cls.env["collection.process"].create(
+            {
+                "name": "Standard",
+                "user_id": cls.collections_manager.id,
+                "escalation_activity_type_id": cls.env.ref("mail.mail_activity_data_todo").id,
+                "escalation_tag_ids": [fields.Command.link(cls.escalation_tag.id)],
+                "escalation_set_bad_debtor": True,
+                "stage_ids": [
+                    fields.Command.create(
+                        {
+                            "name": "Reminder",
+                            "sequence": 1,
+                            "delay_days": 3,
+                            "delay_from": "due_date",
+                            "send_email": True,
+                            "mail_template_id": cls.env.ref(f"{ADDON}.mail_template_overdue").id,
+                        }
+                    ),
+                    fields.Command.create(
+                        {
+                            "name": "Call",
+                            "sequence": 2,
+                            "delay_days": 7,
+                            "delay_from": "previous_stage",
+                            "create_activity": True,
+                            "activity_summary": "Call the customer",
+                        }
+                    ),
+                    fields.Command.create(
+                        {
+                            "name": "Final notice",
+                            "sequence": 3,
+                            "delay_days": 30,
+                            "delay_from": "due_date",
+                            "send_email": True,
+                            "attach_letter": True,
+                            "mail_template_id": cls.env.ref(f"{ADDON}.mail_template_final_notice").id,
+                        }
+                    ),
+                ],
+            }
+        )
+        cls.reminder_stage, cls.call_stage, cls.final_stage = cls.standard_process.stage_ids.sorted(
+            "sequence"
+        )
+
+    @classmethod
+    def _create_invoice(cls, amount=1000.0, due_date=DAY_0, partner=None, post=True, **values):
+        invoice = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": (partner or cls.customer).id,
+                "invoice_date": due_date - timedelta(days=30),
+                "invoice_date_due": due_date,
+                "invoice_line_ids": [
+                    fields.Command.create({"name": "Services", "price_unit": amount, "tax_ids": []})
+                ],
+                **values,
+            }
+        )
+        if post:
+            invoice.action_post()
+        return invoice
+
+    @contextmanager
+    def _at(self, day):
+        """Freeze Python's clock and the database transaction's ``now()`` at
+        noon UTC of ``day``."""
+        moment = datetime.combine(day, datetime.min.time()) + timedelta(hours=12)
+        with freeze_time(moment):
+            self.patch(self.env.cr, "now", lambda: moment)
+            yield
+
+    def _run_engine(self, day):
+        with self._at(day):
+            self.env["collection.engine"]._cron_run()
+            self.env.flush_all()
+
+    def _pay(self, invoice, amount=None, day=DAY_0):
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": amount or invoice.amount_residual, "payment_date": day})
+        )
+        return wizard._create_payments()
+
+    def _reminders(self, enrollments):
+        subtype = self.env.ref(f"{ADDON}.mail_message_subtype_collection_reminder")
+        return self.env["mail.message"].search(
+            [
+                ("model", "=", "collection.enrollment"),
+                ("res_id", "in", enrollments.ids),
+                ("subtype_id", "=", subtype.id),
+            ]
+        )
 
     @classmethod
     def _addon_models(cls):
         """The stored models this add-on defines (not those it only extends)."""
         data = cls.env["ir.model.data"].search([("module", "=", ADDON), ("model", "=", "ir.model")])
         models = cls.env["ir.model"].browse(data.mapped("res_id"))
-        return models.filtered(lambda model: not model.transient and cls.env[model.model]._auto)
+        return models.filtered(
+            lambda model: not model.transient
+            and cls.env[model.model]._auto
+            and cls.env[model.model]._original_module == ADDON
+        )

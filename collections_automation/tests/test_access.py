@@ -39,6 +39,28 @@ class TestCollectionsAccess(CollectionsCommon):
                 with self.assertRaises(AccessError):
                     records.search([], limit=1)
 
+    def test_collections_user_sees_only_their_company_enrollments(self):
+        other_company = self.setup_other_company()["company"]
+        foreign_process = self.env["collection.process"].create(
+            {"name": "Foreign", "company_id": other_company.id, "stage_ids": [(0, 0, {"name": "Reminder"})]}
+        )
+        foreign = self.env["collection.enrollment"].create(
+            {
+                "partner_id": self.customer.id,
+                "company_id": other_company.id,
+                "process_id": foreign_process.id,
+                "currency_id": other_company.currency_id.id,
+                "amount_due_at_enrollment": 10.0,
+            }
+        )
+        mine = self._create_invoice().collection_enroll(process_id=self.standard_process.id)
+        visible = self.env["collection.enrollment"].with_user(self.collections_user).search([])
+        self.assertIn(mine, visible)
+        self.assertNotIn(foreign, visible)
+        self.assertNotIn(
+            foreign.event_ids, self.env["collection.event"].with_user(self.collections_user).search([])
+        )
+
     def test_collections_user_reads_but_does_not_design(self):
         process = self.process.with_user(self.collections_user)
         self.assertEqual(process.stage_ids.mapped("name"), ["Reminder"])
@@ -58,7 +80,9 @@ class TestCollectionsAccess(CollectionsCommon):
 
     def test_other_company_processes_are_hidden(self):
         other_company = self.setup_other_company()["company"]
-        foreign = self.env["collection.process"].create({"name": "Foreign", "company_id": other_company.id})
+        foreign = self.env["collection.process"].create(
+            {"name": "Foreign", "company_id": other_company.id, "stage_ids": [(0, 0, {"name": "Reminder"})]}
+        )
         visible = self.env["collection.process"].with_user(self.collections_manager).search([])
         self.assertIn(self.process, visible)
         self.assertNotIn(foreign, visible)

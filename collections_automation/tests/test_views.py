@@ -11,7 +11,8 @@ class TestCollectionsViews(CollectionsCommon):
         return self.env[model].browse(data.mapped("res_id"))
 
     def test_every_view_renders(self):
-        views = self._addon_records("ir.ui.view")
+        # QWeb templates (the letter) are rendered by the engine's tests.
+        views = self._addon_records("ir.ui.view").filtered(lambda view: view.type != "qweb")
         self.assertTrue(views)
         for view in views:
             with self.subTest(view=view.xml_id):

@@ -1,0 +1,312 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import ADDON, DAY_0, CollectionsCommon
+
+
+def days(n):
+    return DAY_0 + timedelta(days=n)
+
+
+@tagged("post_install", "-at_install")
+class TestEngine(CollectionsCommon):
+    def _walk(self, first, last):
+        """Run the engine once a day from day ``first`` to day ``last``."""
+        for offset in range(first, last + 1):
+            self._run_engine(days(offset))
+
+    def _events(self, enrollment, action):
+        return enrollment.event_ids.filtered(lambda e: e.action == action).sorted("id")
+
+    def test_walks_the_whole_ladder_day_by_day_then_escalates(self):
+        invoice = self._create_invoice(amount=1500)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(0, 2)
+        self.assertFalse(self._reminders(enrollment), "nothing before the first stage's day")
+        self._walk(3, 3)
+        reminders = self._reminders(enrollment)
+        self.assertEqual(len(reminders), 1)
+        self.assertIn("Overdue payment", reminders.subject)
+        self.assertIn(self.customer, reminders.partner_ids)
+        self.assertIn(invoice.get_portal_url(), str(reminders.body))
+        self.assertEqual(enrollment.stage_id, self.reminder_stage)
+        self.assertEqual(enrollment.next_action_date, days(10), "the call comes 7 days after the reminder")
+        self._walk(4, 10)
+        activity = enrollment.activity_ids.filtered(lambda a: a.summary == "Call the customer")
+        self.assertEqual(activity.user_id, self.collections_manager)
+        self._walk(11, 45)
+        reminders = self._reminders(enrollment)
+        self.assertEqual(len(reminders), 2, "one email per email stage, never twice")
+        final = reminders.sorted("id")[-1]
+        self.assertIn("Final notice", final.subject)
+        self.assertTrue(final.attachment_ids.filtered(lambda a: a.mimetype == "application/pdf"))
+        self.assertEqual(enrollment.state, "escalated")
+        self.assertEqual(self._events(enrollment, "escalation").stage_id, self.final_stage)
+        self.assertIn(self.escalation_tag, self.customer.category_id)
+        self.assertEqual(self.customer.trust, "bad")
+        self.assertTrue(enrollment.activity_ids.filtered(lambda a: a.summary.startswith("Escalated")))
+        keys = enrollment.event_ids.filtered("key").mapped("key")
+        self.assertEqual(len(keys), len(set(keys)))
+
+    def test_payment_mid_process_stops_everything(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(0, 5)
+        self._pay(invoice, day=days(5))
+        self.assertEqual(enrollment.state, "paid")
+        self._walk(6, 40)
+        self.assertEqual(len(self._reminders(enrollment)), 1)
+        self.assertFalse(self._events(enrollment, "escalation"))
+
+    def test_partial_payment_keeps_chasing_the_rest(self):
+        invoice = self._create_invoice(amount=1000)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._pay(invoice, amount=400, day=DAY_0)
+        self._walk(0, 3)
+        self.assertEqual(enrollment.state, "running")
+        self.assertIn("600.00", str(self._reminders(enrollment).body))
+
+    def test_sms_and_letter_actions(self):
+        self.reminder_stage.write(
+            {"send_sms": True, "sms_template_id": self.env.ref(f"{ADDON}.sms_template_overdue").id}
+        )
+        self.call_stage.write({"attach_letter": True})
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 10)
+        sms = self.env["sms.sms"].search([("partner_id", "=", self.customer.id)])
+        self.assertEqual(len(sms), 1)
+        self.assertIn("is overdue", sms.body)
+        letter_event = self._events(enrollment, "letter")
+        self.assertEqual(letter_event.stage_id, self.call_stage)
+        self.assertTrue(letter_event.mail_message_id.attachment_ids)
+
+    def test_payment_retry_without_saved_method_is_logged(self):
+        self.reminder_stage.retry_payment = True
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 3)
+        retry = self._events(enrollment, "payment_retry")
+        self.assertEqual((retry.outcome, retry.message), ("skipped", "No saved payment method to charge."))
+
+    def test_consolidates_one_email_per_customer(self):
+        self.standard_process.consolidate = True
+        invoices = (
+            self._create_invoice(amount=100)
+            | self._create_invoice(amount=200)
+            | self._create_invoice(amount=300)
+        )
+        other_customer = self.env["res.partner"].create({"name": "Other", "email": "other@example.com"})
+        other_invoice = self._create_invoice(partner=other_customer)
+        with self._at(DAY_0):
+            enrollments = (invoices | other_invoice).collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 3)
+        emails = self._reminders(enrollments)
+        self.assertEqual(
+            len(emails), 2, "one email for Slow Payer's three invoices, one for the other customer"
+        )
+        grouped = emails.filtered(lambda m: self.customer in m.partner_ids)
+        for invoice in invoices:
+            self.assertIn(invoice.name, str(grouped.body))
+        email_events = enrollments.event_ids.filtered(lambda e: e.action == "email")
+        self.assertEqual(len(email_events), 4)
+        self.assertEqual(len(email_events.mail_message_id), 2)
+        self.assertEqual(set(enrollments.mapped("stage_id")), {self.reminder_stage})
+
+    def test_dispute_pause_holds_then_resume_catches_up(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            enrollment.action_pause(reason="dispute", note="Goods damaged")
+        self._walk(0, 20)
+        self.assertFalse(self._reminders(enrollment))
+        with self._at(days(20)):
+            enrollment.action_resume()
+        self.assertEqual(enrollment.next_action_date, days(20))
+        self._walk(20, 20)
+        self.assertEqual(len(self._reminders(enrollment)), 1)
+
+    def test_pause_ends_on_its_date(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            enrollment.action_pause(until=days(8))
+        self._walk(0, 7)
+        self.assertEqual(enrollment.state, "paused")
+        self._walk(8, 8)
+        self.assertEqual(enrollment.state, "running")
+        self.assertEqual(len(self._reminders(enrollment)), 1, "the reminder missed during the pause runs now")
+        self.assertFalse(self._events(enrollment, "promise_broken"))
+
+    def test_broken_promise_is_logged_and_the_next_stage_runs(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(0, 3)
+        with self._at(days(4)):
+            enrollment.action_pause(reason="promise", until=days(6), amount=1000.0)
+        self._walk(4, 6)
+        broken = self._events(enrollment, "promise_broken")
+        self.assertEqual(len(broken), 1)
+        self.assertEqual(broken.amount, 1000.0)
+        self.assertEqual(enrollment.stage_id, self.call_stage, "the call ran as soon as the promise broke")
+
+    def test_kept_promise_ends_as_paid(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            enrollment.action_pause(reason="promise", until=days(6))
+        self._pay(invoice, day=days(5))
+        self._walk(0, 10)
+        self.assertEqual(enrollment.state, "paid")
+        self.assertFalse(self._events(enrollment, "promise_broken"))
+
+    def test_auto_enroll_overdue_after_the_grace_period(self):
+        self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 5})
+        self.env.company.collection_default_process_id = self.standard_process
+        invoice = self._create_invoice()
+        self._run_engine(days(5))
+        self.assertFalse(invoice.collection_enrollment_ids)
+        self._run_engine(days(6))
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(enrollment.process_id, self.standard_process)
+        self.assertEqual(
+            enrollment.stage_id, self.reminder_stage, "enrolled late, the reminder ran on the same run"
+        )
+        self._run_engine(days(7))
+        self.assertEqual(len(invoice.collection_enrollment_ids), 1)
+
+    def test_auto_enroll_before_the_due_date(self):
+        friendly = self.env["collection.process"].create(
+            {
+                "name": "Friendly",
+                "auto_enroll_pre_due": True,
+                "pre_due_days": 5,
+                "stage_ids": [
+                    fields.Command.create(
+                        {
+                            "name": "Heads-up",
+                            "delay_days": -3,
+                            "send_email": True,
+                            "mail_template_id": self.env.ref(f"{ADDON}.mail_template_friendly_reminder").id,
+                        }
+                    )
+                ],
+            }
+        )
+        self.env.company.collection_default_process_id = friendly
+        invoice = self._create_invoice(due_date=days(10))
+        self._run_engine(days(4))
+        self.assertFalse(invoice.collection_enrollment_ids)
+        self._run_engine(days(5))
+        self.assertEqual(invoice.collection_enrollment_ids.process_id, friendly)
+        self._walk(6, 7)
+        self.assertEqual(len(self._reminders(invoice.collection_enrollment_ids)), 1)
+
+    def test_auto_enroll_skips_held_and_excluded(self):
+        self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 0})
+        self.env.company.collection_default_process_id = self.standard_process
+        held_customer = self.env["res.partner"].create({"name": "Held", "collection_hold": True})
+        held = self._create_invoice(partner=held_customer)
+        excluded = self._create_invoice()
+        excluded.no_followup = True
+        self._run_engine(days(3))
+        self.assertFalse((held | excluded).collection_enrollment_ids)
+
+    def test_failed_online_payment_enrolls(self):
+        failed_process = self.env["collection.process"].create(
+            {
+                "name": "Failed payments",
+                "enroll_on_payment_failure": True,
+                "stage_ids": [
+                    fields.Command.create({"name": "Ask again", "delay_days": 0, "delay_from": "enrollment"})
+                ],
+            }
+        )
+        invoice = self._create_invoice()
+        provider = self.env["payment.provider"].create({"name": "Test provider", "state": "test"})
+        transaction = self.env["payment.transaction"].create(
+            {
+                "provider_id": provider.id,
+                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                "amount": invoice.amount_residual,
+                "currency_id": invoice.currency_id.id,
+                "partner_id": self.customer.id,
+                "reference": "COLLECT-FAIL-1",
+                "invoice_ids": [fields.Command.set(invoice.ids)],
+            }
+        )
+        transaction._set_error("Card declined")
+        self.assertEqual(invoice.collection_enrollment_ids.process_id, failed_process)
+
+    def test_a_failing_enrollment_never_blocks_the_others(self):
+        invoices = (
+            self._create_invoice(amount=100)
+            | self._create_invoice(amount=200)
+            | self._create_invoice(amount=300)
+        )
+        with self._at(DAY_0):
+            enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
+        victim = enrollments[1]
+        original = type(self.env["collection.engine"])._post_emails
+
+        def flaky_post(engine, groups):
+            if any(victim in group for _stage, group in groups):
+                raise ValueError("mail server unreachable")
+            return original(engine, groups)
+
+        with patch.object(type(self.env["collection.engine"]), "_post_emails", flaky_post):
+            self._run_engine(days(3))
+        self.assertEqual(len(self._reminders(enrollments - victim)), 2)
+        self.assertFalse(self._reminders(victim))
+        self.assertEqual(victim.failure_count, 1)
+        self.assertIn("mail server unreachable", victim.last_error)
+        self.assertFalse(
+            victim.event_ids.filtered(lambda e: e.action == "email"), "the failed attempt left no key"
+        )
+        self.assertEqual(self._events(victim, "error").outcome, "failed")
+        # Backoff: the same day's next runs leave it alone, a later one retries.
+        self._run_engine(days(3))
+        self.assertFalse(self._reminders(victim))
+        self._run_engine(days(4))
+        self.assertEqual(len(self._reminders(victim)), 1)
+        self.assertEqual((victim.failure_count, victim.last_error), (0, False))
+
+    def test_times_follow_the_company_time_zone_and_skip_weekends(self):
+        self.reminder_stage.write({"delay_days": 5, "skip_weekends": True})  # due Monday + 5 = Saturday
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self.assertEqual(enrollment.next_action_date, days(7), "Saturday moves to Monday")
+        self.env.company.partner_id.tz = "Pacific/Kiritimati"  # UTC+14: noon UTC is already tomorrow there
+        with self._at(days(6)):
+            self.assertEqual(enrollment._company_today(), days(7))
+            self.env["collection.engine"]._cron_run()
+        self.assertEqual(len(self._reminders(enrollment)), 1)
+
+    def test_batch_cost_grows_with_the_work_not_the_records(self):
+        def batch_of(count):
+            invoices = self.env["account.move"]
+            for index in range(count):
+                invoices |= self._create_invoice(amount=100 + index)
+            with self._at(DAY_0):
+                enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
+            self.env.flush_all()
+            self.env.invalidate_all()
+            return enrollments
+
+        batch_of(5)
+        with self.assertQueryCount(80):  # measured 64, with the first run's template and view loading
+            self._run_engine(days(3))
+        batch_of(20)
+        # Twenty reminders on a warm server: measured 37, under 2 queries per action.
+        with self.assertQueryCount(60):
+            self._run_engine(days(3))

@@ -1,0 +1,132 @@
+from odoo import fields
+from odoo.exceptions import ValidationError
+from odoo.tests import tagged
+
+from .common import CollectionsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestSegmentRules(CollectionsCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        stage = {"name": "Reminder", "delay_days": 1}
+        cls.gentle, cls.strict, cls.fallback = cls.env["collection.process"].create(
+            [
+                {"name": "Gentle", "stage_ids": [fields.Command.create(stage)]},
+                {"name": "Strict", "stage_ids": [fields.Command.create(stage)]},
+                {"name": "Fallback", "stage_ids": [fields.Command.create(stage)]},
+            ]
+        )
+        cls.env.company.collection_default_process_id = cls.fallback
+        cls.key_tag = cls.env["res.partner.category"].create({"name": "Key account"})
+        cls.be = cls.env.ref("base.be")
+        cls.key_customer = cls.env["res.partner"].create(
+            {
+                "name": "Key Customer",
+                "category_id": [fields.Command.link(cls.key_tag.id)],
+                "country_id": cls.be.id,
+            }
+        )
+        cls.Rule = cls.env["collection.segment.rule"]
+
+    def _process_of(self, invoice):
+        return self.Rule._find_process_for_invoices(invoice)[invoice]
+
+    def test_first_matching_rule_by_priority_wins(self):
+        by_tag = self.Rule.create(
+            {
+                "name": "Key",
+                "sequence": 5,
+                "process_id": self.gentle.id,
+                "partner_category_ids": self.key_tag.ids,
+            }
+        )
+        by_country = self.Rule.create(
+            {"name": "Belgium", "sequence": 10, "process_id": self.strict.id, "country_ids": self.be.ids}
+        )
+        invoice = self._create_invoice(partner=self.key_customer)
+        self.assertEqual(self._process_of(invoice), (self.gentle, by_tag))
+        by_country.sequence = 1
+        self.assertEqual(self._process_of(invoice), (self.strict, by_country))
+
+    def test_unmatched_invoice_gets_company_default(self):
+        self.Rule.create(
+            {"name": "Key", "process_id": self.gentle.id, "partner_category_ids": self.key_tag.ids}
+        )
+        invoice = self._create_invoice()
+        self.assertEqual(self._process_of(invoice), (self.fallback, self.Rule))
+
+    def test_every_condition_must_hold(self):
+        rule = self.Rule.create(
+            {
+                "name": "Big Belgian key accounts in company currency",
+                "process_id": self.strict.id,
+                "partner_category_ids": self.key_tag.ids,
+                "country_ids": self.be.ids,
+                "currency_id": self.env.company.currency_id.id,
+                "amount_min": 500,
+                "amount_max": 5000,
+                "partner_trust": "normal",
+                "payment_term_ids": self.pay_terms_b.ids,
+            }
+        )
+        fitting = self._create_invoice(
+            amount=1000, partner=self.key_customer, invoice_payment_term_id=self.pay_terms_b.id
+        )
+        self.assertEqual(self._process_of(fitting), (self.strict, rule))
+        too_big = self._create_invoice(
+            amount=9000, partner=self.key_customer, invoice_payment_term_id=self.pay_terms_b.id
+        )
+        other_terms = self._create_invoice(
+            amount=1000, partner=self.key_customer, invoice_payment_term_id=self.pay_terms_a.id
+        )
+        untagged = self._create_invoice(amount=1000, invoice_payment_term_id=self.pay_terms_b.id)
+        for invoice in (too_big, other_terms, untagged):
+            self.assertEqual(self._process_of(invoice)[0], self.fallback)
+        self.key_customer.trust = "bad"
+        self.assertEqual(self._process_of(fitting)[0], self.fallback)
+
+    def test_free_domain_on_the_invoice(self):
+        rule = self.Rule.create(
+            {"name": "Referenced", "process_id": self.strict.id, "invoice_domain": "[('ref', '=', 'PO-77')]"}
+        )
+        invoice = self._create_invoice(ref="PO-77")
+        other = self._create_invoice(ref="PO-78")
+        choices = self.Rule._find_process_for_invoices(invoice | other)
+        self.assertEqual(choices[invoice], (self.strict, rule))
+        self.assertEqual(choices[other][0], self.fallback)
+
+    def test_invalid_domain_is_refused(self):
+        with self.assertRaisesRegex(ValidationError, "not valid"):
+            self.Rule.create(
+                {
+                    "name": "Broken",
+                    "process_id": self.strict.id,
+                    "invoice_domain": "[('no_such_field', '=', 1)]",
+                }
+            )
+        with self.assertRaises(ValidationError):
+            self.Rule.create(
+                {"name": "Upside down", "process_id": self.strict.id, "amount_min": 10, "amount_max": 5}
+            )
+
+    def test_the_test_button_explains_the_choice(self):
+        self.Rule.create(
+            {"name": "Belgium", "sequence": 1, "process_id": self.strict.id, "country_ids": self.be.ids}
+        )
+        self.Rule.create(
+            {
+                "name": "Key",
+                "sequence": 2,
+                "process_id": self.gentle.id,
+                "partner_category_ids": self.key_tag.ids,
+            }
+        )
+        invoice = self._create_invoice(partner=self.key_customer)
+        action = invoice.action_test_collection_rules()
+        wizard = self.env[action["res_model"]].with_context(**action["context"]).create({})
+        self.assertEqual(wizard.process_id, self.strict)
+        self.assertIn("Belgium", wizard.explanation)
+        self.assertIn("fits, and wins", wizard.explanation)
+        self.assertIn("fits, but a rule of higher priority wins", wizard.explanation)
