@@ -3,7 +3,7 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
-from psycopg2.errors import UniqueViolation
+from psycopg2.errors import SerializationFailure, UniqueViolation
 
 from odoo import api, fields, models
 from odoo.fields import Command, Domain
@@ -79,7 +79,15 @@ class CollectionEngine(models.AbstractModel):
         Enrollment = self.env["collection.enrollment"]
         query = Enrollment._search(self._get_due_domain(), order="next_action_date, id", limit=limit)
         self.env.flush_all()
-        rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+        except SerializationFailure:
+            # Another worker changed due rows after this transaction began
+            # (Odoo's transactions are REPEATABLE READ): they are its work,
+            # or the next run's.
+            _logger.info("collections: due enrollments changed by another worker, ending this run")
+            return Enrollment
         enrollments = Enrollment.browse(row[0] for row in rows)
         # Another worker may have run these rows and committed between our
         # query plan and the lock: read them again.

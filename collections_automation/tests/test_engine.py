@@ -1,8 +1,11 @@
 from datetime import timedelta
 from unittest.mock import patch
 
+from psycopg2.errors import UniqueViolation
+
 from odoo import fields
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import ADDON, DAY_0, CollectionsCommon
 
@@ -279,6 +282,18 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(4))
         self.assertEqual(len(self._reminders(victim)), 1)
         self.assertEqual((victim.failure_count, victim.last_error), (0, False))
+
+    def test_an_action_key_cannot_be_written_twice(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(3))
+        engine = self.env["collection.engine"]
+        with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"):
+            engine._claim([(self.reminder_stage, enrollment)], "email")
+        # A stage moved back to by hand may run again: the cycle is in the key.
+        enrollment.stage_cycle += 1
+        self.assertEqual(len(engine._claim([(self.reminder_stage, enrollment)], "email")), 1)
 
     def test_times_follow_the_company_time_zone_and_skip_weekends(self):
         self.reminder_stage.write({"delay_days": 5, "skip_weekends": True})  # due Monday + 5 = Saturday
