@@ -26,7 +26,9 @@ class TestEngineConcurrency(BaseCase):
         self.registry = Registry(get_db_name())
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            partner = env["res.partner"].create({"name": "Concurrent Customer", "email": "ap@concurrent.example.com"})
+            partner = env["res.partner"].create(
+                {"name": "Concurrent Customer", "email": "ap@concurrent.example.com"}
+            )
             process = env["collection.process"].create(
                 {
                     "name": "Concurrency check",
@@ -89,7 +91,7 @@ class TestEngineConcurrency(BaseCase):
                     ("subtype_id", "=", subtype.id),
                 ]
             )
-            per_enrollment = {enrollment_id: 0 for enrollment_id in self.enrollment_ids}
+            per_enrollment = dict.fromkeys(self.enrollment_ids, 0)
             for event in events:
                 per_enrollment[event.enrollment_id.id] += 1
             return per_enrollment, messages
