@@ -141,7 +141,8 @@ class TestEngineConcurrency(BaseCase):
         cr, engine = self._worker(cron_id=-1)
         with closing(cr):
             engine._cron_run(limit=5)
-            cr.commit()  # pylint: disable=invalid-commit -- a worker ends its run; data is removed in cleanup
+            # A worker ends its run; the committed data is removed in cleanup.
+            cr.commit()  # pylint: disable=invalid-commit
         per_enrollment, messages = self._count_reminders()
         self.assertEqual(set(per_enrollment.values()), {1}, "the rerun finished the work, repeating nothing")
         self.assertEqual(messages, ENROLLMENTS)
