@@ -38,6 +38,7 @@
     "demo": [
         "demo/res_partner_demo.xml",
         "demo/account_move_demo.xml",
+        "demo/collection_process_demo.xml",
     ],
     "assets": {
         "web.assets_tests": [

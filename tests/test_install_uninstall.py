@@ -52,6 +52,23 @@ def test_demo_data_looks_like_a_collections_desk(demo_database):
     assert partial and all(0 < residual < total for residual, total in partial)
 
 
+def test_demo_collections_desk_is_working(demo_database):
+    processes = query(demo_database, "SELECT count(*) FROM collection_process WHERE active")
+    assert processes == [(3,)]
+    rules = query(demo_database, "SELECT count(*) FROM collection_segment_rule WHERE active")
+    assert rules == [(3,)]
+    running_stages = query(
+        demo_database,
+        "SELECT count(DISTINCT stage_id), count(*) FROM collection_enrollment WHERE state = 'running'",
+    )
+    assert running_stages[0][0] >= 3, "running enrollments stand at several stages"
+    assert (
+        query(demo_database, "SELECT count(*) FROM collection_enrollment WHERE state = 'escalated'")[0][0] > 0
+    )
+    failures = query(demo_database, "SELECT count(*) FROM collection_enrollment WHERE last_error IS NOT NULL")
+    assert failures == [(0,)]
+
+
 def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):
     result = run_odoo(
         "shell",

@@ -373,6 +373,16 @@ def find_chromium():
     return None
 
 
+def ensure_wkhtmltopdf():
+    """Odoo prints PDF (invoices, collection letters) with wkhtmltopdf."""
+    if shutil.which("wkhtmltopdf"):
+        return
+    if can_install_packages():
+        apt_install("wkhtmltopdf")
+    if not shutil.which("wkhtmltopdf"):
+        log("warning: wkhtmltopdf is missing: PDF letters will fail (install Debian's wkhtmltopdf)")
+
+
 def ensure_chromium():
     if find_chromium():
         return
@@ -417,6 +427,7 @@ def ensure(with_chromium=False):
     ensure_odoo()
     ensure_venv()
     ensure_postgres()
+    ensure_wkhtmltopdf()
     if with_chromium:
         ensure_chromium()
     write_odoo_conf()

@@ -1,14 +1,12 @@
-from . import (
-    account_move,
-    account_move_line,
-    collection_demo_loader,
-    collection_engine,
-    collection_enrollment,
-    collection_event,
-    collection_process,
-    collection_segment_rule,
-    collection_stage,
-    payment_transaction,
-    res_company,
-    res_partner,
-)
+from . import account_move
+from . import account_move_line
+from . import collection_demo_loader
+from . import collection_engine
+from . import collection_enrollment
+from . import collection_event
+from . import collection_process
+from . import collection_segment_rule
+from . import collection_stage
+from . import payment_transaction
+from . import res_company
+from . import res_partner

@@ -92,6 +92,24 @@ class CollectionDemoLoader(models.AbstractModel):
         return invoices
 
     @api.model
+    def _load_demo_collections(self):
+        """Enroll the demo customers' open invoices that are due or overdue,
+        by segment rules, then run the engine once."""
+        today = fields.Date.context_today(self)
+        invoices = self.env["account.move"].search(
+            [
+                ("partner_id", "in", self._get_demo_customers().ids),
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("invoice_date_due", "<=", today + timedelta(days=3)),
+            ]
+        )
+        enrollments = invoices.collection_enroll()
+        self.env["collection.engine"]._cron_run()
+        return enrollments
+
+    @api.model
     def _register_demo_payment(self, invoice, share):
         today = fields.Date.context_today(self)
         payment_date = min(today, invoice.invoice_date_due - timedelta(days=2))

@@ -1,9 +1,8 @@
-from . import (
-    test_access,
-    test_engine,
-    test_enrollment,
-    test_process_validation,
-    test_segment_rules,
-    test_tour_menu,
-    test_views,
-)
+from . import test_access
+from . import test_engine
+from . import test_engine_concurrency
+from . import test_enrollment
+from . import test_process_validation
+from . import test_segment_rules
+from . import test_tours
+from . import test_views

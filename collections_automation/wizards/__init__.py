@@ -1,1 +1,2 @@
-from . import collection_enroll_wizard, collection_rule_test
+from . import collection_enroll_wizard
+from . import collection_rule_test

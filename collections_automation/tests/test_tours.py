@@ -1,0 +1,60 @@
+from odoo.fields import Command
+from odoo.tests import HttpCase, new_test_user, tagged
+
+from .common import ADDON, CollectionsCommon
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionsTours(CollectionsCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        new_test_user(
+            cls.env,
+            login="collections_tour_user",
+            password="collections_tour_user",
+            groups="account.group_account_invoice",
+            company_id=cls.env.company.id,
+            company_ids=cls.env.company.ids,
+        )
+        customer = cls.env["res.partner"].create({"name": "Tour Customer", "email": "tour@example.com"})
+        invoice = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer.id,
+                "invoice_date": "2020-01-01",
+                "invoice_date_due": "2020-01-31",
+                "invoice_line_ids": [Command.create({"name": "Overdue service", "price_unit": 420.0})],
+            }
+        )
+        invoice.action_post()
+        cls.invoice = invoice
+        cls.env["collection.process"].create(
+            {
+                "name": "Tour Standard",
+                "stage_ids": [
+                    Command.create(
+                        {
+                            "name": "Tour reminder",
+                            "delay_days": 1,
+                            "delay_from": "enrollment",
+                            "send_email": True,
+                            "mail_template_id": cls.env.ref(f"{ADDON}.mail_template_overdue").id,
+                        }
+                    )
+                ],
+            }
+        )
+
+    def test_accountant_logs_in_and_opens_collections(self):
+        self.start_tour("/web/login", "collections_menu_tour")
+
+    def test_accountant_starts_collections_from_an_invoice(self):
+        self.start_tour(
+            f"/odoo/action-{ADDON}.account_move_action_to_collect",
+            "collections_start_tour",
+            login="collections_tour_user",
+        )
+        enrollment = self.invoice.collection_enrollment_id
+        self.assertEqual(enrollment.state, "running")
+        self.assertEqual(enrollment.process_id.name, "Tour Standard")
