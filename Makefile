@@ -5,12 +5,13 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint env help
+.PHONY: run test lint bench env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
 	@echo "make test   run the whole test suite on a fresh database"
 	@echo "make lint   ruff and pylint-odoo"
+	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
 	@echo "make env    build the environment only, and print where it is"
 
 env:
@@ -25,3 +26,6 @@ test:
 
 lint:
 	@$(DEVENV) lint
+
+bench:
+	@$(DEVENV) bench

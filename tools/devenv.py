@@ -491,6 +491,48 @@ def cmd_test(args):
     return result.returncode
 
 
+BENCH_SCRIPT = REPO / "tests" / "bench" / "engine_bench.py"
+# Targets of the engine benchmark on a 2-core machine (see the README).
+BENCH_MIN_ACTIONS_PER_SECOND = 300
+BENCH_MAX_QUERIES_PER_ACTION = 10
+
+
+def cmd_bench(args):
+    ensure()
+    database = args.database
+    log(f"creating the benchmark database {database}")
+    drop_database(database)
+    run(odoo_command("-d", database, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
+    results = []
+    for invoices in (args.invoices // 10, args.invoices):
+        customers = max(invoices // 5, 1)
+        common = ["--config", ODOO_CONF, "--database", database]
+        log(f"growing the dataset to {invoices} invoices of {customers} customers")
+        run([venv_python(), BENCH_SCRIPT, "setup", *common, "--invoices", invoices, "--customers", customers])
+        output = run([venv_python(), BENCH_SCRIPT, "run", *common], capture_output=True, text=True).stdout
+        figures = json.loads(output.strip().splitlines()[-1])
+        results.append((invoices, figures))
+    print("\nengine run: one email action due on every open invoice")
+    print(
+        f"{'invoices':>10} {'actions/s':>10} {'queries/action':>15} {'peak RSS MB':>12} {'RSS growth MB':>14}"
+    )
+    for invoices, figures in results:
+        print(
+            f"{invoices:>10} {figures['actions_per_second']:>10} {figures['queries_per_action']:>15} "
+            f"{figures['peak_rss_mb']:>12} {figures['rss_growth_mb']:>14}"
+        )
+    small, large = results[0][1], results[-1][1]
+    growth = large["queries_per_action"] / small["queries_per_action"]
+    print(f"queries per action, large / small: {growth:.2f} (flat is 1.00)")
+    failed = (
+        large["actions_per_second"] < BENCH_MIN_ACTIONS_PER_SECOND
+        or large["queries_per_action"] > BENCH_MAX_QUERIES_PER_ACTION
+    )
+    targets = f">= {BENCH_MIN_ACTIONS_PER_SECOND} actions/s, <= {BENCH_MAX_QUERIES_PER_ACTION} queries/action"
+    print(f"targets: {targets}: {'missed' if failed else 'met'}")
+    return 1 if failed else 0
+
+
 LINT_PATHS = (ADDON, "tests", "tools", "conftest.py")
 
 
@@ -525,6 +567,10 @@ def main(argv=None):
     test_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
     test_parser.set_defaults(func=cmd_test)
     commands.add_parser("lint", help="run ruff and pylint-odoo").set_defaults(func=cmd_lint)
+    bench_parser = commands.add_parser("bench", help="benchmark the engine at 1/10 and full size")
+    bench_parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
+    bench_parser.add_argument("--database", default=os.environ.get("BENCH_DB", "collections_bench"))
+    bench_parser.set_defaults(func=cmd_bench)
     odoo_parser = commands.add_parser("odoo", help="run Odoo with the environment's configuration")
     odoo_parser.set_defaults(func=cmd_odoo)
     # Whatever the script does not know is passed on, to pytest or to Odoo.

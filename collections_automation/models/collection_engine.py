@@ -44,7 +44,14 @@ class CollectionEngine(models.AbstractModel):
         in_cron = bool(self.env.context.get("cron_id"))
         self._auto_enroll()
         self._end_expired_pauses()
+        previous = None
         while batch := self._take_due_batch(limit):
+            if batch == previous:
+                # Nothing moved (every row is someone else's, or stuck): stop
+                # rather than spin; the next run starts afresh.
+                _logger.warning("collections: batch %s made no progress, ending this run", batch.ids)
+                break
+            previous = batch
             self._run_batch(batch)
             if in_cron:
                 remaining = self.env["collection.enrollment"].search_count(self._get_due_domain())
@@ -133,9 +140,12 @@ class CollectionEngine(models.AbstractModel):
                 with self.env.cr.savepoint():
                     self._run_groups([(stage, group)])
             except UniqueViolation:
-                # Another run already did this action: the key held.
-                _logger.warning("collections: stage %s already ran for %s", stage.id, group.ids)
+                # The key held: this action already ran (an earlier run
+                # committed it). Its effect exists, so the enrollment moves on.
+                _logger.warning("collections: stage %s already ran for %s, moving on", stage.id, group.ids)
                 self.env.invalidate_all()
+                with self.env.cr.savepoint():
+                    self._advance(stage, group)
             except Exception as error:
                 _logger.exception("collections: stage %s failed for enrollments %s", stage.id, group.ids)
                 self.env.invalidate_all()

@@ -1,3 +1,5 @@
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
@@ -31,10 +33,10 @@ class CollectionEnrollment(models.Model):
         "collection.process", required=True, index=True, tracking=True, check_company=True
     )
     segment_rule_id = fields.Many2one("collection.segment.rule", readonly=True, ondelete="set null")
+    # Not tracked: the engine moves it every day and the events log each move.
     stage_id = fields.Many2one(
         "collection.stage",
         index=True,
-        tracking=True,
         readonly=True,
         help="The last stage that ran.",
     )
@@ -42,7 +44,10 @@ class CollectionEnrollment(models.Model):
     next_action_date = fields.Date(index=True, readonly=True, copy=False)
     last_action_date = fields.Date(readonly=True, copy=False)
     stage_cycle = fields.Integer(
-        readonly=True, copy=False, help="Counts manual moves between stages, so a stage may run again."
+        default=0,
+        readonly=True,
+        copy=False,
+        help="Counts manual moves between stages, so a stage may run again.",
     )
     state = fields.Selection(
         [
@@ -123,8 +128,8 @@ class CollectionEnrollment(models.Model):
     def _get_company_today(self, company):
         """Today in the company's time zone: a reminder is due on the
         company's calendar day, whatever the server's clock says."""
-        tz = company.partner_id.tz or self.env.user.tz or "UTC"
-        return fields.Date.context_today(self.with_context(tz=tz))
+        tz = pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
+        return pytz.utc.localize(fields.Datetime.now()).astimezone(tz).date()
 
     def _company_today(self):
         return self._get_company_today(self.company_id or self.env.company)
@@ -186,7 +191,7 @@ class CollectionEnrollment(models.Model):
     def _action_key(self, stage, action):
         """The key that lets ``action`` of ``stage`` run once for this enrollment."""
         self.ensure_one()
-        return f"{self.id}:{stage.id}:{self.stage_cycle}:{action}"
+        return f"{self.id}:{stage.id}:{self.stage_cycle or 0}:{action}"
 
     # ------------------------------------------------------------------
     # State changes

@@ -291,6 +291,13 @@ class TestEngine(CollectionsCommon):
         engine = self.env["collection.engine"]
         with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"):
             engine._claim([(self.reminder_stage, enrollment)], "email")
+        # An enrollment whose action already ran (its key exists) moves on
+        # instead of being taken again and again.
+        enrollment.write({"next_stage_id": self.reminder_stage.id, "next_action_date": days(3)})
+        with mute_logger("odoo.sql_db", "odoo.addons.collections_automation.models.collection_engine"):
+            self._run_engine(days(3))
+        self.assertEqual(enrollment.next_stage_id, self.call_stage)
+        self.assertEqual(len(self._reminders(enrollment)), 1)
         # A stage moved back to by hand may run again: the cycle is in the key.
         enrollment.stage_cycle += 1
         self.assertEqual(len(engine._claim([(self.reminder_stage, enrollment)], "email")), 1)

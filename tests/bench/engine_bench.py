@@ -1,0 +1,170 @@
+"""Benchmark of the collections engine (``make bench``).
+
+``setup --invoices N --customers M`` grows the benchmark database to N open
+invoices of M customers, all enrolled in one process whose email stage is
+due today. ``run`` times one engine run in this fresh process and prints its
+figures as JSON: actions per second, SQL queries per action, peak memory.
+
+Run through ``tools/devenv.py bench``, which calls both at one tenth of the
+size and at the full size, so that the figures show how cost grows.
+"""
+
+import argparse
+import json
+import resource
+import sys
+import time
+from unittest.mock import patch
+
+import odoo
+from odoo import SUPERUSER_ID, api
+from odoo.fields import Command
+from odoo.modules.registry import Registry
+
+ADDON = "collections_automation"
+PROCESS_NAME = "Benchmark process"
+CHUNK = 500
+
+
+def open_env(config, database):
+    odoo.tools.config.parse_config(["-c", config, "-d", database])
+    registry = Registry(database)
+    cr = registry.cursor()
+    return cr, api.Environment(cr, SUPERUSER_ID, {})
+
+
+def ensure_company_ready(env):
+    company = env.company
+    if not company.chart_template:
+        env["account.chart.template"].try_loading("generic_coa", company=company, install_demo=False)
+    process = env["collection.process"].search([("name", "=", PROCESS_NAME)], limit=1)
+    if not process:
+        process = env["collection.process"].create(
+            {
+                "name": PROCESS_NAME,
+                "stage_ids": [
+                    Command.create(
+                        {
+                            "name": "Reminder",
+                            "delay_days": 0,
+                            "delay_from": "enrollment",
+                            "send_email": True,
+                            "mail_template_id": env.ref(f"{ADDON}.mail_template_overdue").id,
+                        }
+                    ),
+                    Command.create({"name": "Call", "delay_days": 7, "delay_from": "previous_stage"}),
+                ],
+            }
+        )
+    return process
+
+
+def grow(env, invoices, customers):
+    """Add customers and enrolled invoices up to the asked totals."""
+    process = ensure_company_ready(env)
+    env.cr.commit()
+    Partner = env["res.partner"]
+    existing_customers = Partner.search([("ref", "=like", "BENCH-%")], order="id")
+    if len(existing_customers) < customers:
+        Partner.create(
+            [
+                {
+                    "name": f"Bench customer {index}",
+                    "ref": f"BENCH-{index}",
+                    "email": f"ap{index}@bench.example.com",
+                }
+                for index in range(len(existing_customers), customers)
+            ]
+        )
+        env.cr.commit()
+    all_customers = Partner.search([("ref", "=like", "BENCH-%")], order="id")
+    Move = env["account.move"]
+    existing = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", all_customers.ids)])
+    today = odoo.fields.Date.context_today(Move)
+    for start in range(existing, invoices, CHUNK):
+        stop = min(start + CHUNK, invoices)
+        moves = Move.create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": all_customers[index % len(all_customers)].id,
+                    "invoice_date": today,
+                    "invoice_date_due": today,
+                    "invoice_line_ids": [
+                        Command.create({"name": "Services", "price_unit": 100 + index % 900, "tax_ids": []})
+                    ],
+                }
+                for index in range(start, stop)
+            ]
+        )
+        moves.action_post()
+        moves.collection_enroll(process_id=process.id)
+        env.cr.commit()
+        env.invalidate_all()
+        print(f"[bench] {stop} invoices", file=sys.stderr, flush=True)
+    # Every enrollment gets its email action due again, under a new key.
+    enrollments = env["collection.enrollment"].search([("process_id", "=", process.id)])
+    first_stage = process.stage_ids.sorted("sequence")[:1]
+    env.cr.execute(
+        "UPDATE collection_enrollment SET state = 'running', stage_id = NULL, next_stage_id = %s, "
+        "next_action_date = %s, stage_cycle = COALESCE(stage_cycle, 0) + 1, retry_after = NULL "
+        "WHERE id = ANY(%s)",
+        (first_stage.id, today, enrollments.ids),
+    )
+    env.cr.commit()
+    return len(enrollments)
+
+
+def run_once(env):
+    """One engine run as the scheduled action does it: it commits after each
+    batch."""
+    engine = env["collection.engine"].with_context(cron_id=-1)
+    due = env["collection.enrollment"].search_count(engine._get_due_domain())
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Count every statement sent (the cursor's own counter restarts at commits).
+    statements = []
+    cursor_class = type(env.cr)
+    original_execute = cursor_class.execute
+
+    def counting_execute(cr, *args, **kwargs):
+        statements.append(1)
+        return original_execute(cr, *args, **kwargs)
+
+    started = time.perf_counter()
+    with patch.object(cursor_class, "execute", counting_execute):
+        engine._cron_run()
+    elapsed = time.perf_counter() - started
+    queries = len(statements)
+    events = env["collection.event"].search_count([("action", "=", "email")])
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "actions": due,
+        "seconds": round(elapsed, 2),
+        "actions_per_second": round(due / elapsed, 1) if elapsed else None,
+        "queries_per_action": round(queries / due, 2) if due else None,
+        "peak_rss_mb": round(peak_rss / 1024, 1),
+        "rss_growth_mb": round((peak_rss - rss_before) / 1024, 1),
+        "email_events_total": events,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["setup", "run"])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--customers", type=int, default=2_000)
+    args = parser.parse_args()
+    cr, env = open_env(args.config, args.database)
+    try:
+        if args.command == "setup":
+            print(json.dumps({"enrollments": grow(env, args.invoices, args.customers)}))
+        else:
+            print(json.dumps(run_once(env)))
+    finally:
+        cr.close()
+
+
+if __name__ == "__main__":
+    main()
