@@ -3,6 +3,7 @@ from . import test_engine
 from . import test_engine_concurrency
 from . import test_enrollment
 from . import test_process_validation
+from . import test_rpc
 from . import test_segment_rules
 from . import test_tours
 from . import test_views
