@@ -33,14 +33,31 @@ def test_demo_data_looks_like_a_collections_desk(demo_database):
     customers = query(
         demo_database,
         """
-        SELECT count(DISTINCT p.id), count(DISTINCT p.country_id), count(DISTINCT rel.category_id)
+        SELECT count(*), count(DISTINCT p.country_id)
           FROM res_partner p
           JOIN ir_model_data d ON d.model = 'res.partner' AND d.res_id = p.id AND d.module = %s
-          JOIN res_partner_res_partner_category_rel rel ON rel.partner_id = p.id
         """,
         (ADDON,),
     )
-    assert customers == [(20, 2, 3)]
+    assert customers == [(20, 2)]
+    segments = query(
+        demo_database,
+        """
+        SELECT d.name, count(rel.partner_id)
+          FROM ir_model_data d
+          JOIN res_partner_res_partner_category_rel rel ON rel.category_id = d.res_id
+         WHERE d.module = %s AND d.model = 'res.partner.category'
+           AND d.name IN ('res_partner_category_retail_demo', 'res_partner_category_wholesale_demo',
+                          'res_partner_category_key_demo')
+         GROUP BY d.name ORDER BY d.name
+        """,
+        (ADDON,),
+    )
+    assert segments == [
+        ("res_partner_category_key_demo", 4),
+        ("res_partner_category_retail_demo", 9),
+        ("res_partner_category_wholesale_demo", 7),
+    ]
     invoices = _demo_invoices(demo_database)
     assert len(invoices) == 60
     states = {state for state, *_rest in invoices}
