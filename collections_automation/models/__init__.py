@@ -7,6 +7,7 @@ from . import collection_event
 from . import collection_process
 from . import collection_segment_rule
 from . import collection_stage
+from . import mail_template
 from . import payment_transaction
 from . import res_company
 from . import res_partner

@@ -13,7 +13,8 @@ from .collection_enrollment import OPEN_STATES
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 200
+# A batch is one transaction: 500 actions take about 1.6 s here (see the README benchmark).
+DEFAULT_BATCH_SIZE = 500
 BACKOFF_BASE_MINUTES = 15
 BACKOFF_MAX_MINUTES = 24 * 60
 EMAIL_RENDER_FIELDS = ("subject", "body_html", "email_from", "reply_to", "partner_to", "email_cc", "email_to")
@@ -178,8 +179,9 @@ class CollectionEngine(models.AbstractModel):
         if email_groups:
             events = self._claim(email_groups, "email")
             messages = self._post_emails(email_groups)
+            event_of = {event.enrollment_id.id: event.id for event in events}
             for (_stage, group), message in zip(email_groups, messages, strict=True):
-                events.filtered(lambda e, g=group: e.enrollment_id in g).mail_message_id = message
+                events.browse([event_of[enrollment.id] for enrollment in group]).mail_message_id = message
         for stage, group in groups:
             if stage.attach_letter and not stage.send_email:
                 self._post_letter(stage, group)
@@ -224,7 +226,8 @@ class CollectionEngine(models.AbstractModel):
                 singles[stage.mail_template_id].append(group.id)
         rendered = {}
         for template, res_ids in singles.items():
-            for res_id, values in template._generate_template(res_ids, EMAIL_RENDER_FIELDS).items():
+            batch_template = template.with_context(collection_batch_render=True)
+            for res_id, values in batch_template._generate_template(res_ids, EMAIL_RENDER_FIELDS).items():
                 rendered[template, res_id] = values
         result = []
         for stage, group in groups:

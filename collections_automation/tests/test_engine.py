@@ -332,3 +332,21 @@ class TestEngine(CollectionsCommon):
         # Twenty reminders on a warm server: measured 37, under 2 queries per action.
         with self.assertQueryCount(60):
             self._run_engine(days(3))
+
+    def test_batch_rendering_matches_odoo_rendering(self):
+        invoices = self._create_invoice(amount=120) | self._create_invoice(amount=340)
+        other = self.env["res.partner"].create(
+            {"name": "Third & <Co>", "email": "third@example.com", "lang": "en_US"}
+        )
+        invoices |= self._create_invoice(amount=560, partner=other)
+        with self._at(DAY_0):
+            enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
+        template = self.env.ref(f"{ADDON}.mail_template_overdue")
+        one_by_one = template._generate_template(enrollments.ids, ("subject", "body_html"))
+        batched = template.with_context(collection_batch_render=True)._generate_template(
+            enrollments.ids, ("subject", "body_html")
+        )
+        for enrollment in enrollments:
+            self.assertEqual(batched[enrollment.id]["body_html"], one_by_one[enrollment.id]["body_html"])
+            self.assertIn(enrollment.move_id.name, str(batched[enrollment.id]["body_html"]))
+        self.assertIn("Third &amp; &lt;Co&gt;", str(batched[enrollments[2].id]["body_html"]))
