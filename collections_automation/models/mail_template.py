@@ -26,10 +26,8 @@ class MailTemplate(models.Model):
         variables.update(
             collection_batch_records=self.env[model].browse(res_ids), collection_batch_separator=separator
         )
-        loop = (
-            '<t t-foreach="collection_batch_records" t-as="object">'
-            f'<t t-out="collection_batch_separator"/>{template_src}<t t-out="collection_batch_separator"/></t>'
-        )
+        fence = '<t t-out="collection_batch_separator"/>'
+        loop = f'<t t-foreach="collection_batch_records" t-as="object">{fence}{template_src}{fence}</t>'
         rendered = self.env["ir.qweb"]._render(
             html.fragment_fromstring(loop, create_parent="div"), variables, **(options or {})
         )
