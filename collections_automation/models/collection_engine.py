@@ -399,17 +399,17 @@ class CollectionEngine(models.AbstractModel):
         for enrollment in group:
             if enrollment.state != "running":
                 continue  # paid by a payment retry, for instance
-            enrollment.write(
-                {
-                    "stage_id": stage.id,
-                    "last_action_date": enrollment._company_today(),
-                    "failure_count": 0,
-                    "last_error": False,
-                    "retry_after": False,
-                }
-            )
-            enrollment._schedule_from(stage)
-            if stage.escalate or not enrollment.next_stage_id:
+            today = enrollment._company_today()
+            values = {
+                "stage_id": stage.id,
+                "last_action_date": today,
+                "failure_count": 0,
+                "last_error": False,
+                "retry_after": False,
+                **enrollment._plan_next_stage(stage, today, today),
+            }
+            enrollment.write(values)
+            if stage.escalate or not values["next_stage_id"]:
                 enrollment._escalate(stage)
 
     @api.model

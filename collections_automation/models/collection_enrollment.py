@@ -138,38 +138,41 @@ class CollectionEnrollment(models.Model):
         return stage._get_scheduled_date(self.due_date, self.enrolled_on, previous_action_date)
 
     def _schedule_from(self, last_stage):
-        """Plan the stage after ``last_stage`` (the first stage when empty).
+        """Plan the stage after ``last_stage`` (the first stage when empty)."""
+        for enrollment in self:
+            today = enrollment._company_today()
+            enrollment.write(enrollment._plan_next_stage(last_stage, enrollment.last_action_date, today))
+
+    def _plan_next_stage(self, last_stage, previous_action_date, today):
+        """The values that plan the stage after ``last_stage``.
 
         A newly enrolled invoice may already be late for several stages
         counted from its due date: it starts at the latest of those, the way
         an AR clerk would, and the skipped stages are logged."""
-        for enrollment in self:
-            stages = enrollment.process_id.stage_ids.sorted(lambda s: (s.sequence, s.id))
-            remaining = stages.filtered(
-                lambda s, last=last_stage: not last or (s.sequence, s.id) > (last.sequence, last.id)
+        self.ensure_one()
+        stages = self.process_id.stage_ids.sorted(lambda s: (s.sequence, s.id))
+        remaining = stages.filtered(
+            lambda s: not last_stage or (s.sequence, s.id) > (last_stage.sequence, last_stage.id)
+        )
+        if not remaining:
+            return {"next_stage_id": False, "next_action_date": False}
+        candidate = remaining[0]
+        candidate_date = self._scheduled_date_of(candidate, previous_action_date)
+        skipped = self.env["collection.stage"]
+        for following in remaining[1:]:
+            following_date = self._scheduled_date_of(following, candidate_date)
+            if following_date > today:
+                break
+            skipped |= candidate
+            candidate, candidate_date = following, following_date
+        for stage in skipped:
+            self._log_event(
+                "stage_skipped",
+                stage=stage,
+                outcome="skipped",
+                message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
             )
-            if not remaining:
-                enrollment.write({"next_stage_id": False, "next_action_date": False})
-                continue
-            today = enrollment._company_today()
-            previous_date = enrollment.last_action_date
-            candidate = remaining[0]
-            candidate_date = enrollment._scheduled_date_of(candidate, previous_date)
-            skipped = self.env["collection.stage"]
-            for following in remaining[1:]:
-                following_date = enrollment._scheduled_date_of(following, candidate_date)
-                if following_date > today:
-                    break
-                skipped |= candidate
-                candidate, candidate_date = following, following_date
-            for stage in skipped:
-                enrollment._log_event(
-                    "stage_skipped",
-                    stage=stage,
-                    outcome="skipped",
-                    message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
-                )
-            enrollment.write({"next_stage_id": candidate.id, "next_action_date": candidate_date})
+        return {"next_stage_id": candidate.id, "next_action_date": candidate_date}
 
     # ------------------------------------------------------------------
     # Events
