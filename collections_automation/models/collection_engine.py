@@ -66,17 +66,16 @@ class CollectionEngine(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _get_today(self):
-        return fields.Date.context_today(self)
+    def _get_horizon_date(self):
+        """The latest calendar day anywhere: the latest time zone on earth is
+        14 hours ahead of UTC. A date that has come in some company's time
+        zone is at most this; the exact company day is checked per record."""
+        return fields.Date.context_today(self.with_context(tz="Pacific/Kiritimati"))
 
     @api.model
     def _get_due_domain(self):
         Enrollment = self.env["collection.enrollment"]
-        # The latest time zone on earth is 14 hours ahead of UTC: an
-        # enrollment is a candidate when its date may have come in its
-        # company; the exact company day is checked per enrollment.
-        horizon = fields.Date.context_today(self.with_context(tz="Pacific/Kiritimati"))
-        return Enrollment._get_due_domain(horizon) & (
+        return Enrollment._get_due_domain(self._get_horizon_date()) & (
             Domain("retry_after", "=", False) | Domain("retry_after", "<=", fields.Datetime.now())
         )
 
@@ -333,7 +332,7 @@ class CollectionEngine(models.AbstractModel):
         """{lead enrollment id: [attachment ids]} of the groups' letters."""
         result = {}
         for stage, group in groups:
-            name, pdf = self._render_letter(stage, group)[0]
+            name, pdf = self._render_letter(stage, group)
             attachment = self.env["ir.attachment"].create(
                 {
                     "name": name,
@@ -354,14 +353,14 @@ class CollectionEngine(models.AbstractModel):
             .with_context(collection_group_ids=group.ids)
             ._render_qweb_pdf(report, group[:1].ids)
         )
-        return [(f"{group[0].name.replace('/', '-')}-{stage.name}.pdf", pdf)]
+        return f"{group[0].name.replace('/', '-')}-{stage.name}.pdf", pdf
 
     @api.model
     def _post_letter(self, stage, group):
         events = self._claim([(stage, group)], "letter")
         message = group[0].message_post(
             body=self.env._("Collection letter for stage %(stage)s.", stage=stage.name),
-            attachments=self._render_letter(stage, group),
+            attachments=[self._render_letter(stage, group)],
             subtype_xmlid="mail.mt_note",
         )
         events.write({"mail_message_id": message.id})
@@ -509,27 +508,22 @@ class CollectionEngine(models.AbstractModel):
     def _end_expired_pauses(self):
         """Pauses end on their date. A broken promise is logged and the
         process moves on to its next stage at once."""
-        horizon = fields.Date.context_today(self.with_context(tz="Pacific/Kiritimati"))
         paused = self.env["collection.enrollment"].search(
-            [("state", "=", "paused"), ("pause_until", "!=", False), ("pause_until", "<=", horizon)]
+            [
+                ("state", "=", "paused"),
+                ("pause_until", "!=", False),
+                ("pause_until", "<=", self._get_horizon_date()),
+            ]
         )
         for enrollment in paused.filtered(lambda e: e.pause_until <= e._company_today()):
-            if enrollment.pause_reason == "promise":
-                enrollment._log_event(
-                    "promise_broken",
-                    outcome="failed",
-                    amount=enrollment.promise_amount,
-                    message=self.env._(
-                        "The promise to pay by %(date)s was not kept.", date=enrollment.pause_until
-                    ),
-                )
-                enrollment.message_post(
-                    body=self.env._(
-                        "The promise to pay by %(date)s was not kept.", date=enrollment.pause_until
-                    )
-                )
+            if enrollment.pause_reason != "promise":
                 enrollment.action_resume()
-                if enrollment.next_stage_id:
-                    enrollment.next_action_date = enrollment._company_today()
-            else:
-                enrollment.action_resume()
+                continue
+            message = self.env._("The promise to pay by %(date)s was not kept.", date=enrollment.pause_until)
+            enrollment._log_event(
+                "promise_broken", outcome="failed", amount=enrollment.promise_amount, message=message
+            )
+            enrollment.message_post(body=message)
+            enrollment.action_resume()
+            if enrollment.next_stage_id:
+                enrollment.next_action_date = enrollment._company_today()

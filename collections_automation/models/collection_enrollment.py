@@ -261,6 +261,7 @@ class CollectionEnrollment(models.Model):
         for enrollment in self:
             process = enrollment.process_id
             partner = enrollment.partner_id.commercial_partner_id
+            message = self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
             if process.escalation_tag_ids:
                 partner.sudo().category_id = [
                     fields.Command.link(tag.id) for tag in process.escalation_tag_ids
@@ -282,11 +283,9 @@ class CollectionEnrollment(models.Model):
                 stage=stage,
                 amount=enrollment.amount_residual,
                 key=enrollment._action_key(stage, "escalation") if stage else False,
-                message=self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount()),
+                message=message,
             )
-            enrollment.message_post(
-                body=self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
-            )
+            enrollment.message_post(body=message)
 
     def _format_amount(self):
         self.ensure_one()

@@ -139,13 +139,6 @@ class CollectionStage(models.Model):
                     )
                 previous_by_origin[stage.delay_from] = stage
 
-    def _get_next_stage(self):
-        """The stage that follows this one in its process, or an empty recordset."""
-        self.ensure_one()
-        stages = self.process_id.stage_ids.sorted(lambda s: (s.sequence, s.id))
-        index = list(stages).index(self)
-        return stages[index + 1] if index + 1 < len(stages) else self.browse()
-
     def _get_scheduled_date(self, due_date, enrollment_date, previous_action_date):
         """The day this stage runs, from the three dates it may count from."""
         self.ensure_one()
