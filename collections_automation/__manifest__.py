@@ -30,6 +30,7 @@
         "views/collection_enrollment_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",
+        "views/collection_portal_templates.xml",
         "wizards/collection_enroll_wizard_views.xml",
         "wizards/collection_rule_test_views.xml",
         "data/ir_actions_server_data.xml",

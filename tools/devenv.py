@@ -470,12 +470,17 @@ def cmd_run(args):
     os.execv(str(venv_python()), [str(c) for c in serve])
 
 
+# The test database also holds Odoo's demo payment provider: the portal tests
+# pay with it, as Odoo's own payment tests do.
+TEST_MODULES = (ADDON, "payment_demo")
+
+
 def cmd_test(args):
     ensure(with_chromium=True)
     database = args.database
     log(f"creating the test database {database} (no demo data)")
     drop_database(database)
-    run(odoo_command("-d", database, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
+    run(odoo_command("-d", database, "-i", ",".join(TEST_MODULES), "--stop-after-init", "--log-level=warn"))
     env = dict(os.environ, COLLECTIONS_ODOO_CONF=str(ODOO_CONF), COLLECTIONS_TEST_DB=database)
     pytest = [
         venv_python(),
@@ -499,15 +504,22 @@ BENCH_MAX_QUERIES_PER_ACTION = 10
 
 def cmd_bench(args):
     ensure()
-    database = args.database
-    log(f"creating the benchmark database {database}")
-    drop_database(database)
-    run(odoo_command("-d", database, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
     results = []
     for invoices in (args.invoices // 10, args.invoices):
         customers = max(invoices // 5, 1)
+        # One database per size, kept between runs: building 100,000 invoices
+        # takes long, and a kept dataset is re-armed (every action due again).
+        database = f"{args.database}_{invoices}"
+        if args.fresh:
+            drop_database(database)
+        if database_exists(database):
+            log(f"updating {ADDON} in the benchmark database {database}")
+            run(odoo_command("-d", database, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
+        else:
+            log(f"creating the benchmark database {database}")
+            run(odoo_command("-d", database, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
         common = ["--config", ODOO_CONF, "--database", database]
-        log(f"growing the dataset to {invoices} invoices of {customers} customers")
+        log(f"growing {database} to {invoices} invoices of {customers} customers")
         run([venv_python(), BENCH_SCRIPT, "setup", *common, "--invoices", invoices, "--customers", customers])
         output = run([venv_python(), BENCH_SCRIPT, "run", *common], capture_output=True, text=True).stdout
         figures = json.loads(output.strip().splitlines()[-1])
@@ -570,6 +582,12 @@ def main(argv=None):
     bench_parser = commands.add_parser("bench", help="benchmark the engine at 1/10 and full size")
     bench_parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
     bench_parser.add_argument("--database", default=os.environ.get("BENCH_DB", "collections_bench"))
+    bench_parser.add_argument(
+        "--fresh",
+        action="store_true",
+        default=os.environ.get("BENCH_FRESH", "") not in ("", "0"),
+        help="drop the benchmark databases and build them again",
+    )
     bench_parser.set_defaults(func=cmd_bench)
     odoo_parser = commands.add_parser("odoo", help="run Odoo with the environment's configuration")
     odoo_parser.set_defaults(func=cmd_odoo)

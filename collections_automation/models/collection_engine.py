@@ -126,7 +126,6 @@ class CollectionEngine(models.AbstractModel):
         """Run the batch in one go; when anything in it fails, run it again
         group by group, so that the failure stays with its enrollment."""
         groups = self._group_batch(enrollments)
-        self._ensure_portal_tokens(enrollments.move_id)
         self._ensure_portal_tokens(enrollments)
         try:
             with self.env.cr.savepoint():

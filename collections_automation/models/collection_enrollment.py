@@ -1,11 +1,23 @@
+from datetime import timedelta
+
 import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
+from odoo.tools import plaintext2html
 
 OPEN_STATES = ("running", "paused")
 PAUSE_REASONS = [("manual", "Paused by a user"), ("promise", "Promise to pay"), ("dispute", "Dispute")]
+PAUSE_EVENTS = {"promise": "promise", "dispute": "dispute"}
+DISPUTE_REASONS = [
+    ("not_received", "Goods or services not received"),
+    ("wrong_amount", "The amount is wrong"),
+    ("quality", "A problem with the goods or services"),
+    ("already_paid", "Already paid"),
+    ("other", "Something else"),
+]
+DISPUTE_MESSAGE_MAX_LENGTH = 5000
 
 
 class CollectionEnrollment(models.Model):
@@ -74,6 +86,9 @@ class CollectionEnrollment(models.Model):
     pause_reason = fields.Selection(PAUSE_REASONS, readonly=True, copy=False)
     pause_until = fields.Date(readonly=True, copy=False)
     promise_amount = fields.Monetary(readonly=True, copy=False)
+    dispute_reason = fields.Selection(
+        DISPUTE_REASONS, readonly=True, copy=False, help="The reason of the customer's last dispute."
+    )
     failure_count = fields.Integer(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
     retry_after = fields.Datetime(readonly=True, copy=False, index=True)
@@ -225,7 +240,7 @@ class CollectionEnrollment(models.Model):
                 message = self.env._("%(reason)s until %(date)s", reason=message, date=until)
             if note:
                 message = f"{message}: {note}"
-            enrollment._log_event("paused", message=message, amount=amount or 0.0)
+            enrollment._log_event(PAUSE_EVENTS.get(reason, "paused"), message=message, amount=amount or 0.0)
             enrollment.message_post(body=message)
         return True
 
@@ -251,10 +266,130 @@ class CollectionEnrollment(models.Model):
 
     def _close(self, state, message):
         today = self[:1]._company_today()
+        if state == "paid":
+            for enrollment in self.filtered(lambda e: e.state == "paused" and e.pause_reason == "promise"):
+                enrollment._log_event(
+                    "promise_kept",
+                    amount=enrollment.promise_amount,
+                    message=self.env._("Paid by the promised date %(date)s.", date=enrollment.pause_until),
+                )
         self.write({"state": state, "closed_on": today, "next_action_date": False, "pause_until": False})
         for enrollment in self:
             enrollment._log_event("paid" if state == "paid" else "cancelled", message=message)
             enrollment.message_post(body=message)
+
+    # ------------------------------------------------------------------
+    # What the customer does on the payment page
+    # ------------------------------------------------------------------
+
+    def _get_request_domain(self):
+        self.ensure_one()
+        return Domain(
+            [
+                ("partner_id.commercial_partner_id", "=", self.partner_id.commercial_partner_id.id),
+                ("company_id", "=", self.company_id.id),
+                ("currency_id", "=", self.currency_id.id),
+                ("state", "in", OPEN_STATES),
+            ]
+        )
+
+    def _get_request_enrollments(self):
+        """What one payment-request page covers: with a process that
+        consolidates, all the customer's open enrollments of this company
+        and currency; otherwise this enrollment."""
+        self.ensure_one()
+        if self.state not in OPEN_STATES or not self.process_id.consolidate:
+            return self
+        return self.search(self._get_request_domain(), order="due_date, id") | self
+
+    def _get_promise_date_limits(self):
+        """(first, last) day a customer may promise to pay by."""
+        self.ensure_one()
+        today = self._company_today()
+        return today + timedelta(days=1), today + timedelta(days=self.process_id.promise_max_days)
+
+    def action_promise_to_pay(self, date, amount):
+        """The customer promises to pay ``amount`` (for all of self) by
+        ``date``: the enrollments pause until then. Past that date unpaid,
+        the engine logs the broken promise and runs the next stage."""
+        self._check_open()
+        lead = self[:1]
+        if not lead.process_id.allow_promise:
+            raise UserError(self.env._("This payment request does not take promises to pay."))
+        first, last = lead._get_promise_date_limits()
+        date = fields.Date.to_date(date) if date else False
+        if not date or not first <= date <= last:
+            raise ValidationError(
+                self.env._("Choose a date between %(first)s and %(last)s.", first=first, last=last)
+            )
+        total = sum(self.mapped("amount_residual"))
+        currency = lead.currency_id
+        if (
+            not amount
+            or currency.compare_amounts(amount, 0.0) <= 0
+            or currency.compare_amounts(amount, total) > 0
+        ):
+            raise ValidationError(
+                self.env._(
+                    "The promised amount must be more than zero and at most %(total)s.",
+                    total=currency.format(total),
+                )
+            )
+        for enrollment in self:
+            share = currency.round(amount * enrollment.amount_residual / total)
+            enrollment.action_pause(
+                reason="promise",
+                until=date,
+                amount=share,
+                note=self.env._("%(amount)s promised", amount=currency.format(share)),
+            )
+        return True
+
+    def action_dispute(self, reason, message, author=None):
+        """The customer disputes what is owed: the enrollments pause, the
+        message lands in their chatter as the customer's, and the
+        responsible gets an activity."""
+        self._check_open()
+        lead = self[:1]
+        if not lead.process_id.allow_dispute:
+            raise UserError(self.env._("This payment request does not take disputes online."))
+        labels = dict(self._fields["dispute_reason"]._description_selection(self.env))
+        if reason not in labels:
+            raise ValidationError(self.env._("Choose the reason of your dispute."))
+        message = (message or "").strip()
+        if not message:
+            raise ValidationError(self.env._("Tell us what is wrong, so that we can sort it out."))
+        if len(message) > DISPUTE_MESSAGE_MAX_LENGTH:
+            raise ValidationError(
+                self.env._(
+                    "Your message is too long (%(max)s characters at most).", max=DISPUTE_MESSAGE_MAX_LENGTH
+                )
+            )
+        self.action_pause(reason="dispute", note=labels[reason])
+        self.write({"dispute_reason": reason})
+        author = author or lead.partner_id
+        for enrollment in self:
+            enrollment.message_post(
+                body=plaintext2html(message),
+                author_id=author.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+        lead.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Dispute: %(reason)s", reason=labels[reason]),
+            note=plaintext2html(
+                self.env._(
+                    "%(customer)s disputes %(documents)s:\n%(message)s",
+                    customer=author.display_name,
+                    documents=", ".join(self.move_id.mapped("name") or self.mapped("name")),
+                    message=message,
+                )
+            ),
+            user_id=lead.process_id._get_responsible_user(lead).id,
+            date_deadline=lead._company_today(),
+        )
+        return True
 
     def _escalate(self, stage=None):
         """Run the process's escalation: activity, customer tags, trust."""
@@ -443,12 +578,10 @@ class CollectionEnrollment(models.Model):
         )
 
     def _get_payment_url(self):
-        """The absolute link a customer follows to pay: the invoice's portal
-        page (with its Pay button) or, for a standalone request, the
-        enrollment's own page."""
+        """The absolute link a customer follows to pay, promise or dispute:
+        the payment-request page, with its access token."""
         self.ensure_one()
-        document = self.move_id or self
-        return document.get_base_url() + document.get_portal_url()
+        return self.get_base_url() + self.get_portal_url()
 
     def action_open_invoice(self):
         self.ensure_one()

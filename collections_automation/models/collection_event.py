@@ -13,7 +13,10 @@ EVENT_ACTIONS = [
     ("paid", "Paid"),
     ("paused", "Paused"),
     ("resumed", "Resumed"),
+    ("promise", "Promise to pay"),
+    ("promise_kept", "Promise kept"),
     ("promise_broken", "Promise broken"),
+    ("dispute", "Dispute"),
     ("cancelled", "Cancelled"),
     ("error", "Error"),
 ]

@@ -67,6 +67,22 @@ class CollectionProcess(models.Model):
     # Payment page
     payment_page_title = fields.Char(translate=True, default=lambda self: self.env._("Your payment request"))
     payment_page_description = fields.Html(translate=True)
+    allow_promise = fields.Boolean(
+        string="Customers can promise to pay",
+        default=True,
+        help="The payment page offers a promise to pay: the process pauses until the promised date.",
+    )
+    promise_max_days = fields.Integer(
+        string="Promise within (days)",
+        default=14,
+        help="The latest promised date a customer can choose, in days from today.",
+    )
+    allow_dispute = fields.Boolean(
+        string="Customers can dispute",
+        default=True,
+        help="The payment page lets the customer dispute: the process pauses and the responsible "
+        "gets an activity.",
+    )
 
     # Escalation
     escalation_activity_type_id = fields.Many2one(
@@ -119,6 +135,12 @@ class CollectionProcess(models.Model):
                 raise ValidationError(
                     self.env._("Grace period and days before the due date cannot be negative.")
                 )
+
+    @api.constrains("allow_promise", "promise_max_days")
+    def _check_promise_max_days(self):
+        for process in self.filtered("allow_promise"):
+            if process.promise_max_days < 1:
+                raise ValidationError(self.env._("A promise to pay must be allowed at least one day ahead."))
 
     def action_view_enrollments(self):
         action = self.env["ir.actions.act_window"]._for_xml_id(

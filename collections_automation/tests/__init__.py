@@ -7,3 +7,4 @@ from . import test_rpc
 from . import test_segment_rules
 from . import test_tours
 from . import test_views
+from . import test_portal

@@ -35,7 +35,7 @@ class TestEngine(CollectionsCommon):
         self.assertEqual(len(reminders), 1)
         self.assertIn("Overdue payment", reminders.subject)
         self.assertIn(self.customer, reminders.partner_ids)
-        self.assertIn(invoice.get_portal_url(), str(reminders.body))
+        self.assertIn(enrollment.get_portal_url().replace("&", "&amp;"), str(reminders.body))
         self.assertEqual(enrollment.stage_id, self.reminder_stage)
         self.assertEqual(enrollment.next_action_date, days(10), "the call comes 7 days after the reminder")
         self._walk(4, 10)

@@ -1,0 +1,385 @@
+import logging
+
+from odoo import fields, http
+from odoo.addons.payment.controllers.portal import PaymentPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
+from odoo.fields import Command
+from odoo.http import request
+from odoo.tools import float_compare
+
+from ..models.collection_enrollment import OPEN_STATES
+
+_logger = logging.getLogger(__name__)
+
+REQUESTS_PER_PAGE = 20
+ALL_INVOICES = "all"
+PAGE_MESSAGES = ("promised", "disputed")
+
+
+class CollectionsPortal(PaymentPortal):
+    """The customer's side of collections: the payment-request page that
+    every reminder links to, where the customer pays, promises or disputes.
+
+    A request is reached with its access token (the link in emails and SMS)
+    or by a portal user of the same customer; anything else is a 404, so the
+    page never tells whether another customer's request exists."""
+
+    # ------------------------------------------------------------------
+    # Portal home
+    # ------------------------------------------------------------------
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "collection_request_count" in counters:
+            Enrollment = request.env["collection.enrollment"]
+            values["collection_request_count"] = (
+                Enrollment.search_count(self._get_collection_requests_domain())
+                if Enrollment.has_access("read")
+                else 0
+            )
+        return values
+
+    def _get_collection_requests_domain(self):
+        partner = request.env.user.partner_id.commercial_partner_id
+        return [
+            ("partner_id", "child_of", partner.id),
+            ("state", "in", OPEN_STATES),
+        ]
+
+    @http.route(
+        ["/my/collections", "/my/collections/page/<int:page>"], type="http", auth="user", website=True
+    )
+    def portal_my_collection_requests(self, page=1, **kwargs):
+        Enrollment = request.env["collection.enrollment"]
+        if not Enrollment.has_access("read"):
+            return request.redirect("/my")
+        domain = self._get_collection_requests_domain()
+        pager = portal_pager(
+            url="/my/collections",
+            total=Enrollment.search_count(domain),
+            page=page,
+            step=REQUESTS_PER_PAGE,
+        )
+        requests = Enrollment.search(
+            domain, order="due_date, id", limit=REQUESTS_PER_PAGE, offset=pager["offset"]
+        )
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "collection_requests",
+                "collection_requests": requests,
+                "pager": pager,
+                "default_url": "/my/collections",
+            }
+        )
+        return request.render("collections_automation.portal_my_collection_requests", values)
+
+    # ------------------------------------------------------------------
+    # The payment-request page
+    # ------------------------------------------------------------------
+
+    def _get_collection_request(self, enrollment_id, access_token):
+        """The enrollment, sudoed, once the visitor proved access to it:
+        its token, or a portal user of its customer (record rules)."""
+        return self._document_check_access("collection.enrollment", enrollment_id, access_token=access_token)
+
+    @staticmethod
+    def _parse_selection(selection, enrollments):
+        """The enrollments of the page the customer chose to pay: ``all`` or
+        a list of enrollment ids joined by ``-``. Anything not on the page is
+        refused, never silently dropped."""
+        if not selection or selection == ALL_INVOICES:
+            return enrollments
+        try:
+            ids = {int(part) for part in selection.split("-")}
+        except ValueError as error:
+            raise ValidationError(request.env._("The invoices to pay are not valid.")) from error
+        chosen = enrollments.filtered(lambda enrollment: enrollment.id in ids)
+        if not chosen or len(chosen) != len(ids):
+            raise ValidationError(request.env._("The invoices to pay are not part of this request."))
+        return chosen
+
+    @staticmethod
+    def _format_selection(chosen, enrollments):
+        if chosen == enrollments:
+            return ALL_INVOICES
+        return "-".join(str(enrollment_id) for enrollment_id in sorted(chosen.ids))
+
+    @http.route(
+        "/my/collections/<int:enrollment_id>", type="http", auth="public", website=True, sitemap=False
+    )
+    def portal_collection_request(self, enrollment_id, access_token=None, message=None, **kwargs):
+        try:
+            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
+        except (AccessError, MissingError):
+            return request.not_found()
+        if enrollment_sudo.state not in OPEN_STATES:
+            return request.render(
+                "collections_automation.portal_collection_request_status",
+                self._prepare_collection_status_values(enrollment_sudo, access_token),
+            )
+        enrollments_sudo = enrollment_sudo._get_request_enrollments()
+        # The selection form sends one ``pay_<enrollment id>`` per ticked invoice.
+        ticked = "-".join(key.removeprefix("pay_") for key in sorted(kwargs) if key.startswith("pay_"))
+        collection_error = None
+        try:
+            chosen_sudo = self._parse_selection(ticked, enrollments_sudo)
+        except ValidationError as error:
+            chosen_sudo = enrollments_sudo
+            collection_error = error.args[0]
+        values = self._prepare_collection_request_values(
+            enrollment_sudo,
+            enrollments_sudo,
+            chosen_sudo,
+            access_token,
+            # Only known codes: the page never shows text taken from its URL.
+            message=message if message in PAGE_MESSAGES else None,
+            collection_error=collection_error,
+        )
+        return request.render("collections_automation.portal_collection_request", values)
+
+    def _get_collection_page_url(self, enrollment_sudo, access_token=None, **query):
+        url = enrollment_sudo.access_url
+        params = {key: value for key, value in query.items() if value}
+        if access_token:
+            params["access_token"] = access_token
+        if params:
+            url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
+        return url
+
+    def _prepare_collection_status_values(self, enrollment_sudo, access_token):
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "collection_request",
+                "enrollment": enrollment_sudo,
+                "process": enrollment_sudo.process_id,
+                "company": enrollment_sudo.company_id,
+                "access_token": access_token,
+            }
+        )
+        return values
+
+    def _prepare_collection_request_values(
+        self,
+        enrollment_sudo,
+        enrollments_sudo,
+        chosen_sudo,
+        access_token,
+        message=None,
+        collection_error=None,
+    ):
+        company = enrollment_sudo.company_id
+        currency = enrollment_sudo.currency_id
+        invoices_sudo = enrollments_sudo.move_id
+        # Invoice PDF links carry the invoice's own portal token.
+        for invoice in invoices_sudo.filtered(lambda move: not move.access_token):
+            invoice._portal_ensure_token()
+        amount = sum(chosen_sudo.mapped("amount_residual"))
+        selection = self._format_selection(chosen_sudo, enrollments_sudo)
+        logged_in = not request.env.user._is_public()
+        # Tokens are saved for the visitor's partner when logged in, else for
+        # the customer who owes (never for the public user).
+        partner_sudo = request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
+        first_day, last_day = enrollment_sudo._get_promise_date_limits()
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "collection_request",
+                "enrollment": enrollment_sudo,
+                "enrollments": enrollments_sudo,
+                "chosen": chosen_sudo,
+                "process": enrollment_sudo.process_id,
+                "company": company,
+                "total_due": sum(enrollments_sudo.mapped("amount_residual")),
+                "pending_transactions": self._get_pending_transactions(enrollments_sudo),
+                "promise_first_day": first_day,
+                "promise_last_day": last_day,
+                "dispute_reasons": enrollment_sudo._fields["dispute_reason"]._description_selection(
+                    request.env
+                ),
+                "collection_message": message,
+                "collection_error": collection_error,
+                "page_access_token": access_token,
+                "page_url": self._get_collection_page_url(enrollment_sudo, access_token),
+            }
+        )
+        values.update(
+            self._get_collection_payment_values(
+                enrollment_sudo, partner_sudo, company, currency, amount, selection, access_token
+            )
+        )
+        return values
+
+    def _get_collection_payment_values(
+        self, enrollment_sudo, partner_sudo, company, currency, amount, selection, access_token
+    ):
+        """The values of Odoo's payment form (``payment.form``) for paying
+        ``amount`` of the chosen invoices."""
+        availability_report = {}
+        providers_sudo = (
+            request.env["payment.provider"]
+            .sudo()
+            ._get_compatible_providers(
+                company.id, partner_sudo.id, amount, currency_id=currency.id, report=availability_report
+            )
+        )
+        payment_methods_sudo = (
+            request.env["payment.method"]
+            .sudo()
+            ._get_compatible_payment_methods(
+                providers_sudo.ids, partner_sudo.id, currency_id=currency.id, report=availability_report
+            )
+        )
+        tokens_sudo = (
+            request.env["payment.token"].sudo()._get_available_tokens(providers_sudo.ids, partner_sudo.id)
+        )
+        return {
+            "company_mismatch": not self._can_partner_pay_in_company(partner_sudo, company),
+            "expected_company": company,
+            "show_tokenize_input_mapping": self._compute_show_tokenize_input_mapping(providers_sudo),
+            "amount": amount,
+            "currency": currency,
+            "partner_id": partner_sudo.id,
+            "providers_sudo": providers_sudo,
+            "payment_methods_sudo": payment_methods_sudo,
+            "tokens_sudo": tokens_sudo,
+            "availability_report": availability_report,
+            "transaction_route": f"/my/collections/{enrollment_sudo.id}/transaction/{selection}",
+            "landing_route": self._get_collection_page_url(enrollment_sudo, access_token),
+            "access_token": access_token,
+            "reference_prefix": enrollment_sudo.move_id.name or enrollment_sudo.name,
+        }
+
+    def _get_pending_transactions(self, enrollments_sudo):
+        Transaction = request.env["payment.transaction"].sudo()
+        domain = [("state", "in", ("pending", "authorized"))]
+        if enrollments_sudo.move_id:
+            domain += ["|", ("invoice_ids", "in", enrollments_sudo.move_id.ids)]
+        domain += [("collection_enrollment_id", "in", enrollments_sudo.ids)]
+        return Transaction.search(domain)
+
+    # ------------------------------------------------------------------
+    # Paying
+    # ------------------------------------------------------------------
+
+    @http.route(
+        "/my/collections/<int:enrollment_id>/transaction/<string:selection>", type="jsonrpc", auth="public"
+    )
+    def portal_collection_transaction(self, enrollment_id, selection, access_token=None, **kwargs):
+        """Create the transaction of the chosen invoices and return its
+        processing values (the payment form's ``transaction_route``)."""
+        try:
+            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
+        except (AccessError, MissingError) as error:
+            raise ValidationError(request.env._("This payment request is not available.")) from error
+        if enrollment_sudo.state not in OPEN_STATES:
+            raise ValidationError(request.env._("This payment request is closed: nothing is left to pay."))
+        enrollments_sudo = enrollment_sudo._get_request_enrollments()
+        chosen_sudo = self._parse_selection(selection, enrollments_sudo)
+        amount = sum(chosen_sudo.mapped("amount_residual"))
+        currency = enrollment_sudo.currency_id
+        # The amount is the server's, from what is due now; a different
+        # amount sent by the browser means the page is stale (or was edited).
+        if float_compare(kwargs.get("amount") or 0.0, amount, precision_rounding=currency.rounding):
+            raise ValidationError(
+                request.env._("The amount due has changed since the page was opened: reload the page.")
+            )
+        self._validate_transaction_kwargs(kwargs)
+        logged_in = not request.env.user._is_public()
+        partner_sudo = request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
+        if not self._can_partner_pay_in_company(partner_sudo, enrollment_sudo.company_id):
+            raise ValidationError(
+                request.env._("Please switch to the company of this payment request to pay it.")
+            )
+        kwargs.update(
+            {
+                "amount": amount,
+                "currency_id": currency.id,
+                "partner_id": partner_sudo.id,
+                "reference_prefix": enrollment_sudo.move_id.name if len(chosen_sudo) == 1 else None,
+            }
+        )
+        transaction_sudo = self._create_transaction(
+            custom_create_values=self._prepare_collection_transaction_values(enrollment_sudo, chosen_sudo),
+            **kwargs,
+        )
+        return transaction_sudo._get_processing_values()
+
+    def _prepare_collection_transaction_values(self, enrollment_sudo, chosen_sudo):
+        values = {"collection_enrollment_id": (chosen_sudo if len(chosen_sudo) == 1 else enrollment_sudo).id}
+        if chosen_sudo.move_id:
+            values["invoice_ids"] = [Command.set(chosen_sudo.move_id.ids)]
+        return values
+
+    # ------------------------------------------------------------------
+    # Promise to pay and dispute
+    # ------------------------------------------------------------------
+
+    def _post_collection_form(self, enrollment_id, access_token, action):
+        """Run ``action(enrollments_sudo)`` for a form of the page and
+        redirect back to it with a message. Bad input shows on the page;
+        nothing changes."""
+        try:
+            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
+        except (AccessError, MissingError):
+            return request.not_found()
+        if enrollment_sudo.state not in OPEN_STATES:
+            return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token))
+        enrollments_sudo = enrollment_sudo._get_request_enrollments()
+        try:
+            # Runs as superuser: the visitor proved access to these
+            # enrollments above, and the actions check their own input.
+            done = action(enrollments_sudo)
+        except (UserError, ValidationError) as error:
+            return request.render(
+                "collections_automation.portal_collection_request",
+                self._prepare_collection_request_values(
+                    enrollment_sudo,
+                    enrollments_sudo,
+                    enrollments_sudo,
+                    access_token,
+                    collection_error=error.args[0],
+                ),
+                status=400,
+            )
+        return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token, message=done))
+
+    @http.route(
+        "/my/collections/<int:enrollment_id>/promise",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_collection_promise(
+        self, enrollment_id, access_token=None, promise_date=None, promise_amount=None, **kw
+    ):
+        def promise(enrollments_sudo):
+            try:
+                amount = float(promise_amount or 0.0)
+                date = fields.Date.to_date(promise_date) if promise_date else False
+            except ValueError as error:
+                raise ValidationError(request.env._("Enter a valid date and amount.")) from error
+            enrollments_sudo.action_promise_to_pay(date, amount)
+            return "promised"
+
+        return self._post_collection_form(enrollment_id, access_token, promise)
+
+    @http.route(
+        "/my/collections/<int:enrollment_id>/dispute",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        website=True,
+    )
+    def portal_collection_dispute(
+        self, enrollment_id, access_token=None, dispute_reason=None, dispute_message=None, **kw
+    ):
+        def dispute(enrollments_sudo):
+            author = request.env.user.partner_id if not request.env.user._is_public() else None
+            enrollments_sudo.action_dispute(dispute_reason, dispute_message, author=author)
+            return "disputed"
+
+        return self._post_collection_form(enrollment_id, access_token, dispute)

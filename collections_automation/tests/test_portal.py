@@ -1,0 +1,365 @@
+import re
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
+
+from .common import CollectionsCommon
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentRequestPage(CollectionsCommon, HttpCase):
+    """The customer's payment-request page: who may open it, and paying,
+    promising and disputing from it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        cls.standard_process.write({"consolidate": True, "payment_page_title": "Settle your account"})
+        cls.customer_user = new_test_user(
+            cls.env,
+            login="slow_payer_portal",
+            password="slow_payer_portal",
+            groups="base.group_portal",
+            partner_id=cls.customer.id,
+            company_id=company.id,
+            company_ids=company.ids,
+        )
+        cls.other_customer = cls.env["res.partner"].create(
+            {"name": "Other Customer", "email": "ap@other.example.com"}
+        )
+        cls.other_user = new_test_user(
+            cls.env,
+            login="other_portal",
+            password="other_portal",
+            groups="base.group_portal",
+            partner_id=cls.other_customer.id,
+            company_id=company.id,
+            company_ids=company.ids,
+        )
+        today = fields.Date.today()
+        cls.invoice = cls._create_invoice(amount=1000.0, due_date=today - timedelta(days=10))
+        cls.second_invoice = cls._create_invoice(amount=250.0, due_date=today - timedelta(days=5))
+        cls.other_invoice = cls._create_invoice(
+            amount=400.0, due_date=today - timedelta(days=10), partner=cls.other_customer
+        )
+        cls.enrollment = cls.invoice.collection_enroll(process_id=cls.standard_process.id)
+        cls.second_enrollment = cls.second_invoice.collection_enroll(process_id=cls.standard_process.id)
+        cls.other_enrollment = cls.other_invoice.collection_enroll(process_id=cls.standard_process.id)
+        cls.provider = cls._prepare_demo_provider(company)
+
+    @classmethod
+    def _prepare_demo_provider(cls, company):
+        Provider = cls.env["payment.provider"]
+        provider = Provider.search([("code", "=", "demo"), ("company_id", "=", company.id)], limit=1)
+        if not provider:
+            provider = cls.env.ref("payment.payment_provider_demo").copy({"company_id": company.id})
+        provider.write({"state": "test", "is_published": True})
+        return provider
+
+    # ------------------------------------------------------------------
+    # Helpers
+    # ------------------------------------------------------------------
+
+    def assertInPage(self, text, page, msg=None):
+        """assertIn without printing the whole page when it fails."""
+        if text not in page:
+            self.fail(f"{text!r} not in the page{': ' + msg if msg else ''}")
+
+    def assertNotInPage(self, text, page, msg=None):
+        if text in page:
+            self.fail(f"{text!r} unexpectedly in the page{': ' + msg if msg else ''}")
+
+    def _page(self, enrollment, token=True, **params):
+        url = enrollment.get_portal_url() if token else enrollment.access_url
+        return self.url_open(url, params=params or None)
+
+    def _csrf(self, enrollment):
+        response = self._page(enrollment)
+        self.assertEqual(response.status_code, 200)
+        return CSRF_PATTERN.search(response.text).group(1)
+
+    def _post(self, enrollment, action, data, token=None):
+        payload = {
+            "csrf_token": self._csrf(self.enrollment),
+            "access_token": token if token is not None else enrollment.access_token,
+            **data,
+        }
+        return self.url_open(f"{enrollment.access_url}/{action}", data=payload, allow_redirects=False)
+
+    def _transaction(self, enrollment, selection, amount, token=None, **values):
+        params = {
+            "access_token": token if token is not None else enrollment.access_token,
+            "provider_id": self.provider.id,
+            "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+            "token_id": None,
+            "amount": amount,
+            "flow": "direct",
+            "tokenization_requested": False,
+            "landing_route": enrollment.access_url,
+            "is_validation": False,
+            **values,
+        }
+        return self.make_jsonrpc_request(f"{enrollment.access_url}/transaction/{selection}", params=params)
+
+    def _complete(self, processing_values):
+        transaction = self.env["payment.transaction"].search(
+            [("reference", "=", processing_values["reference"])]
+        )
+        transaction._process("demo", {"reference": transaction.reference, "simulated_state": "done"})
+        transaction._post_process()
+        return transaction
+
+    # ------------------------------------------------------------------
+    # Access
+    # ------------------------------------------------------------------
+
+    def test_the_emailed_link_opens_the_page_without_logging_in(self):
+        self.env["collection.engine"]._ensure_portal_tokens(self.enrollment)
+        response = self._page(self.enrollment)
+        self.assertEqual(response.status_code, 200)
+        page = response.text
+        self.assertInPage("Settle your account", page)
+        self.assertInPage(self.invoice.name, page)
+        self.assertInPage(
+            self.second_invoice.name, page, "a consolidated request covers every enrolled invoice"
+        )
+        self.assertNotInPage(self.other_invoice.name, page)
+        self.assertInPage(self.env.company.name, page)
+        self.assertInPage("1,250.00", page, "the total due")
+        self.assertInPage("o_payment_form", page, "Odoo's payment form with the demo provider")
+        pdf = self.url_open(self.invoice.get_portal_url(report_type="pdf", download=True))
+        self.assertEqual(pdf.status_code, 200)
+        self.assertEqual(pdf.headers["Content-Type"], "application/pdf")
+
+    def test_the_email_carries_the_page_link(self):
+        url = self.enrollment._get_payment_url()
+        self.assertTrue(url.endswith(self.enrollment.get_portal_url()))
+        self.assertIn(f"/my/collections/{self.enrollment.id}?access_token=", url)
+
+    def test_no_token_a_wrong_token_or_another_customers_token_is_not_found(self):
+        self.other_enrollment._portal_ensure_token()
+        for params in ({}, {"access_token": "wrong"}, {"access_token": self.other_enrollment.access_token}):
+            with self.subTest(params=params):
+                response = self.url_open(self.enrollment.access_url, params=params)
+                self.assertEqual(response.status_code, 404)
+                self.assertNotInPage(self.invoice.name, response.text)
+        self.assertEqual(self.url_open("/my/collections/999999999?access_token=x").status_code, 404)
+
+    def test_a_portal_user_sees_the_requests_of_their_company_only(self):
+        self.authenticate("slow_payer_portal", "slow_payer_portal")
+        self.assertEqual(self._page(self.enrollment, token=False).status_code, 200)
+        listing = self.url_open("/my/collections").text
+        self.assertInPage(self.enrollment.name, listing)
+        self.assertNotInPage(self.other_enrollment.name, listing)
+        self.assertEqual(self._page(self.other_enrollment, token=False).status_code, 404)
+        home = self.url_open("/my").text
+        self.assertInPage("Payment requests", home)
+
+    def test_foreign_tokens_change_nothing_on_any_route(self):
+        self.other_enrollment._portal_ensure_token()
+        foreign = self.other_enrollment.access_token
+        promise_day = fields.Date.today() + timedelta(days=3)
+        response = self._post(
+            self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": 100}, token=foreign
+        )
+        self.assertEqual(response.status_code, 404)
+        response = self._post(
+            self.enrollment, "dispute", {"dispute_reason": "other", "dispute_message": "x"}, token=foreign
+        )
+        self.assertEqual(response.status_code, 404)
+        with self.assertRaises(JsonRpcException):
+            self._transaction(self.enrollment, "all", 1250.0, token=foreign)
+        self.assertEqual(self.enrollment.state, "running")
+        self.assertFalse(self.env["payment.transaction"].search([("invoice_ids", "in", self.invoice.ids)]))
+
+    def test_paying_an_invoice_of_another_customer_through_a_request_is_refused(self):
+        self._page(self.enrollment)
+        with self.assertRaises(JsonRpcException):
+            self._transaction(self.enrollment, str(self.other_enrollment.id), 400.0)
+        self.assertFalse(
+            self.env["payment.transaction"].search([("invoice_ids", "in", self.other_invoice.ids)])
+        )
+
+    def test_a_tampered_amount_is_refused(self):
+        self._page(self.enrollment)
+        with self.assertRaises(JsonRpcException):
+            self._transaction(self.enrollment, "all", 1.0)
+        self.assertFalse(self.env["payment.transaction"].search([("invoice_ids", "in", self.invoice.ids)]))
+
+    # ------------------------------------------------------------------
+    # Paying
+    # ------------------------------------------------------------------
+
+    def test_pay_everything_turns_the_request_paid_at_once(self):
+        self._page(self.enrollment)
+        processing = self._transaction(self.enrollment, "all", 1250.0)
+        transaction = self._complete(processing)
+        self.assertEqual(transaction.invoice_ids, self.invoice | self.second_invoice)
+        self.assertEqual(transaction.amount, 1250.0)
+        self.assertIn(self.invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual((self.enrollment | self.second_enrollment).mapped("state"), ["paid", "paid"])
+        status = self._page(self.enrollment)
+        self.assertEqual(status.status_code, 200)
+        self.assertInPage("Paid, thank you", status.text)
+
+    def test_pay_only_the_ticked_invoice(self):
+        page = self._page(self.enrollment, **{f"pay_{self.second_enrollment.id}": "1"})
+        self.assertInPage(f"/transaction/{self.second_enrollment.id}", page.text)
+        processing = self._transaction(self.enrollment, str(self.second_enrollment.id), 250.0)
+        transaction = self._complete(processing)
+        self.assertEqual(transaction.invoice_ids, self.second_invoice)
+        self.assertEqual(self.second_enrollment.state, "paid")
+        self.assertEqual(self.enrollment.state, "running")
+        self.assertEqual(self.enrollment.amount_residual, 1000.0)
+
+    def test_a_pending_payment_shows_as_pending(self):
+        self._page(self.enrollment)
+        processing = self._transaction(self.enrollment, "all", 1250.0)
+        transaction = self.env["payment.transaction"].search([("reference", "=", processing["reference"])])
+        transaction._process("demo", {"reference": transaction.reference, "simulated_state": "pending"})
+        page = self._page(self.enrollment).text
+        self.assertInPage("is being processed", page)
+        self.assertEqual(self.enrollment.state, "running")
+
+    def test_a_standalone_payment_request_is_paid_from_its_page(self):
+        request = self.env["collection.enrollment"].create_payment_request(
+            {
+                "partner_id": self.other_customer.id,
+                "amount": 80.0,
+                "reference": "SUBSCRIPTION-42",
+                "process_id": self.standard_process.copy({"consolidate": False}).id,
+            }
+        )
+        request._portal_ensure_token()
+        page = self._page(request).text
+        self.assertInPage("SUBSCRIPTION-42", page)
+        self.assertNotInPage(self.other_invoice.name, page, "a standalone request covers its own amount only")
+        transaction = self._complete(self._transaction(request, "all", 80.0))
+        self.assertEqual(transaction.collection_enrollment_id, request)
+        self.assertEqual(request.state, "paid")
+        self.assertEqual(request.amount_collected, 80.0)
+
+    # ------------------------------------------------------------------
+    # Promise to pay
+    # ------------------------------------------------------------------
+
+    def test_promise_to_pay_pauses_until_the_date(self):
+        promise_day = fields.Date.today() + timedelta(days=5)
+        response = self._post(
+            self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"}
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertIn("message=promised", response.headers["Location"])
+        for enrollment in self.enrollment | self.second_enrollment:
+            self.assertEqual((enrollment.state, enrollment.pause_reason), ("paused", "promise"))
+            self.assertEqual(enrollment.pause_until, promise_day)
+        self.assertEqual(self.enrollment.promise_amount + self.second_enrollment.promise_amount, 1250.0)
+        self.assertTrue(self.enrollment.event_ids.filtered(lambda e: e.action == "promise"))
+        page = self.url_open(response.headers["Location"]).text
+        self.assertInPage("we noted your promise", page)
+
+    def test_a_promise_out_of_the_process_limits_is_refused_and_changes_nothing(self):
+        too_late = fields.Date.today() + timedelta(days=self.standard_process.promise_max_days + 1)
+        for data in (
+            {"promise_date": too_late, "promise_amount": "100"},
+            {"promise_date": fields.Date.today(), "promise_amount": "100"},
+            {"promise_date": fields.Date.today() + timedelta(days=2), "promise_amount": "5000"},
+            {"promise_date": "not a date", "promise_amount": "100"},
+        ):
+            with self.subTest(data=data):
+                response = self._post(self.enrollment, "promise", data)
+                self.assertEqual(response.status_code, 400)
+                self.assertInPage("o_collection_error", response.text)
+                self.assertEqual(self.enrollment.state, "running")
+
+    def test_a_kept_promise_is_logged_when_the_invoice_is_paid(self):
+        promise_day = fields.Date.today() + timedelta(days=5)
+        self._post(self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"})
+        self._pay(self.invoice, day=fields.Date.today())
+        self.assertEqual(self.enrollment.state, "paid")
+        kept = self.enrollment.event_ids.filtered(lambda e: e.action == "promise_kept")
+        self.assertEqual(len(kept), 1)
+
+    def test_a_broken_promise_moves_on_to_the_next_stage(self):
+        promise_day = fields.Date.today() + timedelta(days=5)
+        self._post(self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"})
+        self._run_engine(promise_day)
+        broken = self.enrollment.event_ids.filtered(lambda e: e.action == "promise_broken")
+        self.assertEqual(len(broken), 1)
+        self.assertEqual(self.enrollment.state, "running")
+        self.assertTrue(self.enrollment.stage_id, "the stage due during the promise ran when it broke")
+
+    # ------------------------------------------------------------------
+    # Dispute
+    # ------------------------------------------------------------------
+
+    def test_a_dispute_pauses_and_reaches_the_responsible(self):
+        response = self._post(
+            self.enrollment,
+            "dispute",
+            {"dispute_reason": "wrong_amount", "dispute_message": "We were billed <b>twice</b> for March."},
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual((self.enrollment.state, self.enrollment.pause_reason), ("paused", "dispute"))
+        self.assertEqual(self.enrollment.dispute_reason, "wrong_amount")
+        message = self.enrollment.message_ids.filtered(lambda m: "billed" in str(m.body))
+        self.assertEqual(message.author_id, self.customer)
+        self.assertIn("&lt;b&gt;twice&lt;/b&gt;", str(message.body), "the customer's text is escaped")
+        activity = self.enrollment.activity_ids
+        self.assertEqual(activity.user_id, self.collections_manager)
+        self.assertIn("Dispute", activity.summary)
+        self.assertTrue(self.enrollment.event_ids.filtered(lambda e: e.action == "dispute"))
+
+    def test_a_dispute_without_reason_or_message_is_refused(self):
+        for data in (
+            {"dispute_reason": "", "dispute_message": "x"},
+            {"dispute_reason": "other", "dispute_message": " "},
+        ):
+            with self.subTest(data=data):
+                response = self._post(self.enrollment, "dispute", data)
+                self.assertEqual(response.status_code, 400)
+                self.assertEqual(self.enrollment.state, "running")
+
+    def test_closed_requests_show_their_status(self):
+        self.env["collection.engine"]._ensure_portal_tokens(self.other_enrollment)
+        self.other_enrollment._escalate()
+        response = self._page(self.other_enrollment)
+        self.assertEqual(response.status_code, 200)
+        self.assertInPage("Please contact us", response.text)
+        self.other_enrollment.state = "cancelled"
+        self.assertInPage("This request is closed", self._page(self.other_enrollment).text)
+        csrf = self._csrf(self.enrollment)
+        response = self.url_open(
+            f"{self.other_enrollment.access_url}/dispute",
+            data={
+                "csrf_token": csrf,
+                "access_token": self.other_enrollment.access_token,
+                "dispute_reason": "other",
+                "dispute_message": "late",
+            },
+            allow_redirects=False,
+        )
+        self.assertEqual(response.status_code, 303, "a closed request sends back to its status page")
+        self.assertEqual(self.other_enrollment.state, "cancelled")
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentRequestAccessRules(CollectionsCommon):
+    def test_portal_users_read_their_customers_requests_only(self):
+        portal = new_test_user(
+            self.env, login="rules_portal", groups="base.group_portal", partner_id=self.customer.id
+        )
+        mine = self._create_invoice().collection_enroll(process_id=self.standard_process.id)
+        other_partner = self.env["res.partner"].create({"name": "Someone else"})
+        theirs = self._create_invoice(partner=other_partner).collection_enroll(
+            process_id=self.standard_process.id
+        )
+        visible = self.env["collection.enrollment"].with_user(portal).search([])
+        self.assertEqual(visible, mine)
+        self.assertFalse(theirs & visible)
+        self.assertFalse(self.env["collection.event"].with_user(portal).has_access("read"))
+        self.assertFalse(self.env["collection.enrollment"].with_user(portal).has_access("write"))
