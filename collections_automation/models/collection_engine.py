@@ -175,11 +175,8 @@ class CollectionEngine(models.AbstractModel):
     def _run_groups(self, groups):
         email_groups = [(stage, group) for stage, group in groups if stage.send_email]
         if email_groups:
-            events = self._claim(email_groups, "email")
             messages = self._post_emails(email_groups)
-            event_of = {event.enrollment_id.id: event.id for event in events}
-            for (_stage, group), message in zip(email_groups, messages, strict=True):
-                events.browse([event_of[enrollment.id] for enrollment in group]).mail_message_id = message
+            self._claim(email_groups, "email", messages=messages)
         for stage, group in groups:
             if stage.attach_letter and not stage.send_email:
                 self._post_letter(stage, group)
@@ -190,22 +187,26 @@ class CollectionEngine(models.AbstractModel):
             if stage.retry_payment:
                 for enrollment in group:
                     enrollment._collection_retry_payment(stage)
-        for stage, group in groups:
-            self._advance(stage, group)
+        self._advance_many(groups)
 
     @api.model
-    def _claim(self, groups, action):
-        """Write the once-only events of ``action`` before its effect: a
-        second attempt fails here, before anything is sent."""
+    def _claim(self, groups, action, messages=None):
+        """Write the once-only events of ``action`` in the transaction of its
+        effect: a second attempt fails here, on the unique key, and rolls
+        its effect back with it. ``messages``: the message of each group."""
+        messages = messages or [self.env["mail.message"]] * len(groups)
         events = (
             self.env["collection.event"]
             .sudo()
             .create(
                 [
-                    enrollment._prepare_event_values(
-                        action, stage=stage, key=enrollment._action_key(stage, action)
-                    )
-                    for stage, group in groups
+                    {
+                        **enrollment._prepare_event_values(
+                            action, stage=stage, key=enrollment._action_key(stage, action)
+                        ),
+                        "mail_message_id": message.id,
+                    }
+                    for (stage, group), message in zip(groups, messages, strict=True)
                     for enrollment in group
                 ]
             )
@@ -394,21 +395,36 @@ class CollectionEngine(models.AbstractModel):
     def _advance(self, stage, group):
         """After ``stage`` ran: plan the next stage, or escalate when the
         ladder is done and money is still due."""
-        for enrollment in group:
-            if enrollment.state != "running":
-                continue  # paid by a payment retry, for instance
-            today = enrollment._company_today()
-            values = {
-                "stage_id": stage.id,
-                "last_action_date": today,
-                "failure_count": 0,
-                "last_error": False,
-                "retry_after": False,
-                **enrollment._plan_next_stage(stage, today, today),
-            }
-            enrollment.write(values)
-            if stage.escalate or not values["next_stage_id"]:
-                enrollment._escalate(stage)
+        self._advance_many([(stage, group)])
+
+    @api.model
+    def _advance_many(self, groups):
+        """``_advance`` for several (stage, enrollments) at once: the
+        enrollments that get the same values are written together (measured:
+        one write per enrollment was a tenth of an engine run)."""
+        same_values = defaultdict(list)
+        escalating = []
+        for stage, group in groups:
+            for enrollment in group:
+                if enrollment.state != "running":
+                    continue  # paid by a payment retry, for instance
+                today = enrollment._company_today()
+                values = {
+                    "stage_id": stage.id,
+                    "last_action_date": today,
+                    "failure_count": 0,
+                    "last_error": False,
+                    "retry_after": False,
+                    **enrollment._plan_next_stage(stage, today, today),
+                }
+                same_values[tuple(sorted(values.items()))].append(enrollment.id)
+                if stage.escalate or not values["next_stage_id"]:
+                    escalating.append((stage, enrollment))
+        Enrollment = self.env["collection.enrollment"]
+        for values, ids in same_values.items():
+            Enrollment.browse(ids).write(dict(values))
+        for stage, enrollment in escalating:
+            enrollment._escalate(stage)
 
     @api.model
     def _record_failure(self, group, stage, error):
