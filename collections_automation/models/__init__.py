@@ -1,5 +1,6 @@
 from . import account_move
 from . import account_move_line
+from . import collection_decline_code
 from . import collection_demo_loader
 from . import collection_engine
 from . import collection_enrollment
@@ -7,6 +8,7 @@ from . import collection_event
 from . import collection_process
 from . import collection_segment_rule
 from . import collection_stage
+from . import collection_webhook_event
 from . import mail_template
 from . import payment_transaction
 from . import res_company

@@ -86,6 +86,14 @@ class CollectionEnrollment(models.Model):
     pause_reason = fields.Selection(PAUSE_REASONS, readonly=True, copy=False)
     pause_until = fields.Date(readonly=True, copy=False)
     promise_amount = fields.Monetary(readonly=True, copy=False)
+    retry_blocked = fields.Selection(
+        [("customer", "Waiting for a new payment method"), ("hard", "Never retry")],
+        string="Payment retries",
+        readonly=True,
+        copy=False,
+        help="Set by a declined retry: the engine stops charging the saved payment method.",
+    )
+    retry_blocked_token_id = fields.Many2one("payment.token", readonly=True, copy=False, ondelete="set null")
     dispute_reason = fields.Selection(
         DISPUTE_REASONS, readonly=True, copy=False, help="The reason of the customer's last dispute."
     )
@@ -546,21 +554,31 @@ class CollectionEnrollment(models.Model):
             "collection_enrollment_id": self.id,
         }
 
+    def _get_retry_skip_reason(self, token):
+        """Why the retry must not charge ``token``, or False."""
+        self.ensure_one()
+        if not token:
+            return self.env._("No saved payment method to charge.")
+        if self.retry_blocked == "hard":
+            return self.env._("An earlier decline said never to retry.")
+        if self.retry_blocked == "customer" and token == self.retry_blocked_token_id:
+            return self.env._("Waiting for the customer to update the payment method.")
+        return False
+
     def _collection_retry_payment(self, stage):
         """Charge the customer's saved payment method off-session. The event
-        and its key are written before the charge, in the same transaction."""
+        and its key are written before the charge, in the same transaction;
+        the key is also the provider's idempotency key, so a rerun after a
+        crash never charges twice."""
         self.ensure_one()
         key = self._action_key(stage, "payment_retry")
         token = self._get_retry_token()
-        if not token:
-            self._log_event(
-                "payment_retry",
-                stage=stage,
-                key=key,
-                outcome="skipped",
-                message=self.env._("No saved payment method to charge."),
-            )
+        skip_reason = self._get_retry_skip_reason(token)
+        if skip_reason:
+            self._log_event("payment_retry", stage=stage, key=key, outcome="skipped", message=skip_reason)
             return
+        if self.retry_blocked:  # the customer saved a new payment method
+            self.write({"retry_blocked": False, "retry_blocked_token_id": False})
         event = self._log_event("payment_retry", stage=stage, key=key, amount=self.amount_residual)
         event.flush_recordset()
         # Transactions are created by the payment module's own rules;
@@ -568,14 +586,43 @@ class CollectionEnrollment(models.Model):
         transaction = (
             self.env["payment.transaction"].sudo().create(self._prepare_retry_transaction_values(token))
         )
-        transaction._charge_with_token()
-        event.write(
-            {
-                "payment_transaction_id": transaction.id,
-                "outcome": "failed" if transaction.state in ("error", "cancel") else "done",
-                "message": transaction.state_message or transaction.state,
-            }
-        )
+        decline_code, advice_code = transaction._collection_charge(idempotency_key=key)
+        if transaction.state == "done":
+            # Accounting now, not at the next post-processing cron: the
+            # payment is reconciled and the enrollment closes as paid.
+            transaction._post_process()
+        failed = transaction.state in ("error", "cancel")
+        values = {
+            "payment_transaction_id": transaction.id,
+            "outcome": "failed" if failed else "done",
+            "message": transaction.state_message or transaction.state,
+            "decline_code": decline_code,
+            "advice_code": advice_code,
+        }
+        if failed:
+            values["decline_class"] = self._handle_decline(token, decline_code, advice_code)
+        event.write(values)
+
+    def _handle_decline(self, token, decline_code, advice_code):
+        """Answer a declined retry by its class: retry later (the process's
+        next retry), ask the customer for a new payment method, or never
+        retry again. Returns the class."""
+        self.ensure_one()
+        decline_class = self.env["collection.decline.code"].sudo()._classify(decline_code, advice_code)
+        if decline_class == "customer":
+            self.write({"retry_blocked": "customer", "retry_blocked_token_id": token.id})
+            template = self.env.ref("collections_automation.mail_template_update_payment_method")
+            self.message_post_with_source(template, subtype_xmlid="mail.mt_comment")
+        elif decline_class == "hard":
+            self.write({"retry_blocked": "hard", "retry_blocked_token_id": token.id})
+            self.message_post(
+                body=self.env._(
+                    "Payment retries stopped: the card was declined (%(code)s) and must not be tried again.",
+                    code=advice_code or decline_code,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        return decline_class
 
     def _get_payment_url(self):
         """The absolute link a customer follows to pay, promise or dispute:

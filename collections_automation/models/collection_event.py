@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .collection_decline_code import DECLINE_CLASSES
+
 EVENT_ACTIONS = [
     ("enrolled", "Enrolled"),
     ("email", "Email"),
@@ -55,5 +57,6 @@ class CollectionEvent(models.Model):
     attempt = fields.Integer()
     decline_code = fields.Char()
     advice_code = fields.Char()
+    decline_class = fields.Selection(DECLINE_CLASSES)
 
     _key_unique = models.UniqueIndex("(key) WHERE key IS NOT NULL", "This collection action has already run.")

@@ -1,0 +1,134 @@
+import hashlib
+import hmac
+import json
+import time
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from .test_payment_retry import StripeRetryCommon, days
+
+WEBHOOK = "/collections/stripe/webhook"
+
+
+@tagged("post_install", "-at_install")
+class TestStripeWebhook(StripeRetryCommon, HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.failure_process = cls.env["collection.process"].create(
+            {
+                "name": "Failed card payments",
+                "enroll_on_payment_failure": True,
+                "stage_ids": [fields.Command.create({"name": "Tell the customer", "delay_days": 1})],
+            }
+        )
+
+    def _event(self, event_type, intent_id, event_id="evt_1", **intent):
+        return json.dumps(
+            {
+                "id": event_id,
+                "object": "event",
+                "type": event_type,
+                "data": {"object": {"id": intent_id, "object": "payment_intent", **intent}},
+            }
+        )
+
+    def _signature(self, payload, secret="whsec_collections"):
+        timestamp = int(time.time())
+        digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
+        return f"t={timestamp},v1={digest}"
+
+    def _post(self, payload, signature=None):
+        headers = {"Content-Type": "application/json"}
+        if signature is not False:
+            headers["Stripe-Signature"] = signature or self._signature(payload)
+        return self.url_open(WEBHOOK, data=payload, headers=headers)
+
+    def _pending_transaction(self, invoice, intent_id):
+        token = self._token("pm_ok")
+        return self.env["payment.transaction"].create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": token.payment_method_id.id,
+                "token_id": token.id,
+                "operation": "offline",
+                "amount": invoice.amount_residual,
+                "currency_id": invoice.currency_id.id,
+                "partner_id": invoice.partner_id.id,
+                "invoice_ids": [fields.Command.set(invoice.ids)],
+                "provider_reference": intent_id,
+                "state": "pending",
+            }
+        )
+
+    def test_a_succeeded_payment_turns_the_enrollment_paid(self):
+        invoice, enrollment = self._enroll()
+        transaction = self._pending_transaction(invoice, "pi_hook_ok")
+        response = self._post(self._event("payment_intent.succeeded", "pi_hook_ok", status="succeeded"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(transaction.state, "done")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(enrollment.state, "paid")
+
+    def test_a_replayed_event_is_a_no_op(self):
+        invoice, _enrollment = self._enroll()
+        self._pending_transaction(invoice, "pi_hook_replay")
+        payload = self._event("payment_intent.succeeded", "pi_hook_replay", event_id="evt_replay")
+        self.assertEqual(self._post(payload).status_code, 200)
+        payments = invoice._get_reconciled_payments()
+        self.assertEqual(len(payments), 1)
+        self.assertEqual(self._post(payload).status_code, 200)
+        self.assertEqual(invoice._get_reconciled_payments(), payments, "no second payment")
+        received = self.env["collection.webhook.event"].search([("event_id", "=", "evt_replay")])
+        self.assertEqual(len(received), 1)
+
+    def test_a_failed_payment_of_an_invoice_enrolls_it(self):
+        invoice = self._create_invoice(amount=90.0)
+        transaction = self._pending_transaction(invoice, "pi_hook_failed")
+        payload = self._event(
+            "payment_intent.payment_failed",
+            "pi_hook_failed",
+            status="requires_payment_method",
+            last_payment_error={
+                "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "Declined",
+            },
+        )
+        self.assertEqual(self._post(payload).status_code, 200)
+        self.assertEqual(transaction.state, "error")
+        self.assertEqual(invoice.collection_enrollment_ids.process_id, self.failure_process)
+
+    def test_a_failed_retry_keeps_its_decline_code(self):
+        _invoice, enrollment = self._enroll()
+        # A charge still processing when the engine ran; Stripe tells the end.
+        self._token("pm_processing")
+        self._run_engine(days(1))
+        retry = self._retries(enrollment)
+        self.assertEqual(retry.payment_transaction_id.state, "pending")
+        payload = self._event(
+            "payment_intent.payment_failed",
+            retry.payment_transaction_id.provider_reference,
+            event_id="evt_retry_failed",
+            last_payment_error={"code": "card_declined", "decline_code": "lost_card", "message": "Lost card"},
+        )
+        self.assertEqual(self._post(payload).status_code, 200)
+        self.assertEqual(
+            (retry.outcome, retry.decline_code, retry.decline_class), ("failed", "lost_card", "hard")
+        )
+        self.assertEqual(enrollment.retry_blocked, "hard")
+
+    def test_a_bad_or_missing_signature_is_refused_and_changes_nothing(self):
+        invoice, enrollment = self._enroll()
+        transaction = self._pending_transaction(invoice, "pi_hook_forged")
+        payload = self._event("payment_intent.succeeded", "pi_hook_forged", event_id="evt_forged")
+        with self.assertLogs("odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"):
+            self.assertEqual(
+                self._post(payload, signature=self._signature(payload, "whsec_wrong")).status_code, 400
+            )
+        with self.assertLogs("odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"):
+            self.assertEqual(self._post(payload, signature=False).status_code, 400)
+        self.assertEqual(transaction.state, "pending")
+        self.assertEqual(enrollment.state, "running")
+        self.assertFalse(self.env["collection.webhook.event"].search([("event_id", "=", "evt_forged")]))
