@@ -5,13 +5,14 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint bench env help
+.PHONY: run test lint bench load env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
 	@echo "make test   run the whole test suite on a fresh database"
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
+	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
 	@echo "make env    build the environment only, and print where it is"
 
 env:
@@ -29,3 +30,6 @@ lint:
 
 bench:
 	@$(DEVENV) bench
+
+load:
+	@$(DEVENV) load

@@ -545,6 +545,43 @@ def cmd_bench(args):
     return 1 if failed else 0
 
 
+LOAD_SCRIPT = REPO / "tests" / "load" / "payment_page_load.py"
+
+
+def cmd_load(args):
+    ensure()
+    database = args.database
+    if database_exists(database):
+        log(f"updating {ADDON} in the load database {database}")
+        run(odoo_command("-d", database, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
+    else:
+        log(f"creating the load database {database} with {ADDON} and its demo data")
+        run(odoo_command("-d", database, "-i", ADDON, "--with-demo", "--stop-after-init", "--log-level=warn"))
+    command = [
+        venv_python(),
+        LOAD_SCRIPT,
+        "--config",
+        ODOO_CONF,
+        "--database",
+        database,
+        "--port",
+        args.port,
+        "--odoo-bin",
+        *odoo_command(),
+    ]
+    output = run(command, capture_output=True, text=True).stdout
+    figures = json.loads(output.strip().splitlines()[-1])
+    print(f"\n{figures['customers']} concurrent customers, Odoo with --workers=2, loopback")
+    print(f"{'page':<34} {'requests':>9} {'median ms':>10} {'p95 ms':>8}")
+    for kind, label in (("payment_request", "payment request (/my/collections)"), ("odoo_invoice", "Odoo invoice (/my/invoices)")):
+        row = figures[kind]
+        print(f"{label:<34} {row['requests']:>9} {row['median_ms']:>10} {row['p95_ms']:>8}")
+    ours, odoos = figures["payment_request"], figures["odoo_invoice"]
+    slower = ours["median_ms"] > odoos["median_ms"] or ours["p95_ms"] > odoos["p95_ms"]
+    print(f"target: no slower than Odoo's own invoice page: {'missed' if slower else 'met'}")
+    return 1 if slower else 0
+
+
 LINT_PATHS = (ADDON, "tests", "tools", "conftest.py")
 
 
@@ -589,6 +626,10 @@ def main(argv=None):
         help="drop the benchmark databases and build them again",
     )
     bench_parser.set_defaults(func=cmd_bench)
+    load_parser = commands.add_parser("load", help="load test of the payment-request page")
+    load_parser.add_argument("--database", default=os.environ.get("LOAD_DB", "collections_load"))
+    load_parser.add_argument("--port", default=os.environ.get("LOAD_HTTP_PORT", "8079"))
+    load_parser.set_defaults(func=cmd_load)
     odoo_parser = commands.add_parser("odoo", help="run Odoo with the environment's configuration")
     odoo_parser.set_defaults(func=cmd_odoo)
     # Whatever the script does not know is passed on, to pytest or to Odoo.

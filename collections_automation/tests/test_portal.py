@@ -9,10 +9,9 @@ from .common import CollectionsCommon
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-@tagged("post_install", "-at_install")
-class TestPaymentRequestPage(CollectionsCommon, HttpCase):
-    """The customer's payment-request page: who may open it, and paying,
-    promising and disputing from it."""
+class PaymentRequestCommon(CollectionsCommon):
+    """A customer with two invoices in a consolidating process, a portal
+    user for them, another customer, and Odoo's demo payment provider."""
 
     @classmethod
     def setUpClass(cls):
@@ -59,6 +58,12 @@ class TestPaymentRequestPage(CollectionsCommon, HttpCase):
             provider = cls.env.ref("payment.payment_provider_demo").copy({"company_id": company.id})
         provider.write({"state": "test", "is_published": True})
         return provider
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
+    """The customer's payment-request page: who may open it, and paying,
+    promising and disputing from it."""
 
     # ------------------------------------------------------------------
     # Helpers

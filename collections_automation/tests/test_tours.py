@@ -2,6 +2,7 @@ from odoo.fields import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import ADDON, CollectionsCommon
+from .test_portal import PaymentRequestCommon
 
 
 @tagged("post_install", "-at_install")
@@ -58,3 +59,26 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
         enrollment = self.invoice.collection_enrollment_id
         self.assertEqual(enrollment.state, "running")
         self.assertEqual(enrollment.process_id.name, "Tour Standard")
+
+
+@tagged("post_install", "-at_install")
+class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):
+    """The customer's side, in Chromium, without logging in: the link of a
+    reminder email, then pay, promise or dispute."""
+
+    def _open_the_emailed_link(self, tour):
+        self.start_tour(self.enrollment.get_portal_url(), tour)
+
+    def test_customer_pays_from_the_emailed_link(self):
+        self._open_the_emailed_link("collections_portal_pay_tour")
+        self.assertEqual((self.enrollment | self.second_enrollment).mapped("state"), ["paid", "paid"])
+
+    def test_customer_promises_to_pay(self):
+        self._open_the_emailed_link("collections_portal_promise_tour")
+        self.assertEqual((self.enrollment.state, self.enrollment.pause_reason), ("paused", "promise"))
+        self.assertEqual(self.enrollment.promise_amount + self.second_enrollment.promise_amount, 600.0)
+
+    def test_customer_files_a_dispute(self):
+        self._open_the_emailed_link("collections_portal_dispute_tour")
+        self.assertEqual(self.enrollment.dispute_reason, "wrong_amount")
+        self.assertTrue(self.enrollment.activity_ids)

@@ -1,0 +1,88 @@
+import { registry } from "@web/core/registry";
+
+/** A day a few days ahead, as an <input type="date"> value. */
+function dayAhead(days) {
+    return new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
+}
+
+/**
+ * A customer opens the link of a reminder without logging in, pays
+ * everything with the demo provider, and sees the request paid.
+ */
+registry.category("web_tour.tours").add("collections_portal_pay_tour", {
+    steps: () => [
+        { trigger: ".o_collection_request h2:contains('Settle your account')" },
+        { trigger: ".o_collection_total:contains('1,250.00')" },
+        {
+            content: "Choose the demo payment method",
+            trigger: "#o_payment_form input[name=o_payment_radio]",
+            run: "click",
+        },
+        {
+            content: "Enter test card details",
+            trigger: "#o_payment_form #customer_input",
+            run: "edit 4242424242424242",
+        },
+        {
+            content: "Pay",
+            trigger: "#o_payment_form button[name=o_payment_submit_button]",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Back on the request, which is paid",
+            trigger: ".o_collection_request_status:contains('Paid, thank you')",
+            timeout: 30000,
+        },
+    ],
+});
+
+/** A customer promises to pay in three days. */
+registry.category("web_tour.tours").add("collections_portal_promise_tour", {
+    steps: () => [
+        { trigger: ".o_collection_request h2:contains('Settle your account')" },
+        {
+            content: "Choose the date",
+            trigger: ".o_collection_promise_form input[name=promise_date]",
+            run() {
+                this.anchor.value = dayAhead(3);
+            },
+        },
+        {
+            content: "Promise part of the amount",
+            trigger: ".o_collection_promise_form input[name=promise_amount]",
+            run: "edit 600",
+        },
+        {
+            content: "Promise",
+            trigger: ".o_collection_promise_form button[type=submit]",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        { trigger: ".o_collection_promised:contains('we noted your promise')" },
+    ],
+});
+
+/** A customer disputes the amount. */
+registry.category("web_tour.tours").add("collections_portal_dispute_tour", {
+    steps: () => [
+        { trigger: ".o_collection_request h2:contains('Settle your account')" },
+        {
+            content: "Choose the reason",
+            trigger: ".o_collection_dispute_form select[name=dispute_reason]",
+            run: "select wrong_amount",
+        },
+        {
+            content: "Explain",
+            trigger: ".o_collection_dispute_form textarea[name=dispute_message]",
+            run: "edit We were billed twice for March.",
+        },
+        {
+            content: "Send the dispute",
+            trigger: ".o_collection_dispute_form button[type=submit]",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        { trigger: ".o_collection_disputed:contains('We received your message')" },
+    ],
+});
