@@ -573,7 +573,10 @@ def cmd_load(args):
     figures = json.loads(output.strip().splitlines()[-1])
     print(f"\n{figures['customers']} concurrent customers, Odoo with --workers=2, loopback")
     print(f"{'page':<34} {'requests':>9} {'median ms':>10} {'p95 ms':>8}")
-    for kind, label in (("payment_request", "payment request (/my/collections)"), ("odoo_invoice", "Odoo invoice (/my/invoices)")):
+    for kind, label in (
+        ("payment_request", "payment request (/my/collections)"),
+        ("odoo_invoice", "Odoo invoice (/my/invoices)"),
+    ):
         row = figures[kind]
         print(f"{label:<34} {row['requests']:>9} {row['median_ms']:>10} {row['p95_ms']:>8}")
     ours, odoos = figures["payment_request"], figures["odoo_invoice"]

@@ -35,7 +35,9 @@ def page_pairs(config, database):
         enrollments = env["collection.enrollment"].search(
             [("state", "in", ("running", "paused")), ("move_id", "!=", False)]
         )
-        pairs = [(enrollment.get_portal_url(), enrollment.move_id.get_portal_url()) for enrollment in enrollments]
+        pairs = [
+            (enrollment.get_portal_url(), enrollment.move_id.get_portal_url()) for enrollment in enrollments
+        ]
         cr.commit()
     if not pairs:
         raise SystemExit(f"no open enrollment of an invoice in {database}: load its demo data")
@@ -89,7 +91,9 @@ def main():
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--port", type=int, default=8079)
-    parser.add_argument("--odoo-bin", nargs=argparse.REMAINDER, required=True, help="the command that starts Odoo (last)")
+    parser.add_argument(
+        "--odoo-bin", nargs=argparse.REMAINDER, required=True, help="the command that starts Odoo (last)"
+    )
     args = parser.parse_args()
     pairs = page_pairs(args.config, args.database)
     base = f"http://127.0.0.1:{args.port}"
