@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+import stripe
+
 from odoo import fields
 from odoo.tests import tagged
 
@@ -175,8 +177,6 @@ class TestStripeRetriesWithLocalstripe(StripeRetryCommon):
     payment methods and PaymentIntents."""
 
     def test_a_retry_charges_the_saved_card_in_localstripe(self):
-        import stripe  # noqa: PLC0415 -- only this test talks to localstripe directly
-
         server = LocalStripe().start()
         self.addCleanup(server.stop)
         self.env["ir.config_parameter"].set_param(STRIPE_API_BASE_PARAM, server.url)
