@@ -198,3 +198,54 @@ class TestStripeRetriesWithLocalstripe(StripeRetryCommon):
         self.assertEqual(transaction.state, "done")
         self.assertEqual(enrollment.state, "paid")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+
+@tagged("post_install", "-at_install")
+class TestProviderAgnosticRetries(CollectionsCommon):
+    """Tokens of other providers are charged through Odoo's own token flow
+    (here the demo provider)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        company = cls.env.company
+        cls.provider = cls.env["payment.provider"].search(
+            [("code", "=", "demo"), ("company_id", "=", company.id)], limit=1
+        ) or cls.env.ref("payment.payment_provider_demo").copy({"company_id": company.id})
+        cls.provider.state = "test"
+        cls.reminder_stage.retry_payment = True
+
+    def _demo_token(self, simulated_state):
+        return self.env["payment.token"].create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                "partner_id": self.customer.id,
+                "provider_ref": "demo",
+                "payment_details": "4242",
+                "demo_simulated_state": simulated_state,
+            }
+        )
+
+    def test_a_retry_with_a_demo_token_pays_the_invoice(self):
+        self._demo_token("done")
+        invoice = self._create_invoice(amount=200.0)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(3))
+        retry = enrollment.event_ids.filtered(lambda e: e.action == "payment_retry")
+        self.assertEqual((retry.outcome, retry.payment_transaction_id.state), ("done", "done"))
+        self.assertEqual(retry.payment_transaction_id.operation, "offline")
+        self.assertEqual(enrollment.state, "paid")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_a_failed_demo_retry_is_logged_and_the_process_goes_on(self):
+        self._demo_token("error")
+        invoice = self._create_invoice(amount=200.0)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(3))
+        retry = enrollment.event_ids.filtered(lambda e: e.action == "payment_retry")
+        self.assertEqual((retry.outcome, retry.decline_class), ("failed", "soft"))
+        self.assertEqual(enrollment.state, "running")
+        self.assertEqual(enrollment.stage_id, self.reminder_stage)
