@@ -64,7 +64,10 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
 @tagged("post_install", "-at_install")
 class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):
     """The customer's side, in Chromium, without logging in: the link of a
-    reminder email, then pay, promise or dispute."""
+    reminder email, then pay, promise or dispute, on a phone-sized screen."""
+
+    browser_size = "375x667"
+    touch_enabled = True
 
     def _open_the_emailed_link(self, tour):
         self.start_tour(self.enrollment.get_portal_url(), tour)

@@ -12,6 +12,16 @@ function dayAhead(days) {
 registry.category("web_tour.tours").add("collections_portal_pay_tour", {
     steps: () => [
         { trigger: ".o_collection_request h2:contains('Settle your account')" },
+        {
+            content: "The page fits the phone's width",
+            trigger: ".o_collection_request",
+            run() {
+                const overflow = document.documentElement.scrollWidth - window.innerWidth;
+                if (overflow > 0) {
+                    throw new Error(`The page is ${overflow}px wider than the screen`);
+                }
+            },
+        },
         { trigger: ".o_collection_total:contains('1,250.00')" },
         {
             content: "Choose the demo payment method",
