@@ -114,7 +114,9 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         transaction = self.env["payment.transaction"].search(
             [("reference", "=", processing_values["reference"])]
         )
-        transaction._process("demo", {"reference": transaction.reference, "simulated_state": "done"})
+        transaction._process(
+            "demo", {"reference": transaction.reference, "simulated_state": "done", "payment_details": "4242"}
+        )
         transaction._post_process()
         return transaction
 
@@ -247,6 +249,18 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertEqual(transaction.collection_enrollment_id, request)
         self.assertEqual(request.state, "paid")
         self.assertEqual(request.amount_collected, 80.0)
+        payment = transaction.payment_id
+        self.assertEqual(
+            (payment.partner_id, payment.amount, payment.state != "draft"), (self.other_customer, 80.0, True)
+        )
+
+    def test_the_customer_saves_the_payment_method_for_later(self):
+        self._page(self.enrollment)
+        processing = self._transaction(self.enrollment, "all", 1250.0, tokenization_requested=True)
+        transaction = self._complete(processing)
+        self.assertTrue(transaction.token_id, "the card is saved")
+        self.assertEqual(transaction.token_id.partner_id, self.customer)
+        self.assertEqual(self.enrollment._get_retry_token(), transaction.token_id, "later retries charge it")
 
     # ------------------------------------------------------------------
     # Promise to pay
