@@ -4,6 +4,7 @@ from unittest.mock import patch
 from psycopg2.errors import UniqueViolation
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -342,11 +343,39 @@ class TestEngine(CollectionsCommon):
         with self._at(DAY_0):
             enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
         template = self.env.ref(f"{ADDON}.mail_template_overdue")
-        one_by_one = template._generate_template(enrollments.ids, ("subject", "body_html"))
-        batched = template.with_context(collection_batch_render=True)._generate_template(
-            enrollments.ids, ("subject", "body_html")
-        )
+        template.email_cc = "{{ object.partner_id.email or '' }}, {{ object.name }}"
+        fields_to_render = ("subject", "body_html", "email_from", "partner_to", "email_cc")
+        one_by_one = template._generate_template(enrollments.ids, fields_to_render)
+        Template = type(template)
+        calls = []
+        original = Template._render_inline_template_batch
+
+        def spy(template_self, *args, **kwargs):
+            calls.append(args[0])
+            return original(template_self, *args, **kwargs)
+
+        with patch.object(Template, "_render_inline_template_batch", spy):
+            batched = template.with_context(collection_batch_render=True)._generate_template(
+                enrollments.ids, fields_to_render
+            )
+        self.assertTrue(calls, "inline templates rendered in batch")
         for enrollment in enrollments:
-            self.assertEqual(batched[enrollment.id]["body_html"], one_by_one[enrollment.id]["body_html"])
+            for field in fields_to_render:
+                self.assertEqual(
+                    batched[enrollment.id].get(field), one_by_one[enrollment.id].get(field), field
+                )
             self.assertIn(enrollment.move_id.name, str(batched[enrollment.id]["body_html"]))
         self.assertIn("Third &amp; &lt;Co&gt;", str(batched[enrollments[2].id]["body_html"]))
+        self.assertEqual(batched[enrollments[2].id]["subject"], one_by_one[enrollments[2].id]["subject"])
+
+    def test_batch_rendering_reports_template_errors_as_odoo_does(self):
+        invoices = self._create_invoice(amount=120) | self._create_invoice(amount=340)
+        with self._at(DAY_0):
+            enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
+        template = self.env.ref(f"{ADDON}.mail_template_overdue")
+        # Fails on the second record only, when rendering, not when saving.
+        template.subject = "Due: {{ 100 // (object.amount_due_at_enrollment - 340) }}"
+        with self.assertRaises(UserError):
+            template.with_context(collection_batch_render=True)._generate_template(
+                enrollments.ids, ("subject",)
+            )
