@@ -12,4 +12,5 @@ from . import collection_webhook_event
 from . import mail_template
 from . import payment_transaction
 from . import res_company
+from . import res_config_settings
 from . import res_partner

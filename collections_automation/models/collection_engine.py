@@ -246,8 +246,10 @@ class CollectionEngine(models.AbstractModel):
             "subject": values.get("subject"),
             "body": values.get("body_html") or "",
             "partner_ids": values.get("partner_ids") or lead.partner_id.ids,
-            "email_from": process.email_from or values.get("email_from") or self.env.company.email_formatted,
-            "reply_to": process.reply_to or values.get("reply_to") or False,
+            "email_from": process._get_email_from()
+            or values.get("email_from")
+            or lead.company_id.email_formatted,
+            "reply_to": process._get_reply_to() or values.get("reply_to") or False,
         }
 
     @api.model
@@ -499,7 +501,12 @@ class CollectionEngine(models.AbstractModel):
         """Enroll the invoices that the triggers of active processes ask for:
         overdue past the grace period, or close to their due date."""
         processes = self.env["collection.process"].search(
-            ["|", ("auto_enroll_overdue", "=", True), ("auto_enroll_pre_due", "=", True)]
+            [
+                "|",
+                ("auto_enroll_overdue", "=", True),
+                ("auto_enroll_pre_due", "=", True),
+                ("company_id.collection_auto_enroll", "=", True),
+            ]
         )
         Rule = self.env["collection.segment.rule"]
         for company in processes.company_id:

@@ -30,7 +30,9 @@ class CollectionProcess(models.Model):
         help="The engine enrolls every open invoice that is overdue by more than the grace period "
         "and that this process would get from the segment rules.",
     )
-    grace_days = fields.Integer(string="Grace period (days)", default=3)
+    grace_days = fields.Integer(
+        string="Grace period (days)", default=lambda self: self.env.company.collection_grace_days
+    )
     auto_enroll_pre_due = fields.Boolean(
         string="Enroll before the due date",
         help="The engine enrolls open invoices this many days before they fall due, "
@@ -149,6 +151,16 @@ class CollectionProcess(models.Model):
         action["domain"] = [("process_id", "in", self.ids)]
         action["context"] = {"default_process_id": self.id}
         return action
+
+    def _get_email_from(self):
+        """The sender of this process's emails: its own, else the company's
+        collections sender (False: the template's, else the company's)."""
+        self.ensure_one()
+        return self.email_from or self.company_id.collection_email_from
+
+    def _get_reply_to(self):
+        self.ensure_one()
+        return self.reply_to or self.company_id.collection_reply_to
 
     def _get_responsible_user(self, enrollment):
         """Who gets the activities of ``enrollment``: the process's

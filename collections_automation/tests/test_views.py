@@ -20,11 +20,18 @@ class TestCollectionsViews(CollectionsCommon):
                 root = view
                 while root.mode == "extension" and root.inherit_id:
                     root = root.inherit_id
+                # Settings are the administrator's.
+                user = self.env.ref("base.user_admin") if view.model == "res.config.settings" else None
                 result = (
-                    self.env[view.model].with_user(self.collections_manager).get_views([(root.id, root.type)])
+                    self.env[view.model]
+                    .with_user(user or self.collections_manager)
+                    .get_views([(root.id, root.type)])
                 )
                 self.assertIn(root.type, result["views"])
-                self.assertTrue(result["views"][root.type]["arch"])
+                arch = result["views"][root.type]["arch"]
+                self.assertTrue(arch)
+                if user:
+                    self.assertIn("collections_settings", arch)
 
     def test_every_window_action_opens(self):
         actions = self._addon_records("ir.actions.act_window")

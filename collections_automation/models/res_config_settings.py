@@ -1,0 +1,13 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    collection_default_process_id = fields.Many2one(
+        related="company_id.collection_default_process_id", readonly=False
+    )
+    collection_grace_days = fields.Integer(related="company_id.collection_grace_days", readonly=False)
+    collection_email_from = fields.Char(related="company_id.collection_email_from", readonly=False)
+    collection_reply_to = fields.Char(related="company_id.collection_reply_to", readonly=False)
+    collection_auto_enroll = fields.Boolean(related="company_id.collection_auto_enroll", readonly=False)
