@@ -508,23 +508,33 @@ class CollectionEngine(models.AbstractModel):
                 ("company_id.collection_auto_enroll", "=", True),
             ]
         )
-        Rule = self.env["collection.segment.rule"]
         for company in processes.company_id:
             company_processes = processes.filtered(lambda p, c=company: p.company_id == c)
-            today = self.env["collection.enrollment"]._get_company_today(company)
-            domain = self._get_auto_enroll_domain(company, company_processes, today)
-            invoice_ids = (
-                self.env["account.move"].with_company(company)._search(domain, order="invoice_date_due, id")
-            )
-            for chunk in split_every(1000, list(invoice_ids)):
-                invoices = self.env["account.move"].browse(chunk)
-                choices = Rule._find_process_for_invoices(invoices)
-                values = [
-                    invoice._prepare_collection_enrollment_values(process, rule)
-                    for invoice, (process, rule) in choices.items()
-                    if process in company_processes and self._trigger_fits(process, invoice, today)
-                ]
-                self.env["collection.enrollment"].create(values)
+            for choices in self._get_auto_enroll_choices(company, company_processes):
+                self.env["collection.enrollment"].create(
+                    [
+                        invoice._prepare_collection_enrollment_values(process, rule)
+                        for invoice, process, rule in choices
+                    ]
+                )
+
+    @api.model
+    def _get_auto_enroll_choices(self, company, processes):
+        """Chunks of [(invoice, process, segment rule)] that the triggers of
+        ``processes`` enroll today in ``company``."""
+        Rule = self.env["collection.segment.rule"]
+        today = self.env["collection.enrollment"]._get_company_today(company)
+        domain = self._get_auto_enroll_domain(company, processes, today)
+        invoice_ids = (
+            self.env["account.move"].with_company(company)._search(domain, order="invoice_date_due, id")
+        )
+        for chunk in split_every(1000, list(invoice_ids)):
+            choices = Rule._find_process_for_invoices(self.env["account.move"].browse(chunk))
+            yield [
+                (invoice, process, rule)
+                for invoice, (process, rule) in choices.items()
+                if process in processes and self._trigger_fits(process, invoice, today)
+            ]
 
     @api.model
     def _end_expired_pauses(self):

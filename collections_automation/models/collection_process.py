@@ -1,5 +1,8 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import format_date
 
 
 class CollectionProcess(models.Model):
@@ -21,6 +24,20 @@ class CollectionProcess(models.Model):
     description = fields.Html(translate=True)
     stage_ids = fields.One2many("collection.stage", "process_id", string="Stages", copy=True)
     stage_count = fields.Integer(compute="_compute_stage_count")
+    preview_invoice_id = fields.Many2one(
+        "account.move",
+        string="Sample invoice",
+        check_company=True,
+        domain="[('move_type', '=', 'out_invoice'), ('state', '=', 'posted'), "
+        "('company_id', '=', company_id)]",
+        help="The invoice the timeline follows, enrolled today; an invoice due today when empty.",
+    )
+    timeline_preview = fields.Html(compute="_compute_timeline_preview", string="Timeline")
+    trigger_enroll_count = fields.Integer(
+        compute="_compute_trigger_enroll_count",
+        string="Would enroll today",
+        help="Open invoices that this process's triggers would enroll at the next engine run.",
+    )
     enrollment_ids = fields.One2many("collection.enrollment", "process_id", string="Enrollments")
     running_enrollment_count = fields.Integer(compute="_compute_running_enrollment_count")
 
@@ -106,6 +123,88 @@ class CollectionProcess(models.Model):
     def _compute_stage_count(self):
         for process in self:
             process.stage_count = len(process.stage_ids)
+
+    @api.depends(
+        "stage_ids.sequence",
+        "stage_ids.name",
+        "stage_ids.delay_days",
+        "stage_ids.delay_from",
+        "stage_ids.skip_weekends",
+        "stage_ids.action_summary",
+        "preview_invoice_id",
+        "company_id",
+    )
+    def _compute_timeline_preview(self):
+        for process in self:
+            process.timeline_preview = process._render_timeline(process._get_timeline())
+
+    def _get_timeline(self):
+        """[(stage, day, skipped)] for the sample invoice enrolled today, as
+        the engine runs it: a stage whose day has passed runs on the day it
+        is reached, and a stage is skipped when the next one's day has
+        already come by then."""
+        self.ensure_one()
+        today = self.env["collection.enrollment"]._get_company_today(self.company_id or self.env.company)
+        due_date = self.preview_invoice_id.invoice_date_due or today
+        stages = self.stage_ids.sorted(lambda stage: (stage.sequence, stage.id or 0))
+        timeline, previous, day, index = [], None, today, 0
+        while index < len(stages):
+            planned = stages[index]._get_scheduled_date(due_date, today, previous)
+            while index + 1 < len(stages):
+                following = stages[index + 1]._get_scheduled_date(due_date, today, planned)
+                if following > day:
+                    break
+                timeline.append((stages[index], planned, True))
+                index, planned = index + 1, following
+            day = max(planned, day)
+            timeline.append((stages[index], day, False))
+            previous, index = day, index + 1
+        return timeline
+
+    def _render_timeline(self, timeline):
+        if not timeline:
+            return Markup("<p class='text-muted'>%s</p>") % self.env._("Add stages to see their dates.")
+        rows = Markup("").join(
+            Markup("<tr class='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
+            % (
+                "text-muted" if skipped else "",
+                format_date(self.env, date),
+                format_date(self.env, date, date_format="EEE"),
+                stage.name or "",
+                self.env._("skipped: a later stage's day has come")
+                if skipped
+                else stage.action_summary or "",
+            )
+            for stage, date, skipped in timeline
+        )
+        header = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
+            self.env._("Date"),
+            self.env._("Day"),
+            self.env._("Stage"),
+            self.env._("Actions"),
+        )
+        footer = Markup("<p class='text-muted'>%s</p>") % self.env._(
+            "After the last stage, an invoice still unpaid is escalated."
+        )
+        return Markup(
+            "<table class='table table-sm o_collection_timeline'><thead>%s</thead><tbody>%s</tbody></table>%s"
+        ) % (
+            header,
+            rows,
+            footer,
+        )
+
+    @api.depends("auto_enroll_overdue", "grace_days", "auto_enroll_pre_due", "pre_due_days", "company_id")
+    def _compute_trigger_enroll_count(self):
+        Engine = self.env["collection.engine"]
+        for process in self:
+            origin = process._origin
+            if not origin or not (process.auto_enroll_overdue or process.auto_enroll_pre_due):
+                process.trigger_enroll_count = 0
+                continue
+            process.trigger_enroll_count = sum(
+                len(chunk) for chunk in Engine._get_auto_enroll_choices(origin.company_id, origin)
+            )
 
     def _compute_running_enrollment_count(self):
         counts = dict(
