@@ -15,6 +15,7 @@ import argparse
 import ast
 import getpass
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -605,7 +606,11 @@ def cmd_lint(_args):
 
 def cmd_odoo(args):
     ensure()
-    os.execv(str(venv_python()), [str(c) for c in odoo_command(*args.odoo_args)])
+    # Odoo's subcommands (shell, i18n export...) take their options after
+    # their own name: the configuration goes after the leading words.
+    words = list(itertools.takewhile(lambda arg: not arg.startswith("-"), args.odoo_args))
+    command = [venv_python(), "-m", "odoo", *words, "-c", ODOO_CONF, *args.odoo_args[len(words) :]]
+    os.execv(str(venv_python()), [str(c) for c in command])
 
 
 def main(argv=None):

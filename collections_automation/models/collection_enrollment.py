@@ -351,7 +351,14 @@ class CollectionEnrollment(models.Model):
                 amount=share,
                 note=self.env._("%(amount)s promised", amount=currency.format(share)),
             )
+        self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True
+
+    def _send_customer_confirmation(self, template_xmlid):
+        """Email the customer, from the first enrollment, a confirmation
+        covering all of self."""
+        lead = self[:1].with_context(collection_group_ids=self.ids)
+        lead.message_post_with_source(self.env.ref(template_xmlid), subtype_xmlid="mail.mt_comment")
 
     def action_dispute(self, reason, message, author=None):
         """The customer disputes what is owed: the enrollments pause, the
@@ -397,6 +404,7 @@ class CollectionEnrollment(models.Model):
             user_id=lead.process_id._get_responsible_user(lead).id,
             date_deadline=lead._company_today(),
         )
+        self._send_customer_confirmation("collections_automation.mail_template_dispute_received")
         return True
 
     def _escalate(self, stage=None):

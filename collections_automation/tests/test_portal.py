@@ -280,6 +280,10 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertTrue(self.enrollment.event_ids.filtered(lambda e: e.action == "promise"))
         page = self.url_open(response.headers["Location"]).text
         self.assertInPage("we noted your promise", page)
+        confirmation = self.enrollment.message_ids.filtered(lambda m: "promise to pay" in (m.subject or ""))
+        self.assertEqual(len(confirmation), 1, "one confirmation for the whole request")
+        self.assertIn(self.customer, confirmation.partner_ids)
+        self.assertIn("1,250.00", str(confirmation.body))
 
     def test_a_promise_out_of_the_process_limits_is_refused_and_changes_nothing(self):
         too_late = fields.Date.today() + timedelta(days=self.standard_process.promise_max_days + 1)
@@ -332,6 +336,12 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertEqual(activity.user_id, self.collections_manager)
         self.assertIn("Dispute", activity.summary)
         self.assertTrue(self.enrollment.event_ids.filtered(lambda e: e.action == "dispute"))
+        received = self.enrollment.message_ids.filtered(
+            lambda m: "We received your message" in (m.subject or "")
+        )
+        self.assertEqual(len(received), 1)
+        self.assertIn(self.invoice.name, str(received.body))
+        self.assertIn(self.second_invoice.name, str(received.body))
 
     def test_a_dispute_without_reason_or_message_is_refused(self):
         for data in (
