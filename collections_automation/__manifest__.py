@@ -37,6 +37,7 @@
         "views/collection_portal_templates.xml",
         "wizards/collection_enroll_wizard_views.xml",
         "wizards/collection_rule_test_views.xml",
+        "wizards/collection_stage_move_wizard_views.xml",
         "data/ir_actions_server_data.xml",
         "views/collections_menus.xml",
     ],

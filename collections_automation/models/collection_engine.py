@@ -103,6 +103,26 @@ class CollectionEngine(models.AbstractModel):
             lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
         )
 
+    @api.model
+    def _run_now(self, enrollments):
+        """Run the due stage of ``enrollments`` at once (a user asked): the
+        rows are locked like a batch; those another worker holds are left
+        to it."""
+        self.env.flush_all()
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT id FROM collection_enrollment WHERE id IN %s FOR UPDATE SKIP LOCKED",
+                tuple(enrollments.ids),
+            )
+        )
+        locked = enrollments.browse(row[0] for row in rows)
+        locked.invalidate_recordset()
+        due = locked.filtered(
+            lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
+        )
+        if due:
+            self._run_batch(due)
+
     # ------------------------------------------------------------------
     # Running a batch
     # ------------------------------------------------------------------

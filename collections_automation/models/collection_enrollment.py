@@ -44,7 +44,21 @@ class CollectionEnrollment(models.Model):
     process_id = fields.Many2one(
         "collection.process", required=True, index=True, tracking=True, check_company=True
     )
-    segment_rule_id = fields.Many2one("collection.segment.rule", readonly=True, ondelete="set null")
+    segment_rule_id = fields.Many2one(
+        "collection.segment.rule", readonly=True, ondelete="set null", index=True
+    )
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        compute="_compute_user_id",
+        store=True,
+        index=True,
+        help="Who gets this collection's activities: the process's responsible or team, else the "
+        "invoice's salesperson.",
+    )
+    invoice_user_id = fields.Many2one(
+        related="move_id.invoice_user_id", store=True, string="Salesperson", index=True
+    )
     # Not tracked: the engine moves it every day and the events log each move.
     stage_id = fields.Many2one(
         "collection.stage",
@@ -117,6 +131,17 @@ class CollectionEnrollment(models.Model):
         for enrollment in self:
             due = enrollment.due_date
             enrollment.days_overdue = max((today - due).days, 0) if due else 0
+
+    @api.depends("process_id.user_id", "process_id.team_user_ids", "move_id.invoice_user_id", "partner_id")
+    def _compute_user_id(self):
+        for enrollment in self:
+            process = enrollment.process_id
+            team = process.team_user_ids.sorted("id")
+            enrollment.user_id = (
+                process.user_id
+                or (team[enrollment.partner_id.id % len(team)] if team else False)
+                or enrollment.move_id.invoice_user_id
+            )
 
     def _compute_access_url(self):
         for enrollment in self:
@@ -264,8 +289,63 @@ class CollectionEnrollment(models.Model):
             if enrollment.next_action_date and enrollment.next_action_date < today:
                 values["next_action_date"] = today
             enrollment.write(values)
-            enrollment._log_event("resumed", message=self.env._("Collection resumed."))
+            message = self.env._("Collection resumed by %(user)s.", user=self.env.user.name)
+            enrollment._log_event("resumed", message=message)
+            enrollment.message_post(body=message)
         return True
+
+    def action_run_next_now(self):
+        """Run the next stage of these enrollments now, as the engine would
+        (locked, once-only), instead of waiting for its day."""
+        running = self.filtered(lambda e: e.state == "running" and e.next_stage_id)
+        if not running:
+            raise UserError(self.env._("Only a running collection with a next stage can run it now."))
+        today = running[:1]._company_today()
+        running.write({"next_action_date": today})
+        for enrollment in running:
+            enrollment.message_post(
+                body=self.env._(
+                    "%(user)s ran the stage %(stage)s now.",
+                    user=self.env.user.name,
+                    stage=enrollment.next_stage_id.name,
+                )
+            )
+        self.env["collection.engine"]._run_now(running)
+        return True
+
+    def _move_to_stage(self, stage, reason):
+        """Plan ``stage`` next, today, with the reason in the chatter. The
+        cycle counter changes, so a stage that ran before may run again."""
+        self._check_open()
+        if not reason or not reason.strip():
+            raise UserError(self.env._("Say why the collection moves to another stage."))
+        wrong = self.filtered(lambda e: e.process_id != stage.process_id)
+        if wrong:
+            raise UserError(
+                self.env._(
+                    "%(stage)s is not a stage of the process of %(enrollments)s.",
+                    stage=stage.name,
+                    enrollments=", ".join(wrong.mapped("name")),
+                )
+            )
+        today = self[:1]._company_today()
+        for enrollment in self:
+            enrollment.write(
+                {
+                    "next_stage_id": stage.id,
+                    "next_action_date": today,
+                    "stage_cycle": enrollment.stage_cycle + 1,
+                    "retry_after": False,
+                }
+            )
+            message = self.env._(
+                "Moved to the stage %(stage)s by %(user)s: %(reason)s",
+                stage=stage.name,
+                user=self.env.user.name,
+                reason=reason.strip(),
+            )
+            enrollment._log_event("stage_moved", stage=stage, message=message)
+            enrollment.message_post(body=message)
 
     def action_cancel(self):
         self._check_open()

@@ -1,2 +1,3 @@
 from . import collection_enroll_wizard
 from . import collection_rule_test
+from . import collection_stage_move_wizard

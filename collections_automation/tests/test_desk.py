@@ -1,0 +1,161 @@
+from datetime import timedelta
+
+from freezegun import freeze_time
+from lxml import etree
+
+from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import ADDON, DAY_0, CollectionsCommon
+
+
+def eval_domain(domain):
+    return safe_eval(domain)
+
+
+def days(count):
+    return DAY_0 + timedelta(days=count)
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionsDesk(CollectionsCommon):
+    """What an AR team does from the enrollments list and kanban, and what the
+    invoice list and the customer form show."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoices = cls.env["account.move"]
+        for amount in (100.0, 200.0, 300.0, 400.0):
+            cls.invoices |= cls._create_invoice(amount=amount)
+        with freeze_time(DAY_0):
+            cls.enrollments = cls.invoices.collection_enroll(process_id=cls.standard_process.id)
+        cls.running, cls.promised, cls.disputed, cls.escalated = cls.enrollments
+
+    def _filter_domain(self, name):
+        arch = self.env["collection.enrollment"].get_views([(False, "search")])["views"]["search"]["arch"]
+        node = etree.fromstring(arch).xpath(f"//filter[@name='{name}']")[0]
+        return node.get("domain")
+
+    def _filtered(self, name):
+        domain = self._filter_domain(name).replace("uid", str(self.env.uid))
+        return self.env["collection.enrollment"].search(eval_domain(domain)) & self.enrollments
+
+    def test_the_desk_filters(self):
+        with self._at(days(1)):
+            self.promised.action_promise_to_pay(days(5), 200.0)
+            self.disputed.action_dispute("quality", "Broken on arrival")
+            self.escalated._escalate()
+        self.assertEqual(self._filtered("promised"), self.promised)
+        self.assertEqual(self._filtered("disputed"), self.disputed)
+        self.assertEqual(self._filtered("escalated"), self.escalated)
+        self.assertEqual(self._filtered("overdue"), self.running | self.promised | self.disputed)
+        self.assertEqual(
+            self.env["collection.enrollment"]
+            .with_user(self.collections_manager)
+            .search(eval_domain(self._filter_domain("my").replace("uid", str(self.collections_manager.id))))
+            & self.enrollments,
+            self.enrollments,
+            "the process's responsible",
+        )
+
+    def test_list_actions_pause_resume_and_cancel_are_logged(self):
+        pause = self.env.ref(f"{ADDON}.collection_enrollment_action_pause")
+        resume = self.env.ref(f"{ADDON}.collection_enrollment_action_resume")
+        cancel = self.env.ref(f"{ADDON}.collection_enrollment_action_cancel")
+        selection = self.running | self.promised
+        user_env = self.env(user=self.collections_user)
+        with self._at(days(1)):
+            pause.with_env(user_env).with_context(
+                active_model="collection.enrollment", active_ids=selection.ids
+            ).run()
+            self.assertEqual(selection.mapped("state"), ["paused", "paused"])
+            resume.with_env(user_env).with_context(
+                active_model="collection.enrollment", active_ids=selection.ids
+            ).run()
+            self.assertEqual(selection.mapped("state"), ["running", "running"])
+            cancel.with_env(user_env).with_context(
+                active_model="collection.enrollment", active_ids=self.running.ids
+            ).run()
+        self.assertEqual(self.running.state, "cancelled")
+        bodies = " ".join(str(body) for body in self.running.message_ids.mapped("body"))
+        for word in ("Paused", "resumed", "Cancelled"):
+            self.assertIn(word, bodies)
+
+    def test_run_the_next_action_now(self):
+        with self._at(days(1)):
+            self.running.action_run_next_now()
+            self.assertEqual(self.running.stage_id, self.reminder_stage, "the reminder of day 3 ran on day 1")
+            self.assertEqual(len(self._reminders(self.running)), 1)
+            self.assertEqual(self.running.last_action_date, days(1))
+            self.assertIn("ran the stage Reminder now", str(self.running.message_ids.mapped("body")))
+        self._run_engine(days(3))
+        self.assertEqual(len(self._reminders(self.running)), 1, "not again on its own day")
+        self.escalated.action_cancel()
+        with self.assertRaises(UserError):
+            self.escalated.action_run_next_now()
+
+    def test_move_to_a_stage_with_the_reason_logged(self):
+        self._run_engine(days(3))
+        self.assertEqual(self.running.stage_id, self.reminder_stage)
+        wizard = Form(
+            self.env["collection.stage.move.wizard"]
+            .with_user(self.collections_user)
+            .with_context(default_enrollment_ids=self.running.ids)
+        )
+        wizard.stage_id = self.reminder_stage
+        wizard.reason = "The customer lost the first email"
+        with self._at(days(4)):
+            wizard.save().action_move()
+        self.assertEqual(
+            (self.running.next_stage_id, self.running.next_action_date), (self.reminder_stage, days(4))
+        )
+        self.assertIn("lost the first email", str(self.running.message_ids.mapped("body")))
+        self._run_engine(days(4))
+        self.assertEqual(len(self._reminders(self.running)), 2, "the reminder ran again, under a new key")
+
+    def test_moving_needs_a_reason_and_a_stage_of_the_process(self):
+        other = self.env["collection.process"].create(
+            {"name": "Other", "stage_ids": [fields.Command.create({"name": "Elsewhere", "delay_days": 1})]}
+        )
+        with self.assertRaises(UserError):
+            self.running._move_to_stage(self.final_stage, "  ")
+        with self.assertRaises(UserError):
+            self.running._move_to_stage(other.stage_ids, "wrong ladder")
+        self.assertFalse(self.running.event_ids.filtered(lambda e: e.action == "stage_moved"))
+
+    def test_the_responsible_of_a_collection(self):
+        self.assertEqual(self.running.user_id, self.collections_manager, "the process's responsible")
+        self.standard_process.write(
+            {"user_id": False, "team_user_ids": [fields.Command.set(self.collections_user.ids)]}
+        )
+        self.assertEqual(self.running.user_id, self.collections_user, "one of the team")
+        self.standard_process.team_user_ids = False
+        self.assertEqual(self.running.user_id, self.invoices[0].invoice_user_id, "else the salesperson")
+
+    def test_the_invoice_list_filters_invoices_in_collections(self):
+        self.escalated._escalate()
+        Move = self.env["account.move"]
+        self.assertEqual(
+            Move.search([("collection_state", "in", ("running", "paused"))]) & self.invoices,
+            self.invoices[:3],
+        )
+        self.assertEqual(
+            Move.search([("collection_state", "=", "escalated")]) & self.invoices, self.invoices[3]
+        )
+
+    def test_the_customer_form_sums_up_collections(self):
+        with self._at(days(1)):
+            self.promised.action_promise_to_pay(days(5), 200.0)
+            self.disputed.action_dispute("quality", "Broken on arrival")
+        self._pay(self.invoices[0], day=days(10))
+        self.running.closed_on = days(10)
+        customer = self.customer
+        customer.invalidate_recordset()
+        self.assertEqual(customer.collection_open_count, 3)
+        self.assertEqual(customer.collection_amount_due, 900.0)
+        self.assertEqual((customer.collection_promise_count, customer.collection_dispute_count), (1, 1))
+        # Invoice dated 30 days before its due date (DAY_0), paid on day 10.
+        self.assertEqual(customer.collection_avg_days_to_pay, 40.0)
