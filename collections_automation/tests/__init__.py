@@ -1,4 +1,5 @@
 from . import test_access
+from . import test_analysis
 from . import test_desk
 from . import test_engine
 from . import test_engine_concurrency
