@@ -5,6 +5,7 @@ from . import collection_demo_loader
 from . import collection_engine
 from . import collection_enrollment
 from . import collection_event
+from . import collection_kpi
 from . import collection_process
 from . import collection_segment_rule
 from . import collection_stage

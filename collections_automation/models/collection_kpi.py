@@ -1,0 +1,302 @@
+import statistics
+from datetime import timedelta
+
+from odoo import api, models
+from odoo.tools import SQL
+
+AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+COUNTBACK_MAX_MONTHS = 24
+LAST_STAGE_WINDOW_DAYS = 14
+
+
+class CollectionKpi(models.AbstractModel):
+    """The collections KPIs, as defined in the README (and the team's
+    METRICS.md). Amounts are in the company's currency. Receivables are
+    customer invoices minus credit notes, posted, at their residual amount
+    on the day asked. Every read is aggregated in the database."""
+
+    _name = "collection.kpi"
+    _description = "Collections KPIs"
+
+    # ------------------------------------------------------------------
+    # Receivables
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _receivable_residuals(self, company, as_of):
+        """SQL of (residual, date_maturity) of every receivable line of the
+        company's posted invoices and credit notes on ``as_of``: reconciliations
+        made after that day do not count yet."""
+        return SQL(
+            """
+            SELECT line.date_maturity,
+                   line.balance
+                   - COALESCE((SELECT SUM(partial.amount) FROM account_partial_reconcile partial
+                                WHERE partial.debit_move_id = line.id AND partial.max_date <= %(as_of)s), 0)
+                   + COALESCE((SELECT SUM(partial.amount) FROM account_partial_reconcile partial
+                                WHERE partial.credit_move_id = line.id AND partial.max_date <= %(as_of)s), 0)
+                   AS residual
+              FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+             WHERE move.company_id = %(company)s
+               AND move.state = 'posted'
+               AND move.move_type IN ('out_invoice', 'out_refund')
+               AND line.display_type = 'payment_term'
+               AND move.date <= %(as_of)s
+            """,
+            company=company.id,
+            as_of=as_of,
+        )
+
+    @api.model
+    def _get_aging(self, company, as_of):
+        """Open receivables on ``as_of`` by days past due."""
+        row = self.env.execute_query(
+            SQL(
+                """
+                SELECT COALESCE(SUM(residual) FILTER (
+                           WHERE date_maturity IS NULL OR date_maturity >= %(as_of)s), 0),
+                       COALESCE(SUM(residual) FILTER (WHERE %(as_of)s - date_maturity BETWEEN 1 AND 30), 0),
+                       COALESCE(SUM(residual) FILTER (WHERE %(as_of)s - date_maturity BETWEEN 31 AND 60), 0),
+                       COALESCE(SUM(residual) FILTER (WHERE %(as_of)s - date_maturity BETWEEN 61 AND 90), 0),
+                       COALESCE(SUM(residual) FILTER (WHERE %(as_of)s - date_maturity > 90), 0)
+                  FROM (%(residuals)s) receivables
+                """,
+                as_of=as_of,
+                residuals=self._receivable_residuals(company, as_of),
+            )
+        )[0]
+        return dict(zip(AGING_BUCKETS, (float(value) for value in row), strict=True))
+
+    @api.model
+    def _get_receivables(self, company, as_of, current_only=False):
+        aging = self._get_aging(company, as_of)
+        return aging["current"] if current_only else sum(aging.values())
+
+    @api.model
+    def _get_credit_sales(self, company, date_from, date_to):
+        """Customer invoices minus credit notes dated in the period."""
+        row = self.env.execute_query(
+            SQL(
+                """
+                SELECT COALESCE(SUM(amount_total_signed), 0)
+                  FROM account_move
+                 WHERE company_id = %(company)s AND state = 'posted'
+                   AND move_type IN ('out_invoice', 'out_refund')
+                   AND invoice_date BETWEEN %(date_from)s AND %(date_to)s
+                """,
+                company=company.id,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )[0]
+        return float(row[0])
+
+    # ------------------------------------------------------------------
+    # DSO and CEI
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_dso_simple(self, company, date_from, date_to, current_only=False):
+        """Ending receivables / credit sales of the period x days in it."""
+        sales = self._get_credit_sales(company, date_from, date_to)
+        if not sales:
+            return 0.0
+        days = (date_to - date_from).days + 1
+        return self._get_receivables(company, date_to, current_only) / sales * days
+
+    @api.model
+    def _get_dso_countback(self, company, as_of, current_only=False):
+        """From the ending receivables, walk back a calendar month at a time
+        (the month of ``as_of`` up to that day): while they cover the month's
+        credit sales, take them off and count the month's days; for the last
+        month, count the share of its days they cover."""
+        remaining = self._get_receivables(company, as_of, current_only)
+        dso = 0.0
+        month_end = as_of
+        for _month in range(COUNTBACK_MAX_MONTHS):
+            if remaining <= 0:
+                break
+            month_start = month_end.replace(day=1)
+            days = (month_end - month_start).days + 1
+            sales = self._get_credit_sales(company, month_start, month_end)
+            if sales > 0 and remaining >= sales:
+                remaining -= sales
+                dso += days
+            else:
+                dso += (remaining / sales * days) if sales > 0 else 0.0
+                break
+            month_end = month_start - timedelta(days=1)
+        return dso
+
+    @api.model
+    def _get_cei(self, company, date_from, date_to):
+        """(beginning AR + credit sales - ending AR) / (beginning AR +
+        credit sales - ending current AR) x 100, with the period's total
+        credit sales (not divided by its months)."""
+        beginning = self._get_receivables(company, date_from - timedelta(days=1))
+        sales = self._get_credit_sales(company, date_from, date_to)
+        ending = self._get_aging(company, date_to)
+        denominator = beginning + sales - ending["current"]
+        if not denominator:
+            return 0.0
+        return (beginning + sales - sum(ending.values())) / denominator * 100
+
+    # ------------------------------------------------------------------
+    # Collections
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _get_recovery_rate(self, company, date_from, date_to):
+        """For the collections started in the period (in progress ones
+        included): (amount collected / amount enrolled, paid / count)."""
+        enrolled, collected, count = self.env["collection.analysis"]._read_group(
+            [
+                ("company_id", "=", company.id),
+                ("enrolled_on", ">=", date_from),
+                ("enrolled_on", "<=", date_to),
+            ],
+            aggregates=["amount_enrolled:sum", "amount_collected:sum", "__count"],
+        )[0]
+        paid = self.env["collection.enrollment"].search_count(
+            [
+                ("company_id", "=", company.id),
+                ("enrolled_on", ">=", date_from),
+                ("enrolled_on", "<=", date_to),
+                ("state", "=", "paid"),
+            ]
+        )
+        return (
+            (collected or 0.0) / enrolled * 100 if enrolled else 0.0,
+            paid / count * 100 if count else 0.0,
+        )
+
+    @api.model
+    def _get_median_days_to_collect(self, company, date_from, date_to):
+        """Median of enrollment-to-full-payment days of the collections paid
+        in the period."""
+        rows = self.env["collection.enrollment"].search_read(
+            [
+                ("company_id", "=", company.id),
+                ("state", "=", "paid"),
+                ("closed_on", ">=", date_from),
+                ("closed_on", "<=", date_to),
+            ],
+            ["enrolled_on", "closed_on"],
+        )
+        days = [(row["closed_on"] - row["enrolled_on"]).days for row in rows]
+        return float(statistics.median(days)) if days else 0.0
+
+    @api.model
+    def _get_promise_kept_rate(self, company, date_from, date_to):
+        """Promises kept / promises due, for promises that came to their end
+        (kept or broken) in the period."""
+        counts = dict(
+            self.env["collection.event"]._read_group(
+                [
+                    ("company_id", "=", company.id),
+                    ("action", "in", ("promise_kept", "promise_broken")),
+                    ("date", ">=", date_from),
+                    ("date", "<", date_to + timedelta(days=1)),
+                ],
+                groupby=["action"],
+                aggregates=["__count"],
+            )
+        )
+        due = counts.get("promise_kept", 0) + counts.get("promise_broken", 0)
+        return counts.get("promise_kept", 0) / due * 100 if due else 0.0
+
+    @api.model
+    def _get_cash_collected(self, company, date_from, date_to):
+        """Payments reconciled with enrolled invoices while they were
+        enrolled, dated in the period, each given to the last stage that ran
+        before it. Returns (total, {(process id, stage id): amount})."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT enrollment.process_id,
+                       (SELECT event.stage_id FROM collection_event event
+                         WHERE event.enrollment_id = enrollment.id
+                           AND event.stage_id IS NOT NULL
+                           AND event.action IN ('email', 'letter', 'sms', 'activity', 'payment_retry')
+                           AND event.date::date <= partial.max_date
+                      ORDER BY event.date DESC, event.id DESC LIMIT 1) AS stage_id,
+                       SUM(partial.amount)
+                  FROM collection_enrollment enrollment
+                  JOIN account_move_line line
+                    ON line.move_id = enrollment.move_id AND line.display_type = 'payment_term'
+                  JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
+                 WHERE enrollment.company_id = %(company)s
+                   AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
+                   AND partial.max_date >= enrollment.enrolled_on
+                   AND (enrollment.closed_on IS NULL OR partial.max_date <= enrollment.closed_on)
+              GROUP BY 1, 2
+                """,
+                company=company.id,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
+        by_stage = {(process_id, stage_id): float(amount) for process_id, stage_id, amount in rows}
+        return sum(by_stage.values()), by_stage
+
+    @api.model
+    def _get_stage_effectiveness(self, company, date_from, date_to, last_stage_days=LAST_STAGE_WINDOW_DAYS):
+        """For each stage that ran in the period: (collections that reached
+        it, those paid before the next stage ran, or within
+        ``last_stage_days`` for a last stage)."""
+        rows = self.env.execute_query(
+            SQL(
+                """
+                WITH reached AS (
+                    SELECT event.enrollment_id, event.stage_id, MIN(event.date::date) AS ran_on
+                      FROM collection_event event
+                     WHERE event.company_id = %(company)s
+                       AND event.stage_id IS NOT NULL
+                       AND event.action IN ('email', 'letter', 'sms', 'activity', 'payment_retry')
+                  GROUP BY 1, 2
+                )
+                SELECT reached.stage_id, reached.ran_on, enrollment.state, enrollment.closed_on,
+                       (SELECT MIN(later.ran_on) FROM reached later
+                         WHERE later.enrollment_id = reached.enrollment_id AND later.ran_on > reached.ran_on)
+                  FROM reached
+                  JOIN collection_enrollment enrollment ON enrollment.id = reached.enrollment_id
+                 WHERE reached.ran_on BETWEEN %(date_from)s AND %(date_to)s
+                """,
+                company=company.id,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
+        result = {}
+        for stage_id, ran_on, state, closed_on, next_ran_on in rows:
+            limit = next_ran_on or ran_on + timedelta(days=last_stage_days)
+            paid = state == "paid" and closed_on is not None and closed_on <= limit
+            if next_ran_on and closed_on and closed_on >= next_ran_on:
+                paid = False
+            reached, paid_count = result.get(stage_id, (0, 0))
+            result[stage_id] = (reached + 1, paid_count + int(paid))
+        return result
+
+    @api.model
+    def _get_kpis(self, company, date_from, date_to):
+        dso_simple = self._get_dso_simple(company, date_from, date_to)
+        best_simple = self._get_dso_simple(company, date_from, date_to, current_only=True)
+        dso_countback = self._get_dso_countback(company, date_to)
+        best_countback = self._get_dso_countback(company, date_to, current_only=True)
+        recovery_amount, recovery_count = self._get_recovery_rate(company, date_from, date_to)
+        return {
+            "cash_collected": self._get_cash_collected(company, date_from, date_to)[0],
+            "recovery_rate": recovery_amount,
+            "recovery_rate_count": recovery_count,
+            "median_days_to_collect": self._get_median_days_to_collect(company, date_from, date_to),
+            "dso_simple": dso_simple,
+            "best_dso_simple": best_simple,
+            "add_simple": dso_simple - best_simple,
+            "dso_countback": dso_countback,
+            "best_dso_countback": best_countback,
+            "add_countback": dso_countback - best_countback,
+            "cei": self._get_cei(company, date_from, date_to),
+            "promise_kept_rate": self._get_promise_kept_rate(company, date_from, date_to),
+            **{f"aging_{bucket}": amount for bucket, amount in self._get_aging(company, date_to).items()},
+        }

@@ -1,0 +1,180 @@
+from datetime import date, timedelta
+
+from odoo import fields
+from odoo.tests import Form, tagged
+
+from .common import DAY_0, CollectionsCommon
+
+
+def days(count):
+    return DAY_0 + timedelta(days=count)
+
+
+@tagged("post_install", "-at_install")
+class TestReceivableKpis(CollectionsCommon):
+    """Aging, DSO, best possible DSO, ADD and CEI on invoices whose figures
+    are worked out by hand below. Period: April to June 2026 (91 days),
+    as of 30 June."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+
+        def invoice(amount, invoice_date, due, move_type="out_invoice"):
+            move = cls.env["account.move"].create(
+                {
+                    "move_type": move_type,
+                    "partner_id": cls.customer.id,
+                    "invoice_date": invoice_date,
+                    "invoice_date_due": due,
+                    "invoice_line_ids": [
+                        fields.Command.create({"name": "Goods", "price_unit": amount, "tax_ids": []})
+                    ],
+                }
+            )
+            move.action_post()
+            return move
+
+        cls.a = invoice(1000, date(2026, 3, 10), date(2026, 4, 9))  # 400 paid on 15 May
+        cls.b = invoice(2000, date(2026, 4, 15), date(2026, 5, 15))
+        cls.c = invoice(3000, date(2026, 6, 10), date(2026, 7, 10))
+        cls.d = invoice(500, date(2026, 5, 1), date(2026, 5, 31))  # paid on 5 June
+        cls.e = invoice(700, date(2026, 2, 1), date(2026, 3, 3))
+        cls.r = invoice(200, date(2026, 6, 20), date(2026, 6, 20), move_type="out_refund")
+        cls.date_from, cls.date_to = date(2026, 4, 1), date(2026, 6, 30)
+
+    def setUp(self):
+        super().setUp()
+        self._pay(self.a, amount=400.0, day=date(2026, 5, 15))
+        self._pay(self.d, day=date(2026, 6, 5))
+        self.kpi = self.env["collection.kpi"]
+        self.company = self.env.company
+
+    def test_aging_on_the_as_of_date(self):
+        # A: 600 left, 82 days late; B: 46 days; C: not due; D: paid;
+        # E: 119 days; the credit note: 10 days.
+        self.assertEqual(
+            self.kpi._get_aging(self.company, self.date_to),
+            {"current": 3000.0, "1_30": -200.0, "31_60": 2000.0, "61_90": 600.0, "over_90": 700.0},
+        )
+        # On 31 March, before any payment: A (not due) and E (28 days late).
+        self.assertEqual(
+            self.kpi._get_aging(self.company, date(2026, 3, 31)),
+            {"current": 1000.0, "1_30": 700.0, "31_60": 0.0, "61_90": 0.0, "over_90": 0.0},
+        )
+
+    def test_dso_simple_best_and_add(self):
+        # Credit sales of the period: B + C + D - credit note = 5,300.
+        self.assertEqual(self.kpi._get_credit_sales(self.company, self.date_from, self.date_to), 5300.0)
+        dso = self.kpi._get_dso_simple(self.company, self.date_from, self.date_to)
+        self.assertAlmostEqual(dso, 6100 / 5300 * 91)
+        best = self.kpi._get_dso_simple(self.company, self.date_from, self.date_to, current_only=True)
+        self.assertAlmostEqual(best, 3000 / 5300 * 91)
+        kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
+        self.assertAlmostEqual(kpis["add_simple"], (6100 - 3000) / 5300 * 91)
+
+    def test_dso_countback(self):
+        # AR 6,100. June (30 days) sold 2,800: 3,300 left. May (31) sold 500:
+        # 2,800 left. April (30) sold 2,000: 800 left. March (31) sold
+        # 1,000 > 800: 800 / 1,000 x 31 = 24.8. DSO = 30 + 31 + 30 + 24.8.
+        self.assertAlmostEqual(self.kpi._get_dso_countback(self.company, self.date_to), 115.8)
+        # Best: current AR 3,000: June takes 2,800 (30 days), May 200 / 500 x 31.
+        self.assertAlmostEqual(
+            self.kpi._get_dso_countback(self.company, self.date_to, current_only=True), 42.4
+        )
+        kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
+        self.assertAlmostEqual(kpis["add_countback"], 115.8 - 42.4)
+
+    def test_the_kpi_screen_shows_each_figure_with_its_definition(self):
+        screen = Form(self.env["collection.dashboard"].with_user(self.collections_user))
+        screen.date_from, screen.date_to = self.date_from, self.date_to
+        table = str(screen.kpi_table)
+        dashboard = screen.save()
+        self.assertAlmostEqual(dashboard.cei, 22.5)
+        self.assertAlmostEqual(dashboard.dso_countback, 115.8)
+        self.assertEqual(dashboard.aging_over_90, 700.0)
+        self.assertIn("115.8", table)
+        self.assertIn("Ending receivables / credit sales of the period", table)
+
+    def test_cei(self):
+        # Beginning AR (31 March): A 1,000 + E 700 = 1,700. Sales 5,300.
+        # Ending AR 6,100, of which current 3,000.
+        # (1,700 + 5,300 - 6,100) / (1,700 + 5,300 - 3,000) = 900 / 4,000.
+        self.assertAlmostEqual(self.kpi._get_cei(self.company, self.date_from, self.date_to), 22.5)
+
+
+@tagged("post_install", "-at_install")
+class TestCollectionKpis(CollectionsCommon):
+    """Cash collected, recovery rate, days to collect and stage effectiveness
+    on three invoices of the standard process (reminder on day 3, call 7 days
+    later, final notice on day 30), March 2026."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.first = cls._create_invoice(amount=1000.0)
+        cls.second = cls._create_invoice(amount=500.0)
+        cls.third = cls._create_invoice(amount=300.0)
+        cls.march = (date(2026, 3, 1), date(2026, 3, 31))
+
+    def _walk(self, first, last, payments):
+        for day in range(first, last + 1):
+            for invoice, amount in payments.get(day, []):
+                with self._at(days(day)):
+                    self._pay(invoice, amount=amount, day=days(day))
+            self._run_engine(days(day))
+
+    def setUp(self):
+        super().setUp()
+        with self._at(DAY_0):
+            self.enrollments = (self.first | self.second | self.third).collection_enroll(
+                process_id=self.standard_process.id
+            )
+        # Reminders on day 3, calls on day 10. The first pays in full on day
+        # 5, the second 200 on day 12, the third in full on day 20.
+        self._walk(0, 25, {5: [(self.first, 1000.0)], 12: [(self.second, 200.0)], 20: [(self.third, 300.0)]})
+        self.kpi = self.env["collection.kpi"]
+
+    def test_cash_collected_goes_to_the_last_stage_before_the_payment(self):
+        total, by_stage = self.kpi._get_cash_collected(self.env.company, *self.march)
+        self.assertEqual(total, 1500.0)
+        process = self.standard_process.id
+        self.assertEqual(
+            by_stage, {(process, self.reminder_stage.id): 1000.0, (process, self.call_stage.id): 500.0}
+        )
+
+    def test_recovery_rate_keeps_collections_in_progress(self):
+        amount_rate, count_rate = self.kpi._get_recovery_rate(self.env.company, *self.march)
+        self.assertAlmostEqual(amount_rate, 1500 / 1800 * 100)
+        self.assertAlmostEqual(count_rate, 2 / 3 * 100)
+
+    def test_median_days_to_collect(self):
+        # Paid collections: 5 and 20 days.
+        self.assertEqual(self.kpi._get_median_days_to_collect(self.env.company, *self.march), 12.5)
+
+    def test_stage_effectiveness(self):
+        # Reminder: reached by 3; only the first paid before the call ran.
+        # Call: reached by 2 (day 10); the third paid on day 20, within 14
+        # days, and the final notice has not run: it counts.
+        self.assertEqual(
+            self.kpi._get_stage_effectiveness(self.env.company, *self.march),
+            {self.reminder_stage.id: (3, 1), self.call_stage.id: (2, 1)},
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestPromiseKeptRate(CollectionsCommon):
+    def test_promises_kept_over_promises_due(self):
+        kept, broken = self._create_invoice(amount=100.0), self._create_invoice(amount=100.0)
+        with self._at(DAY_0):
+            enrollments = (kept | broken).collection_enroll(process_id=self.standard_process.id)
+            enrollments[0].action_promise_to_pay(days(6), 100.0)
+            enrollments[1].action_promise_to_pay(days(6), 100.0)
+        with self._at(days(4)):
+            self._pay(kept, day=days(4))
+        for day in range(1, 8):
+            self._run_engine(days(day))
+        rate = self.env["collection.kpi"]._get_promise_kept_rate(
+            self.env.company, date(2026, 3, 1), date(2026, 3, 31)
+        )
+        self.assertEqual(rate, 50.0)

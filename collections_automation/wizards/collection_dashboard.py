@@ -1,0 +1,185 @@
+from dateutil.relativedelta import relativedelta
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+# (field, label, one-line definition shown in the UI), as in the README.
+KPI_DEFINITIONS = [
+    (
+        "cash_collected",
+        "Cash collected",
+        "Payments reconciled with enrolled invoices while enrolled, dated in the period.",
+    ),
+    (
+        "recovery_rate",
+        "Recovery rate (%)",
+        "Amount collected / amount enrolled, for collections started in the period, unfinished ones "
+        "included.",
+    ),
+    (
+        "recovery_rate_count",
+        "Recovery rate by count (%)",
+        "Paid collections / collections started in the period.",
+    ),
+    (
+        "median_days_to_collect",
+        "Median days to collect",
+        "Median days from enrollment to full payment, for collections paid in the period.",
+    ),
+    ("dso_simple", "DSO (simple)", "Ending receivables / credit sales of the period x days in the period."),
+    (
+        "best_dso_simple",
+        "Best possible DSO (simple)",
+        "The simple DSO with only the receivables not yet due.",
+    ),
+    ("add_simple", "Average days delinquent (simple)", "DSO (simple) - best possible DSO (simple)."),
+    (
+        "dso_countback",
+        "DSO (countback)",
+        "Ending receivables taken off month by month of credit sales, counting the months' days.",
+    ),
+    (
+        "best_dso_countback",
+        "Best possible DSO (countback)",
+        "The countback DSO with only the receivables not yet due.",
+    ),
+    (
+        "add_countback",
+        "Average days delinquent (countback)",
+        "DSO (countback) - best possible DSO (countback).",
+    ),
+    (
+        "cei",
+        "CEI (%)",
+        "(Beginning AR + credit sales - ending AR) / (beginning AR + credit sales - ending current AR) "
+        "x 100.",
+    ),
+    (
+        "promise_kept_rate",
+        "Promise kept rate (%)",
+        "Promises paid in full by their date / promises that came to their date in the period.",
+    ),
+    ("aging_current", "Not due", "Open receivables on the last day of the period, not yet due."),
+    ("aging_1_30", "1-30 days late", "Open receivables 1 to 30 days past due."),
+    ("aging_31_60", "31-60 days late", "Open receivables 31 to 60 days past due."),
+    ("aging_61_90", "61-90 days late", "Open receivables 61 to 90 days past due."),
+    ("aging_over_90", "Over 90 days late", "Open receivables more than 90 days past due."),
+]
+KPI_HELP = {name: definition for name, _label, definition in KPI_DEFINITIONS}
+MONETARY_KPIS = {
+    "cash_collected",
+    "aging_current",
+    "aging_1_30",
+    "aging_31_60",
+    "aging_61_90",
+    "aging_over_90",
+}
+
+
+class CollectionDashboard(models.TransientModel):
+    """The collections KPIs of a company on a period the user picks."""
+
+    _name = "collection.dashboard"
+    _description = "Collections KPIs"
+
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    date_to = fields.Date(string="To", required=True, default=fields.Date.context_today)
+    date_from = fields.Date(
+        string="From",
+        required=True,
+        default=lambda self: fields.Date.context_today(self) - relativedelta(days=89),
+        help="The default period is the last 90 days.",
+    )
+
+    cash_collected = fields.Monetary(
+        "Cash collected", compute="_compute_kpis", help=KPI_HELP["cash_collected"]
+    )
+    recovery_rate = fields.Float(
+        "Recovery rate (%)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["recovery_rate"]
+    )
+    recovery_rate_count = fields.Float(
+        "Recovery rate by count (%)",
+        compute="_compute_kpis",
+        digits=(16, 1),
+        help=KPI_HELP["recovery_rate_count"],
+    )
+    median_days_to_collect = fields.Float(
+        "Median days to collect",
+        compute="_compute_kpis",
+        digits=(16, 1),
+        help=KPI_HELP["median_days_to_collect"],
+    )
+    dso_simple = fields.Float(
+        "DSO (simple)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["dso_simple"]
+    )
+    best_dso_simple = fields.Float(
+        "Best possible DSO (simple)",
+        compute="_compute_kpis",
+        digits=(16, 1),
+        help=KPI_HELP["best_dso_simple"],
+    )
+    add_simple = fields.Float(
+        "Average days delinquent (simple)",
+        compute="_compute_kpis",
+        digits=(16, 1),
+        help=KPI_HELP["add_simple"],
+    )
+    dso_countback = fields.Float(
+        "DSO (countback)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["dso_countback"]
+    )
+    best_dso_countback = fields.Float(
+        "Best possible DSO (countback)",
+        compute="_compute_kpis",
+        digits=(16, 1),
+        help=KPI_HELP["best_dso_countback"],
+    )
+    add_countback = fields.Float(
+        "Average days delinquent (countback)",
+        compute="_compute_kpis",
+        digits=(16, 1),
+        help=KPI_HELP["add_countback"],
+    )
+    cei = fields.Float("CEI (%)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["cei"])
+    promise_kept_rate = fields.Float(
+        "Promise kept rate (%)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["promise_kept_rate"]
+    )
+    aging_current = fields.Monetary("Not due", compute="_compute_kpis", help=KPI_HELP["aging_current"])
+    aging_1_30 = fields.Monetary("1-30 days late", compute="_compute_kpis", help=KPI_HELP["aging_1_30"])
+    aging_31_60 = fields.Monetary("31-60 days late", compute="_compute_kpis", help=KPI_HELP["aging_31_60"])
+    aging_61_90 = fields.Monetary("61-90 days late", compute="_compute_kpis", help=KPI_HELP["aging_61_90"])
+    aging_over_90 = fields.Monetary(
+        "Over 90 days late", compute="_compute_kpis", help=KPI_HELP["aging_over_90"]
+    )
+
+    kpi_table = fields.Html(string="KPIs", compute="_compute_kpis", sanitize=False)
+
+    @api.depends("company_id", "date_from", "date_to")
+    def _compute_kpis(self):
+        Kpi = self.env["collection.kpi"]
+        for dashboard in self:
+            if not (dashboard.date_from and dashboard.date_to) or dashboard.date_from > dashboard.date_to:
+                values = dict.fromkeys(KPI_HELP, 0.0)
+            else:
+                values = Kpi._get_kpis(dashboard.company_id, dashboard.date_from, dashboard.date_to)
+            for name, _label, _help in KPI_DEFINITIONS:
+                dashboard[name] = values[name]
+            dashboard.kpi_table = dashboard._render_kpi_table(values)
+
+    def _render_kpi_table(self, values):
+        """Each KPI with its value and its one-line definition."""
+        self.ensure_one()
+        rows = Markup("").join(
+            Markup(
+                "<tr><td>%s</td><td class='text-end fw-bold o_collection_kpi_%s'>%s</td>"
+                "<td class='text-muted'>%s</td></tr>"
+            )
+            % (
+                self._fields[name].get_description(self.env)["string"],
+                name,
+                self.currency_id.format(values[name]) if name in MONETARY_KPIS else f"{values[name]:.1f}",
+                self._fields[name].get_description(self.env)["help"],
+            )
+            for name, _label, _help in KPI_DEFINITIONS
+        )
+        return Markup("<table class='table table-sm o_collection_kpis'><tbody>%s</tbody></table>") % rows
