@@ -76,6 +76,14 @@ MONETARY_KPIS = {
 }
 
 
+def kpi_field(name):
+    """The field of the KPI ``name``, labelled and defined as in KPI_DEFINITIONS."""
+    label = next(label for kpi, label, _definition in KPI_DEFINITIONS if kpi == name)
+    if name in MONETARY_KPIS:
+        return fields.Monetary(label, compute="_compute_kpis", help=KPI_HELP[name])
+    return fields.Float(label, compute="_compute_kpis", digits=(16, 1), help=KPI_HELP[name])
+
+
 class CollectionDashboard(models.TransientModel):
     """The collections KPIs of a company on a period the user picks."""
 
@@ -92,65 +100,23 @@ class CollectionDashboard(models.TransientModel):
         help="The default period is the last 90 days.",
     )
 
-    cash_collected = fields.Monetary(
-        "Cash collected", compute="_compute_kpis", help=KPI_HELP["cash_collected"]
-    )
-    recovery_rate = fields.Float(
-        "Recovery rate (%)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["recovery_rate"]
-    )
-    recovery_rate_count = fields.Float(
-        "Recovery rate by count (%)",
-        compute="_compute_kpis",
-        digits=(16, 1),
-        help=KPI_HELP["recovery_rate_count"],
-    )
-    median_days_to_collect = fields.Float(
-        "Median days to collect",
-        compute="_compute_kpis",
-        digits=(16, 1),
-        help=KPI_HELP["median_days_to_collect"],
-    )
-    dso_simple = fields.Float(
-        "DSO (simple)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["dso_simple"]
-    )
-    best_dso_simple = fields.Float(
-        "Best possible DSO (simple)",
-        compute="_compute_kpis",
-        digits=(16, 1),
-        help=KPI_HELP["best_dso_simple"],
-    )
-    add_simple = fields.Float(
-        "Average days delinquent (simple)",
-        compute="_compute_kpis",
-        digits=(16, 1),
-        help=KPI_HELP["add_simple"],
-    )
-    dso_countback = fields.Float(
-        "DSO (countback)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["dso_countback"]
-    )
-    best_dso_countback = fields.Float(
-        "Best possible DSO (countback)",
-        compute="_compute_kpis",
-        digits=(16, 1),
-        help=KPI_HELP["best_dso_countback"],
-    )
-    add_countback = fields.Float(
-        "Average days delinquent (countback)",
-        compute="_compute_kpis",
-        digits=(16, 1),
-        help=KPI_HELP["add_countback"],
-    )
-    cei = fields.Float("CEI (%)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["cei"])
-    promise_kept_rate = fields.Float(
-        "Promise kept rate (%)", compute="_compute_kpis", digits=(16, 1), help=KPI_HELP["promise_kept_rate"]
-    )
-    aging_current = fields.Monetary("Not due", compute="_compute_kpis", help=KPI_HELP["aging_current"])
-    aging_1_30 = fields.Monetary("1-30 days late", compute="_compute_kpis", help=KPI_HELP["aging_1_30"])
-    aging_31_60 = fields.Monetary("31-60 days late", compute="_compute_kpis", help=KPI_HELP["aging_31_60"])
-    aging_61_90 = fields.Monetary("61-90 days late", compute="_compute_kpis", help=KPI_HELP["aging_61_90"])
-    aging_over_90 = fields.Monetary(
-        "Over 90 days late", compute="_compute_kpis", help=KPI_HELP["aging_over_90"]
-    )
+    cash_collected = kpi_field("cash_collected")
+    recovery_rate = kpi_field("recovery_rate")
+    recovery_rate_count = kpi_field("recovery_rate_count")
+    median_days_to_collect = kpi_field("median_days_to_collect")
+    dso_simple = kpi_field("dso_simple")
+    best_dso_simple = kpi_field("best_dso_simple")
+    add_simple = kpi_field("add_simple")
+    dso_countback = kpi_field("dso_countback")
+    best_dso_countback = kpi_field("best_dso_countback")
+    add_countback = kpi_field("add_countback")
+    cei = kpi_field("cei")
+    promise_kept_rate = kpi_field("promise_kept_rate")
+    aging_current = kpi_field("aging_current")
+    aging_1_30 = kpi_field("aging_1_30")
+    aging_31_60 = kpi_field("aging_31_60")
+    aging_61_90 = kpi_field("aging_61_90")
+    aging_over_90 = kpi_field("aging_over_90")
 
     kpi_table = fields.Html(string="KPIs", compute="_compute_kpis", sanitize=False)
 
