@@ -60,6 +60,44 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
         self.assertEqual(enrollment.state, "running")
         self.assertEqual(enrollment.process_id.name, "Tour Standard")
 
+    def test_admin_designs_a_process_from_the_settings(self):
+        self.start_tour("/odoo/settings#account", "collections_designer_tour", login="admin")
+        # The administrator works in their own company: read across companies.
+        process = self.env["collection.process"].sudo().search([("name", "=", "Three steps")])
+        self.assertTrue(process.active)
+        self.assertEqual(process.stage_ids.sorted("sequence").mapped("delay_days"), [1, 5, 10])
+
+    def test_manager_resumes_a_disputed_collection(self):
+        manager = new_test_user(
+            self.env,
+            login="collections_tour_manager",
+            password="collections_tour_manager",
+            groups="account.group_account_manager",
+            company_id=self.env.company.id,
+            company_ids=self.env.company.ids,
+        )
+        process = self.env["collection.process"].search([("name", "=", "Tour Standard")])
+        others = self.invoice.copy({"invoice_date": "2020-02-01", "invoice_date_due": "2020-03-01"})
+        others.action_post()
+        enrollments = (self.invoice | others).collection_enroll(process_id=process.id)
+        enrollments[0].with_user(manager).action_dispute("wrong_amount", "Not what we ordered")
+        self.start_tour(
+            f"/odoo/action-{ADDON}.collection_enrollment_overview_action",
+            "collections_resume_dispute_tour",
+            login="collections_tour_manager",
+        )
+        self.assertEqual(enrollments.mapped("state"), ["running", "running"])
+
+    def test_the_analysis_opens_grouped_by_process_and_stage(self):
+        process = self.env["collection.process"].search([("name", "=", "Tour Standard")])
+        enrollment = self.invoice.collection_enroll(process_id=process.id)
+        enrollment.stage_id = process.stage_ids[:1]
+        self.start_tour(
+            f"/odoo/action-{ADDON}.collection_analysis_action",
+            "collections_analysis_tour",
+            login="collections_tour_user",
+        )
+
 
 @tagged("post_install", "-at_install")
 class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):

@@ -1,0 +1,81 @@
+import { registry } from "@web/core/registry";
+
+/**
+ * An administrator opens the Collections settings, goes to the processes,
+ * designs a process with three stages, checks the timeline preview, and
+ * saves it active.
+ */
+registry.category("web_tour.tours").add("collections_designer_tour", {
+    steps: () => [
+        {
+            content: "The Collections block of the settings",
+            trigger: "#collection_default_process button:contains('Processes')",
+            run: "click",
+        },
+        { trigger: ".o_list_view .o_list_button_add", run: "click" },
+        { trigger: ".o_form_view .o_field_widget[name=name] input", run: "edit Three steps" },
+        ...[
+            ["Friendly nudge", "1"],
+            ["Phone call", "5"],
+            ["Last letter", "10"],
+        ].flatMap(([name, delay]) => [
+            {
+                content: `Add the stage ${name}`,
+                trigger: ".o_field_widget[name=stage_ids] .o_field_x2many_list_row_add a",
+                run: "click",
+            },
+            { trigger: ".modal .o_field_widget[name=name] input", run: `edit ${name}` },
+            { trigger: ".modal .o_field_widget[name=delay_days] input", run: `edit ${delay}` },
+            { trigger: ".modal .o_field_widget[name=create_activity] input", run: "click" },
+            { trigger: ".modal .o_form_button_save", run: "click" },
+            { trigger: `.o_field_widget[name=stage_ids] .o_data_row:contains('${name}')` },
+        ]),
+        {
+            content: "The timeline shows the three stages, with their actions",
+            trigger: ".o_collection_timeline tbody tr:nth-child(3):contains('Last letter'):contains('Activity')",
+        },
+        { trigger: ".o_form_view .o_form_button_save", run: "click" },
+        { trigger: ".o_form_view .o_form_saved" },
+        {
+            content: "Saved active: no Archived ribbon",
+            trigger: ".o_form_view:not(:has(.ribbon)) .o_field_widget[name=name] input",
+        },
+    ],
+});
+
+/** A manager filters the overview to disputed collections and resumes one. */
+registry.category("web_tour.tours").add("collections_resume_dispute_tour", {
+    steps: () => [
+        { trigger: ".o_kanban_view .o_kanban_record" },
+        { trigger: ".o_searchview_dropdown_toggler", run: "click" },
+        { trigger: ".o_filter_menu .o-dropdown-item:contains('Disputed')", run: "click" },
+        {
+            content: "Only the disputed collection is left",
+            trigger: ".o_kanban_record .o_collection_badge_disputed",
+            async run() {
+                // The kanban reloads after the filter: wait for it, a bounded while.
+                for (let attempt = 0; attempt < 50; attempt++) {
+                    const shown = document.querySelectorAll(".o_kanban_record:not(.o_kanban_ghost)").length;
+                    if (shown === 1) {
+                        return;
+                    }
+                    await new Promise((resolve) => setTimeout(resolve, 100));
+                }
+                throw new Error("the Disputed filter left other collections shown");
+            },
+        },
+        { trigger: ".o_kanban_record:has(.o_collection_badge_disputed)", run: "click" },
+        { trigger: ".o_form_view button[name=action_resume]", run: "click" },
+        { trigger: ".o_form_view .o_statusbar_status .o_arrow_button_current:contains('Running')" },
+    ],
+});
+
+/** The analysis opens as a pivot grouped by process and stage. */
+registry.category("web_tour.tours").add("collections_analysis_tour", {
+    steps: () => [
+        { trigger: ".o_pivot_view .o_pivot" },
+        { trigger: ".o_pivot th.o_pivot_header_cell_closed:contains('Tour Standard'), .o_pivot th:contains('Tour Standard')" },
+        { trigger: ".o_pivot th:contains('Tour reminder')" },
+        { trigger: ".o_pivot th:contains('Amount enrolled')" },
+    ],
+});
