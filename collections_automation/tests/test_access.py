@@ -86,3 +86,17 @@ class TestCollectionsAccess(CollectionsCommon):
         visible = self.env["collection.process"].with_user(self.collections_manager).search([])
         self.assertIn(self.process, visible)
         self.assertNotIn(foreign, visible)
+
+    def test_a_portal_user_sees_nothing_of_the_backend(self):
+        portal = new_test_user(
+            self.env, login="portal_customer", groups="base.group_portal", partner_id=self.customer.id
+        )
+        for model in ("collection.analysis", "collection.event", "collection.process", "collection.stage",
+                      "collection.segment.rule", "collection.decline.code", "collection.dashboard",
+                      "collection.webhook.event"):  # fmt: skip
+            with self.subTest(model=model), self.assertRaises(AccessError):
+                self.env[model].with_user(portal).search([], limit=1)
+        enrollment = self._create_invoice().collection_enroll(process_id=self.standard_process.id)
+        self.assertEqual(self.env["collection.enrollment"].with_user(portal).search([]), enrollment)
+        with self.assertRaises(AccessError):
+            enrollment.with_user(portal).write({"state": "paid"})
