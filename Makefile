@@ -5,7 +5,7 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint bench load env help
+.PHONY: run test lint bench load screenshots env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
@@ -13,6 +13,7 @@ help:
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
 	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
+	@echo "make screenshots  the README's screenshots, from the demo database (on demand)"
 	@echo "make env    build the environment only, and print where it is"
 
 env:
@@ -33,3 +34,6 @@ bench:
 
 load:
 	@$(DEVENV) load
+
+screenshots:
+	@$(DEVENV) screenshots

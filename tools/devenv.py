@@ -453,14 +453,18 @@ def cmd_env(_args):
     print(f"environment: {ENV}\npython: {venv_python()}\nodoo config: {ODOO_CONF}")
 
 
+def ensure_demo_database(database):
+    if database_exists(database):
+        log(f"updating {ADDON} in the database {database}")
+        run(odoo_command("-d", database, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
+    else:
+        log(f"creating the database {database} with {ADDON} and its demo data")
+        run(odoo_command("-d", database, "-i", ADDON, "--with-demo", "--stop-after-init", "--log-level=warn"))
+
+
 def cmd_run(args):
     ensure()
-    if database_exists(args.database):
-        log(f"updating {ADDON} in the database {args.database}")
-        run(odoo_command("-d", args.database, "-u", ADDON, "--stop-after-init"))
-    else:
-        log(f"creating the database {args.database} with {ADDON} and its demo data")
-        run(odoo_command("-d", args.database, "-i", ADDON, "--with-demo", "--stop-after-init"))
+    ensure_demo_database(args.database)
     port = os.environ.get("ODOO_HTTP_PORT", "8069")
     print(
         f"\n  Odoo is served on http://127.0.0.1:{port}/odoo (database {args.database})\n"
@@ -556,12 +560,7 @@ LOAD_SCRIPT = REPO / "tests" / "load" / "payment_page_load.py"
 def cmd_load(args):
     ensure()
     database = args.database
-    if database_exists(database):
-        log(f"updating {ADDON} in the load database {database}")
-        run(odoo_command("-d", database, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
-    else:
-        log(f"creating the load database {database} with {ADDON} and its demo data")
-        run(odoo_command("-d", database, "-i", ADDON, "--with-demo", "--stop-after-init", "--log-level=warn"))
+    ensure_demo_database(database)
     command = [
         venv_python(),
         LOAD_SCRIPT,
@@ -588,6 +587,19 @@ def cmd_load(args):
     slower = ours["median_ms"] > odoos["median_ms"] or ours["p95_ms"] > odoos["p95_ms"]
     print(f"target: no slower than Odoo's own invoice page: {'missed' if slower else 'met'}")
     return 1 if slower else 0
+
+
+SCREENSHOTS_SCRIPT = REPO / "tests" / "screenshots" / "take_screenshots.py"
+SCREENSHOTS_DIR = REPO / "docs" / "screenshots"
+
+
+def cmd_screenshots(args):
+    ensure(with_chromium=True)
+    ensure_demo_database(args.database)
+    command = [venv_python(), SCREENSHOTS_SCRIPT, "--database", args.database, "--out", SCREENSHOTS_DIR]
+    run([*command, "--odoo-bin", *odoo_command()])
+    print(f"screenshots written to {SCREENSHOTS_DIR}")
+    return 0
 
 
 LINT_PATHS = (ADDON, "tests", "tools", "conftest.py")
@@ -638,6 +650,11 @@ def main(argv=None):
         help="drop the benchmark databases and build them again",
     )
     bench_parser.set_defaults(func=cmd_bench)
+    shots_parser = commands.add_parser(
+        "screenshots", help="take the README's screenshots from the demo database"
+    )
+    shots_parser.add_argument("--database", default=os.environ.get("DEMO_DB", "collections_demo"))
+    shots_parser.set_defaults(func=cmd_screenshots)
     load_parser = commands.add_parser("load", help="load test of the payment-request page")
     load_parser.add_argument("--database", default=os.environ.get("LOAD_DB", "collections_load"))
     load_parser.add_argument("--port", default=os.environ.get("LOAD_HTTP_PORT", "8079"))

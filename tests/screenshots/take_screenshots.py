@@ -1,0 +1,210 @@
+"""Screenshots of the README (``make screenshots``), taken in Chromium from
+the demo database: the overview kanban, the process designer with its
+timeline preview, the analysis pivot, and the customer's payment page on a
+phone-sized screen. Run on demand, not in CI.
+
+Serves the database on 127.0.0.1, logs in as the demo administrator over
+JSON-RPC, then drives a headless Chromium through the DevTools protocol.
+"""
+
+import argparse
+import base64
+import http.cookiejar
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import websocket
+
+DESKTOP = (1440, 900, False)
+DESKTOP_TALL = (1440, 1250, False)
+PHONE = (390, 844, True)
+
+
+class Odoo:
+    def __init__(self, base):
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def wait(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with self.opener.open(f"{self.base}/web/login", timeout=5):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise SystemExit(f"Odoo did not answer on {self.base}")
+
+    def rpc(self, route, params):
+        request = urllib.request.Request(
+            f"{self.base}{route}",
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "params": params}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with self.opener.open(request, timeout=60) as response:
+            body = json.load(response)
+        if "error" in body:
+            raise SystemExit(f"{route}: {body['error']['data']['message']}")
+        return body["result"]
+
+    def call(self, model, method, *args, **kwargs):
+        return self.rpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": list(args), "kwargs": kwargs},
+        )
+
+    def session_id(self):
+        return next(cookie.value for cookie in self.cookies if cookie.name == "session_id")
+
+
+class Chromium:
+    """A headless Chromium driven through the DevTools protocol."""
+
+    def __init__(self, port):
+        self.port = port
+        self.profile = tempfile.mkdtemp(prefix="collections-shots-")
+        binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+        if not binary:
+            raise SystemExit("Chromium is missing: apt-get install chromium (make test installs it)")
+        self.process = subprocess.Popen(  # noqa: S603 -- the system's Chromium, fixed arguments
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.socket = websocket.create_connection(self._page_socket_url(), timeout=60)
+        self.next_id = 0
+
+    def _page_socket_url(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/list", timeout=5) as response:
+                    pages = [target for target in json.load(response) if target["type"] == "page"]
+                if pages:
+                    return pages[0]["webSocketDebuggerUrl"]
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit("Chromium did not start")
+
+    def send(self, method, **params):
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise SystemExit(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def wait_for(self, selector, timeout=30):
+        deadline = time.monotonic() + timeout
+        expression = f"!!document.querySelector({json.dumps(selector)})"
+        while time.monotonic() < deadline:
+            if self.send("Runtime.evaluate", expression=expression)["result"].get("value"):
+                return
+            time.sleep(0.3)
+        raise SystemExit(f"{selector} did not show")
+
+    def shoot(self, url, selector, path, size):
+        width, height, mobile = size
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
+        self.send("Page.navigate", url=url)
+        time.sleep(1)
+        self.wait_for(selector)
+        time.sleep(1.5)  # let fonts and charts settle
+        data = self.send("Page.captureScreenshot", format="png")["data"]
+        Path(path).write_bytes(base64.b64decode(data))
+        print(f"[screenshots] {path}", file=sys.stderr)
+
+    def close(self):
+        self.socket.close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--debug-port", type=int, default=9229)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--odoo-bin", nargs=argparse.REMAINDER, required=True)
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen(  # noqa: S603 -- our own Odoo command
+        [*args.odoo_bin, "-d", args.database, f"--db-filter=^{args.database}$", f"--http-port={args.port}",
+         "--http-interface=127.0.0.1", "--max-cron-threads=0", "--log-level=warn"],
+        stdout=subprocess.DEVNULL,
+        stderr=sys.stderr,
+    )  # fmt: skip
+    browser = None
+    try:
+        odoo = Odoo(base)
+        odoo.wait()
+        odoo.rpc("/web/session/authenticate", {"db": args.database, "login": "admin", "password": "admin"})
+        process_id = odoo.call("collection.process", "search", [["name", "ilike", "standard"]], limit=1)[0]
+        request_id = odoo.call(
+            "collection.enrollment", "search", [["state", "=", "running"], ["move_id", "!=", False]], limit=1
+        )[0]
+        payment_page = odoo.call("collection.enrollment", "get_portal_url", [request_id])
+        browser = Chromium(args.debug_port)
+        browser.send("Network.enable")
+        browser.send(
+            "Network.setCookie", name="session_id", value=odoo.session_id(), domain="127.0.0.1", path="/"
+        )
+        action = "/odoo/action-collections_automation"
+        shots = [
+            (
+                f"{base}{action}.collection_enrollment_overview_action",
+                ".o_kanban_record",
+                "overview.png",
+                DESKTOP,
+            ),
+            (
+                f"{base}{action}.collection_process_action/{process_id}",
+                ".o_collection_timeline",
+                "designer.png",
+                DESKTOP_TALL,
+            ),
+            (f"{base}{action}.collection_analysis_action", ".o_pivot table", "analysis.png", DESKTOP),
+        ]
+        for url, selector, name, size in shots:
+            browser.shoot(url, selector, out / name, size)
+        # The customer is not logged in: a fresh session, by the emailed link.
+        browser.send("Network.clearBrowserCookies")
+        browser.shoot(f"{base}{payment_page}", ".o_collection_request", out / "payment_page_phone.png", PHONE)
+    finally:
+        if browser:
+            browser.close()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
