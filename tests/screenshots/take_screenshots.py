@@ -73,7 +73,7 @@ class Chromium:
         binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
         if not binary:
             raise SystemExit("Chromium is missing: apt-get install chromium (make test installs it)")
-        self.process = subprocess.Popen(  # noqa: S603 -- the system's Chromium, fixed arguments
+        self.process = subprocess.Popen(
             [
                 binary,
                 "--headless=new",
@@ -157,7 +157,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(  # noqa: S603 -- our own Odoo command
+    server = subprocess.Popen(
         [*args.odoo_bin, "-d", args.database, f"--db-filter=^{args.database}$", f"--http-port={args.port}",
          "--http-interface=127.0.0.1", "--max-cron-threads=0", "--log-level=warn"],
         stdout=subprocess.DEVNULL,
