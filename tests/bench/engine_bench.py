@@ -25,6 +25,7 @@ from odoo.modules.registry import Registry
 ADDON = "collections_automation"
 PROCESS_NAME = "Benchmark process"
 CHUNK = 500
+ANALYZE_EVERY = 5_000
 
 
 def open_env(config, database):
@@ -103,6 +104,12 @@ def grow(env, invoices, customers):
         )
         moves.action_post()
         moves.collection_enroll(process_id=process.id)
+        if stop % ANALYZE_EVERY == 0:
+            # Odoo's sequence lookup when posting scans every invoice of the
+            # journal unless the planner knows the table grew: without fresh
+            # statistics the build slows down quadratically (measured: 8
+            # invoices/s at 50,000 instead of 40).
+            env.cr.execute("ANALYZE account_move, account_move_line, collection_enrollment")
         env.cr.commit()
         env.invalidate_all()
         print(f"[bench] {stop} invoices", file=sys.stderr, flush=True)
