@@ -38,7 +38,10 @@ VENV = ENV / "venv"
 ODOO_DIR = ENV / "odoo"
 ODOO_STAMP = ENV / "odoo.json"
 DEPS_STAMP = ENV / "requirements.sha256"
-ODOO_CONF = ENV / "odoo.conf"
+# One configuration per checkout: its addons path names the checkout, and
+# two clones at work at once (a fresh CI clone beside a developer's) must not
+# rewrite each other's.
+ODOO_CONF = ENV / "conf" / f"odoo-{REPO.name}-{hashlib.sha1(str(REPO).encode()).hexdigest()[:8]}.conf"
 ODOO_SERIES = "19.0"
 NIGHTLY_URL = os.environ.get(
     "ODOO_NIGHTLY_URL", "https://nightly.odoo.com/19.0/nightly/src/odoo_19.0.latest.tar.gz"
@@ -416,6 +419,7 @@ def write_odoo_conf():
     for variable, option in (("PGHOST", "db_host"), ("PGPORT", "db_port"), ("PGPASSWORD", "db_password")):
         if os.environ.get(variable):
             options[option] = os.environ[variable]
+    ODOO_CONF.parent.mkdir(exist_ok=True)
     ODOO_CONF.write_text("[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items()))
 
 
