@@ -39,6 +39,7 @@
         "wizards/collection_enroll_wizard_views.xml",
         "wizards/collection_rule_test_views.xml",
         "wizards/collection_stage_move_wizard_views.xml",
+        "wizards/collection_process_activation_views.xml",
         "wizards/collection_dashboard_views.xml",
         "data/ir_actions_server_data.xml",
         "views/collections_menus.xml",

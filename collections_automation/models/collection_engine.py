@@ -134,7 +134,9 @@ class CollectionEngine(models.AbstractModel):
         process consolidates messages."""
         groups = defaultdict(lambda: self.env["collection.enrollment"])
         for enrollment in enrollments:
-            if enrollment.process_id.consolidate:
+            if enrollment._is_retry_rerun(enrollment.next_stage_id):
+                key = (enrollment.next_stage_id, enrollment, "retry")
+            elif enrollment.process_id.consolidate:
                 key = (enrollment.next_stage_id, enrollment.process_id, enrollment.partner_id)
             else:
                 key = (enrollment.next_stage_id, enrollment)
@@ -193,11 +195,17 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _run_groups(self, groups):
-        email_groups = [(stage, group) for stage, group in groups if stage.send_email]
+        # A new attempt of a softly declined payment retry runs that retry
+        # alone: the stage's messages went out on its first run.
+        reruns = [(stage, group) for stage, group in groups if group[0]._is_retry_rerun(stage)]
+        for stage, group in reruns:
+            group._collection_retry_payment(stage)
+        first_runs = [(stage, group) for stage, group in groups if (stage, group) not in reruns]
+        email_groups = [(stage, group) for stage, group in first_runs if stage.send_email]
         if email_groups:
             messages = self._post_emails(email_groups)
             self._claim(email_groups, "email", messages=messages)
-        for stage, group in groups:
+        for stage, group in first_runs:
             if stage.attach_letter and not stage.send_email:
                 self._post_letter(stage, group)
             if stage.send_sms:
@@ -437,16 +445,25 @@ class CollectionEngine(models.AbstractModel):
                     "failure_count": 0,
                     "last_error": False,
                     "retry_after": False,
-                    **enrollment._plan_next_stage(stage, today, today),
+                    **self._plan_after_stage(enrollment, stage, today),
                 }
                 same_values[tuple(sorted(values.items()))].append(enrollment.id)
-                if stage.escalate or not values["next_stage_id"]:
+                waiting_for_retry = values["next_stage_id"] == stage.id
+                if not waiting_for_retry and (stage.escalate or not values["next_stage_id"]):
                     escalating.append((stage, enrollment))
         Enrollment = self.env["collection.enrollment"]
         for values, ids in same_values.items():
             Enrollment.browse(ids).write(dict(values))
         for stage, enrollment in escalating:
             enrollment._escalate(stage)
+
+    @api.model
+    def _plan_after_stage(self, enrollment, stage, today):
+        """What comes after ``stage``: the same stage again on the day the
+        retry schedule planned after a soft decline, else the next stage."""
+        if enrollment.retry_next_date:
+            return {"next_stage_id": stage.id, "next_action_date": enrollment.retry_next_date}
+        return {"retry_attempt": 0, **enrollment._plan_next_stage(stage, today, today)}
 
     @api.model
     def _record_failure(self, group, stage, error):
@@ -549,7 +566,9 @@ class CollectionEngine(models.AbstractModel):
             self.env["account.move"].with_company(company)._search(domain, order="invoice_date_due, id")
         )
         for chunk in split_every(1000, list(invoice_ids)):
-            choices = Rule._find_process_for_invoices(self.env["account.move"].browse(chunk))
+            choices = Rule._find_process_for_invoices(
+                self.env["account.move"].browse(chunk), as_if_active=processes
+            )
             yield [
                 (invoice, process, rule)
                 for invoice, (process, rule) in choices.items()

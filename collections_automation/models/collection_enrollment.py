@@ -5,7 +5,7 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import plaintext2html
+from odoo.tools import format_date, plaintext2html
 
 OPEN_STATES = ("running", "paused")
 PAUSE_REASONS = [("manual", "Paused by a user"), ("promise", "Promise to pay"), ("dispute", "Dispute")]
@@ -108,6 +108,20 @@ class CollectionEnrollment(models.Model):
         help="Set by a declined retry: the engine stops charging the saved payment method.",
     )
     retry_blocked_token_id = fields.Many2one("payment.token", readonly=True, copy=False, ondelete="set null")
+    retry_attempt = fields.Integer(
+        string="Soft declines at this stage",
+        readonly=True,
+        copy=False,
+        help="How many charges of the current retry stage were softly declined; the process's retry "
+        "schedule says how long to wait before each new attempt.",
+    )
+    retry_next_date = fields.Date(
+        string="Next payment retry",
+        readonly=True,
+        copy=False,
+        help="Set after a soft decline: the saved payment method is charged again on this day, and "
+        "the process waits at its retry stage until then.",
+    )
     dispute_reason = fields.Selection(
         DISPUTE_REASONS, readonly=True, copy=False, help="The reason of the customer's last dispute."
     )
@@ -336,6 +350,8 @@ class CollectionEnrollment(models.Model):
                     "next_action_date": today,
                     "stage_cycle": enrollment.stage_cycle + 1,
                     "retry_after": False,
+                    "retry_attempt": 0,
+                    "retry_next_date": False,
                 }
             )
             message = self.env._(
@@ -659,15 +675,29 @@ class CollectionEnrollment(models.Model):
         the key is also the provider's idempotency key, so a rerun after a
         crash never charges twice."""
         self.ensure_one()
+        attempt = self.retry_attempt if self._is_retry_rerun(stage) else 0
         key = self._action_key(stage, "payment_retry")
+        if attempt:
+            key = f"{key}:{attempt + 1}"
+        if self.retry_next_date:
+            self.retry_next_date = False
         token = self._get_retry_token()
         skip_reason = self._get_retry_skip_reason(token)
         if skip_reason:
-            self._log_event("payment_retry", stage=stage, key=key, outcome="skipped", message=skip_reason)
+            self._log_event(
+                "payment_retry",
+                stage=stage,
+                key=key,
+                attempt=attempt + 1,
+                outcome="skipped",
+                message=skip_reason,
+            )
             return
         if self.retry_blocked:  # the customer saved a new payment method
             self.write({"retry_blocked": False, "retry_blocked_token_id": False})
-        event = self._log_event("payment_retry", stage=stage, key=key, amount=self.amount_residual)
+        event = self._log_event(
+            "payment_retry", stage=stage, key=key, attempt=attempt + 1, amount=self.amount_residual
+        )
         event.flush_recordset()
         # Transactions are created by the payment module's own rules;
         # the enrollment was locked and checked by the engine.
@@ -688,16 +718,24 @@ class CollectionEnrollment(models.Model):
             "advice_code": advice_code,
         }
         if failed:
-            values["decline_class"] = self._handle_decline(token, decline_code, advice_code)
+            values["decline_class"] = self._handle_decline(token, decline_code, advice_code, attempt)
         event.write(values)
 
-    def _handle_decline(self, token, decline_code, advice_code):
-        """Answer a declined retry by its class: retry later (the process's
-        next retry), ask the customer for a new payment method, or never
+    def _is_retry_rerun(self, stage):
+        """Whether ``stage`` runs again only for a new attempt of its payment
+        retry, planned by the retry schedule after a soft decline."""
+        self.ensure_one()
+        return bool(self.retry_attempt and self.stage_id == stage)
+
+    def _handle_decline(self, token, decline_code, advice_code, attempt=0):
+        """Answer a declined retry by its class: try again by the process's
+        retry schedule, ask the customer for a new payment method, or never
         retry again. Returns the class."""
         self.ensure_one()
         decline_class = self.env["collection.decline.code"].sudo()._classify(decline_code, advice_code)
-        if decline_class == "customer":
+        if decline_class == "soft":
+            self._plan_retry_after_soft_decline(attempt, decline_code)
+        elif decline_class == "customer":
             self.write({"retry_blocked": "customer", "retry_blocked_token_id": token.id})
             template = self.env.ref("collections_automation.mail_template_update_payment_method")
             self.message_post_with_source(template, subtype_xmlid="mail.mt_comment")
@@ -711,6 +749,27 @@ class CollectionEnrollment(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
         return decline_class
+
+    def _plan_retry_after_soft_decline(self, attempt, decline_code):
+        """Plan the next attempt of the retry schedule, or say that the
+        schedule is done and the process moves on."""
+        self.ensure_one()
+        waits = self.process_id._get_retry_waits()
+        if attempt < len(waits):
+            retry_date = self._company_today() + timedelta(days=waits[attempt])
+            self.write({"retry_attempt": attempt + 1, "retry_next_date": retry_date})
+            body = self.env._(
+                "The saved payment method was declined (%(code)s): next attempt on %(date)s.",
+                code=decline_code or self.env._("no code"),
+                date=format_date(self.env, retry_date),
+            )
+        else:
+            body = self.env._(
+                "The saved payment method was declined (%(code)s) and the retry schedule is done: "
+                "the process moves on.",
+                code=decline_code or self.env._("no code"),
+            )
+        self.message_post(body=body, subtype_xmlid="mail.mt_note")
 
     def _get_payment_url(self):
         """The absolute link a customer follows to pay, promise or dispute:

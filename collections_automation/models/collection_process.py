@@ -1,8 +1,10 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
+
+from .res_company import parse_retry_schedule
 
 
 class CollectionProcess(models.Model):
@@ -101,6 +103,15 @@ class CollectionProcess(models.Model):
         default=True,
         help="The payment page lets the customer dispute: the process pauses and the responsible "
         "gets an activity.",
+    )
+
+    # Payment retries
+    retry_schedule = fields.Char(
+        default=lambda self: self.env.company.collection_retry_schedule,
+        help="Days to wait before charging the saved payment method again after a soft decline "
+        "(insufficient funds, a processing error), one wait per new attempt, such as “3, 7”. The "
+        "enrollment stays at its retry stage until the schedule is done, then moves on. Empty: no "
+        "new attempt.",
     )
 
     # Escalation
@@ -242,6 +253,37 @@ class CollectionProcess(models.Model):
         for process in self.filtered("allow_promise"):
             if process.promise_max_days < 1:
                 raise ValidationError(self.env._("A promise to pay must be allowed at least one day ahead."))
+
+    @api.constrains("retry_schedule")
+    def _check_retry_schedule(self):
+        for process in self:
+            parse_retry_schedule(self.env, process.retry_schedule)
+
+    def _get_retry_waits(self):
+        """The days to wait before each new attempt after a soft decline."""
+        self.ensure_one()
+        return parse_retry_schedule(self.env, self.retry_schedule)
+
+    def action_activate(self):
+        """Ask before activating: the dialog says how many open invoices the
+        triggers enroll at the next engine run."""
+        self.ensure_one()
+        if not self.stage_ids:
+            raise UserError(
+                self.env._(
+                    "The process “%(process)s” has no stage: add at least one stage before activating it.",
+                    process=self.display_name,
+                )
+            )
+        activation = self.env["collection.process.activation"].create({"process_id": self.id})
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Activate %(process)s", process=self.display_name),
+            "res_model": "collection.process.activation",
+            "res_id": activation.id,
+            "view_mode": "form",
+            "target": "new",
+        }
 
     def action_view_enrollments(self):
         action = self.env["ir.actions.act_window"]._for_xml_id(

@@ -137,16 +137,18 @@ class CollectionSegmentRule(models.Model):
         return all(holds for holds, _label in checks), checks
 
     @api.model
-    def _find_process_for_invoices(self, invoices):
+    def _find_process_for_invoices(self, invoices, as_if_active=None):
         """Return {invoice: (process, rule)} for the invoices: the first rule
         that fits, else the company's default process (rule empty), else
-        nothing (process empty)."""
+        nothing (process empty). The rules of archived processes count only
+        for the processes ``as_if_active`` (what activating them would do)."""
         result = {}
         rules_by_company = {}
+        process_domain = Domain("process_id.active", "=", True)
+        if as_if_active:
+            process_domain |= Domain("process_id", "in", as_if_active.ids)
         for company in invoices.company_id:
-            rules_by_company[company] = self.search(
-                [("company_id", "=", company.id), ("process_id.active", "=", True)]
-            )
+            rules_by_company[company] = self.search(Domain("company_id", "=", company.id) & process_domain)
         domain_matches = {}
         for rules in rules_by_company.values():
             for rule in rules:

@@ -1,4 +1,27 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+RETRY_SCHEDULE_MAX_ATTEMPTS = 10
+RETRY_SCHEDULE_MAX_DAYS = 60
+
+
+def parse_retry_schedule(env, schedule):
+    """The waits, in days, of a retry schedule such as "3, 7"; a clear error
+    when it is anything else."""
+    waits = [part.strip() for part in (schedule or "").split(",") if part.strip()]
+    if not all(wait.isdigit() and 1 <= int(wait) <= RETRY_SCHEDULE_MAX_DAYS for wait in waits) or (
+        len(waits) > RETRY_SCHEDULE_MAX_ATTEMPTS
+    ):
+        raise ValidationError(
+            env._(
+                "A retry schedule is a list of waits in days, separated by commas, such as “3, 7”: "
+                "at most %(attempts)s waits of 1 to %(days)s days each (got “%(schedule)s”).",
+                attempts=RETRY_SCHEDULE_MAX_ATTEMPTS,
+                days=RETRY_SCHEDULE_MAX_DAYS,
+                schedule=schedule,
+            )
+        )
+    return [int(wait) for wait in waits]
 
 
 class ResCompany(models.Model):
@@ -29,3 +52,15 @@ class ResCompany(models.Model):
         help="When off, the engine enrolls no invoice by itself in this company (overdue and pre-due "
         "triggers); enrollments still run their stages.",
     )
+    collection_retry_schedule = fields.Char(
+        string="Default retry schedule",
+        default="3, 7",
+        help="The retry schedule of new processes: after a soft decline (insufficient funds, a "
+        "processing error), the saved payment method is charged again after these many days, one "
+        "wait per new attempt, before the process moves on. Empty: no new attempt.",
+    )
+
+    @api.constrains("collection_retry_schedule")
+    def _check_collection_retry_schedule(self):
+        for company in self:
+            parse_retry_schedule(self.env, company.collection_retry_schedule)

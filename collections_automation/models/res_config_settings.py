@@ -11,3 +11,4 @@ class ResConfigSettings(models.TransientModel):
     collection_email_from = fields.Char(related="company_id.collection_email_from", readonly=False)
     collection_reply_to = fields.Char(related="company_id.collection_reply_to", readonly=False)
     collection_auto_enroll = fields.Boolean(related="company_id.collection_auto_enroll", readonly=False)
+    collection_retry_schedule = fields.Char(related="company_id.collection_retry_schedule", readonly=False)

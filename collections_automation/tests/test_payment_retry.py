@@ -37,6 +37,8 @@ class StripeRetryCommon(CollectionsCommon):
         cls.card_process = cls.env["collection.process"].create(
             {
                 "name": "Card on file",
+                # Each retry stage charges once: the ladder is the schedule.
+                "retry_schedule": "",
                 "stage_ids": [
                     fields.Command.create(
                         {"name": f"Retry {day}", "sequence": day, "delay_days": day, "retry_payment": True}
@@ -92,7 +94,7 @@ class TestStripeRetries(StripeRetryCommon):
         self.assertEqual(params["payment_method"], "pm_ok")
         self.assertEqual(key, f"odoo-collections-{retry.key}")
 
-    def test_a_soft_decline_retries_at_the_next_retry_stage(self):
+    def test_without_a_schedule_a_soft_decline_retries_at_the_next_retry_stage(self):
         self._token("pm_decline_insufficient_funds")
         _invoice, enrollment = self._enroll()
         self._run_engine(days(1))
@@ -106,6 +108,97 @@ class TestStripeRetries(StripeRetryCommon):
         second = self._retries(enrollment)[1:]
         self.assertEqual(second.outcome, "failed", "charged again, with a new idempotency key")
         self.assertNotEqual(self.fake_stripe.charges[-1][0], self.fake_stripe.charges[-2][0])
+
+    def _scheduled_retry_enrollment(self, payment_method):
+        """An invoice in a process whose one retry stage, on day 1, also
+        emails, then tries again 2 and 3 days after each soft decline before
+        its final notice, 5 days later."""
+        process = self.env["collection.process"].create(
+            {
+                "name": "Card on file, with a retry schedule",
+                "retry_schedule": "2, 3",
+                "stage_ids": [
+                    fields.Command.create(
+                        {
+                            "name": "Charge and tell",
+                            "delay_days": 1,
+                            "retry_payment": True,
+                            "send_email": True,
+                            "mail_template_id": self.env.ref(
+                                "collections_automation.mail_template_overdue"
+                            ).id,
+                        }
+                    ),
+                    fields.Command.create(
+                        {"name": "Final notice", "delay_days": 5, "delay_from": "previous_stage"}
+                    ),
+                ],
+            }
+        )
+        token = self._token(payment_method)
+        invoice = self._create_invoice(amount=300.0)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=process.id)
+        return process, token, invoice, enrollment
+
+    def test_a_soft_decline_is_tried_again_on_the_process_retry_schedule(self):
+        process, _token, _invoice, enrollment = self._scheduled_retry_enrollment(
+            "pm_decline_insufficient_funds"
+        )
+        charge_stage, final_stage = process.stage_ids.sorted("sequence")
+        self._run_engine(days(1))
+        self.assertEqual(
+            (enrollment.stage_id, enrollment.next_stage_id, enrollment.next_action_date),
+            (charge_stage, charge_stage, days(3)),
+            "the process waits at its retry stage",
+        )
+        self.assertEqual((enrollment.retry_attempt, enrollment.retry_next_date), (1, days(3)))
+        self.assertIn("next attempt on", enrollment.message_ids[0].body)
+        self._run_engine(days(2))
+        self.assertEqual(len(self._retries(enrollment)), 1, "nothing before the planned day")
+        self._run_engine(days(3))
+        self.assertEqual(enrollment.next_action_date, days(6))
+        self._run_engine(days(6))
+        retries = self._retries(enrollment)
+        self.assertEqual(retries.mapped("attempt"), [1, 2, 3])
+        self.assertEqual(set(retries.mapped("outcome")), {"failed"})
+        keys = [key for key, _params in self.fake_stripe.charges[-3:]]
+        self.assertEqual(len(set(keys)), 3, "one idempotency key per attempt")
+        self.assertEqual(len(self._reminders(enrollment)), 1, "the stage's email went out once")
+        self.assertEqual(
+            (enrollment.next_stage_id, enrollment.next_action_date, enrollment.retry_attempt),
+            (final_stage, days(11), 0),
+            "the schedule is done: the process moves on",
+        )
+        self.assertIn("retry schedule is done", enrollment.message_ids[0].body)
+
+    def test_a_scheduled_attempt_that_passes_pays_the_invoice(self):
+        _process, token, invoice, enrollment = self._scheduled_retry_enrollment("pm_decline_processing_error")
+        self._run_engine(days(1))
+        self.assertEqual(self._retries(enrollment).decline_class, "soft")
+        token.stripe_payment_method = "pm_ok"  # the customer's funds came in
+        self._run_engine(days(3))
+        second = self._retries(enrollment)[1:]
+        self.assertEqual((second.attempt, second.outcome), (2, "done"))
+        self.assertEqual(enrollment.state, "paid")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertEqual(self.fake_stripe.charges[-1][0], f"odoo-collections-{second.key}")
+
+    def test_a_scheduled_attempt_stops_when_the_customer_must_act(self):
+        process, token, _invoice, enrollment = self._scheduled_retry_enrollment(
+            "pm_decline_insufficient_funds"
+        )
+        final_stage = process.stage_ids.sorted("sequence")[-1]
+        self._run_engine(days(1))
+        token.stripe_payment_method = "pm_decline_expired_card"
+        self._run_engine(days(3))
+        self.assertEqual(self._retries(enrollment)[1].decline_class, "customer")
+        self.assertEqual(enrollment.retry_blocked, "customer")
+        self.assertEqual(
+            (enrollment.next_stage_id, enrollment.next_action_date),
+            (final_stage, days(8)),
+            "no third attempt",
+        )
 
     def test_a_decline_that_needs_the_customer_asks_for_a_new_payment_method(self):
         old_token = self._token("pm_decline_expired_card")
@@ -239,8 +332,9 @@ class TestProviderAgnosticRetries(CollectionsCommon):
         self.assertEqual(enrollment.state, "paid")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
 
-    def test_a_failed_demo_retry_is_logged_and_the_process_goes_on(self):
-        self._demo_token("error")
+    def test_a_failed_demo_retry_is_logged_and_tried_again_on_schedule(self):
+        self.standard_process.retry_schedule = "2"
+        token = self._demo_token("error")
         invoice = self._create_invoice(amount=200.0)
         with self._at(DAY_0):
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
@@ -248,4 +342,12 @@ class TestProviderAgnosticRetries(CollectionsCommon):
         retry = enrollment.event_ids.filtered(lambda e: e.action == "payment_retry")
         self.assertEqual((retry.outcome, retry.decline_class), ("failed", "soft"))
         self.assertEqual(enrollment.state, "running")
-        self.assertEqual(enrollment.stage_id, self.reminder_stage)
+        self.assertEqual(
+            (enrollment.stage_id, enrollment.next_stage_id, enrollment.next_action_date),
+            (self.reminder_stage, self.reminder_stage, days(5)),
+        )
+        token.demo_simulated_state = "done"
+        self._run_engine(days(5))
+        second = enrollment.event_ids.filtered(lambda e: e.action == "payment_retry") - retry
+        self.assertEqual((second.attempt, second.outcome), (2, "done"))
+        self.assertEqual(enrollment.state, "paid")

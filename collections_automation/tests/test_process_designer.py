@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools import format_date
 
@@ -72,6 +73,53 @@ class TestProcessDesigner(CollectionsCommon):
         with self._at(DAY_0):
             self.standard_process.invalidate_recordset(["trigger_enroll_count"])
             self.assertEqual(self.standard_process.trigger_enroll_count, 0, "they are enrolled now")
+
+    def test_activating_says_how_many_invoices_the_triggers_enroll(self):
+        with self._at(DAY_0):
+            form = Form(
+                self.env["collection.process"]
+                .with_user(self.collections_manager)
+                .with_context(default_active=False)
+            )
+            form.name = "Big accounts"
+            form.auto_enroll_overdue = True
+            form.grace_days = 5
+            form.auto_enroll_pre_due = True
+            form.pre_due_days = 3
+            with form.stage_ids.new() as stage:
+                stage.name = "Call"
+                stage.create_activity = True
+            process = form.save()
+        self.assertFalse(process.active, "a new process from the menu waits for its activation")
+        self.env["collection.segment.rule"].create(
+            {"name": "Over 5,000", "process_id": process.id, "amount_min": 5000, "sequence": 1}
+        )
+        self._create_invoice(amount=6000, due_date=days(-10))  # overdue past the grace period
+        self._create_invoice(amount=7000, due_date=days(2))  # falls due within 3 days
+        # Overdue within the grace period, but due "within 3 days" too: the
+        # pre-due trigger takes it, as the engine does.
+        self._create_invoice(amount=8000, due_date=days(-2))
+        self._create_invoice(amount=9000, due_date=days(30))  # not due for a while
+        self._create_invoice(amount=100, due_date=days(-10))  # the rule does not fit
+        with self._at(DAY_0):
+            action = process.with_user(self.collections_manager).action_activate()
+            activation = self.env[action["res_model"]].browse(action["res_id"])
+            self.assertEqual(
+                (activation.enroll_count, activation.overdue_count, activation.not_yet_due_count),
+                (3, 2, 1),
+            )
+            self.assertEqual(activation.enroll_amount, 21000)
+            self.assertFalse(process.active, "nothing changes before the admin confirms")
+            activation.with_user(self.collections_manager).action_activate()
+        self.assertTrue(process.active)
+        self.assertIn("enroll 3 open invoice(s)", process.message_ids[0].body)
+        self._run_engine(DAY_0)
+        self.assertEqual(len(process.enrollment_ids), 3, "the engine enrolls what the dialog said")
+
+    def test_a_process_without_stages_cannot_be_activated(self):
+        process = self.env["collection.process"].create({"name": "Empty", "active": False})
+        with self.assertRaisesRegex(UserError, "has no stage"):
+            process.with_user(self.collections_manager).action_activate()
 
     def test_the_timeline_is_what_the_engine_does(self):
         invoice = self._create_invoice(due_date=DAY_0)

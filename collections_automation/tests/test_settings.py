@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
 
 from .common import DAY_0, CollectionsCommon
@@ -35,6 +36,27 @@ class TestCollectionsSettings(CollectionsCommon):
         self._settings(collection_grace_days=12)
         process = Form(self.env["collection.process"])
         self.assertEqual(process.grace_days, 12)
+
+    def test_new_processes_take_the_default_retry_schedule(self):
+        self._settings(collection_retry_schedule="2, 5, 9")
+        process = Form(self.env["collection.process"])
+        self.assertEqual(process.retry_schedule, "2, 5, 9")
+        process.name = "Cards"
+        with process.stage_ids.new() as stage:
+            stage.name = "Retry"
+            stage.retry_payment = True
+        self.assertEqual(process.save()._get_retry_waits(), [2, 5, 9])
+
+    def test_a_malformed_retry_schedule_is_refused(self):
+        for schedule in ("3 days", "0", "3, -1", "61", ",".join(["1"] * 11)):
+            with self.subTest(schedule=schedule), self.assertRaises(ValidationError) as refusal:
+                self._settings(collection_retry_schedule=schedule)
+            self.assertIn("retry schedule", str(refusal.exception))
+            with self.subTest(schedule=schedule), self.assertRaises(ValidationError):
+                self.standard_process.retry_schedule = schedule
+        self.assertEqual(self.env.company.collection_retry_schedule, "3, 7", "unchanged")
+        self.standard_process.retry_schedule = ""
+        self.assertEqual(self.standard_process._get_retry_waits(), [], "empty: no new attempt")
 
     def test_the_default_sender_signs_reminders_when_the_process_sets_none(self):
         self._settings(

@@ -3,7 +3,7 @@ import { registry } from "@web/core/registry";
 /**
  * An administrator opens the Collections settings, goes to the processes,
  * designs a process with three stages, checks the timeline preview, and
- * saves it active.
+ * activates it after reading how many invoices its triggers would enroll.
  */
 registry.category("web_tour.tours").add("collections_designer_tour", {
     steps: () => [
@@ -34,11 +34,22 @@ registry.category("web_tour.tours").add("collections_designer_tour", {
             content: "The timeline shows the three stages, with their actions",
             trigger: ".o_collection_timeline tbody tr:nth-child(3):contains('Last letter'):contains('Activity')",
         },
+        { trigger: ".o_field_widget[name=auto_enroll_overdue] input", run: "click" },
         { trigger: ".o_form_view .o_form_button_save", run: "click" },
         { trigger: ".o_form_view .o_form_saved" },
         {
-            content: "Saved active: no Archived ribbon",
-            trigger: ".o_form_view:not(:has(.ribbon)) .o_field_widget[name=name] input",
+            content: "A new process waits inactive until activated",
+            trigger: ".o_form_view .ribbon:contains('Inactive')",
+        },
+        { trigger: ".o_form_statusbar button[name=action_activate]", run: "click" },
+        {
+            content: "Activating first says what the triggers would enroll today",
+            trigger: ".modal .o_collection_activation_count:contains('No open invoice is enrolled')",
+        },
+        { trigger: ".modal button[name=action_activate]", run: "click" },
+        {
+            content: "Active: no Inactive ribbon, no Activate button",
+            trigger: ".o_form_view:not(:has(.ribbon)):not(:has(button[name=action_activate])) .o_field_widget[name=name] input",
         },
     ],
 });
