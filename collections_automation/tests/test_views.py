@@ -1,7 +1,9 @@
+from datetime import timedelta
+
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import ADDON, CollectionsCommon
+from .common import ADDON, DAY_0, CollectionsCommon
 
 
 @tagged("post_install", "-at_install")
@@ -53,3 +55,42 @@ class TestCollectionsViews(CollectionsCommon):
         self.assertIn(root.id, user_menus)
         self.assertNotIn(config.id, user_menus)
         self.assertIn(config.id, manager_menus)
+
+    def test_every_shipped_template_renders_for_a_customer(self):
+        invoice = self._create_invoice(amount=1234.0)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
+        link = enrollment._get_payment_url()
+        mail_templates = self._addon_records("mail.template")
+        sms_templates = self._addon_records("sms.template")
+        kinds = {
+            "friendly_reminder",
+            "due_today",
+            "overdue",
+            "final_notice",
+            "update_payment_method",
+            "promise_confirmation",
+            "dispute_received",
+        }
+        for templates, prefix in ((mail_templates, "mail_template_"), (sms_templates, "sms_template_")):
+            shipped = {
+                xml_id.split(".")[1].removeprefix(prefix) for xml_id in templates.get_external_id().values()
+            }
+            self.assertEqual(shipped, kinds, f"one {prefix[:-1]} per stage kind")
+        for template in mail_templates:
+            with self.subTest(template=template.name):
+                values = template._generate_template(enrollment.ids, ["subject", "body_html"])[enrollment.id]
+                body = values["body_html"]
+                self.assertTrue(values["subject"])
+                self.assertTrue(invoice.name in body or "1,234.00" in body, "says what it is about")
+                self.assertNotIn(">False<", body)
+                if template != self.env.ref(f"{ADDON}.mail_template_dispute_received"):
+                    self.assertIn(link, body)
+        for template in sms_templates:
+            with self.subTest(template=template.name):
+                body = template._render_field("body", enrollment.ids)[enrollment.id]
+                self.assertIn(invoice.name, body)
+                self.assertNotIn("False", body)
+                if template != self.env.ref(f"{ADDON}.sms_template_promise_confirmation"):
+                    self.assertIn(link, body)
