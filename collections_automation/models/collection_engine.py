@@ -197,10 +197,12 @@ class CollectionEngine(models.AbstractModel):
     def _run_groups(self, groups):
         # A new attempt of a softly declined payment retry runs that retry
         # alone: the stage's messages went out on its first run.
-        reruns = [(stage, group) for stage, group in groups if group[0]._is_retry_rerun(stage)]
-        for stage, group in reruns:
-            group._collection_retry_payment(stage)
-        first_runs = [(stage, group) for stage, group in groups if (stage, group) not in reruns]
+        first_runs = []
+        for stage, group in groups:
+            if group[0]._is_retry_rerun(stage):
+                group._collection_retry_payment(stage)
+            else:
+                first_runs.append((stage, group))
         email_groups = [(stage, group) for stage, group in first_runs if stage.send_email]
         if email_groups:
             messages = self._post_emails(email_groups)
