@@ -69,8 +69,10 @@ class CollectionKpi(models.AbstractModel):
         return dict(zip(AGING_BUCKETS, (float(value) for value in row), strict=True))
 
     @api.model
-    def _get_receivables(self, company, as_of, current_only=False):
-        aging = self._get_aging(company, as_of)
+    def _get_receivables(self, company, as_of, current_only=False, aging=None):
+        """``aging`` is the result of ``_get_aging`` on ``as_of`` when the
+        caller has it already: each aging scans every receivable line."""
+        aging = aging or self._get_aging(company, as_of)
         return aging["current"] if current_only else sum(aging.values())
 
     @api.model
@@ -97,21 +99,21 @@ class CollectionKpi(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _get_dso_simple(self, company, date_from, date_to, current_only=False):
+    def _get_dso_simple(self, company, date_from, date_to, current_only=False, ending_aging=None):
         """Ending receivables / credit sales of the period x days in it."""
         sales = self._get_credit_sales(company, date_from, date_to)
         if not sales:
             return 0.0
         days = (date_to - date_from).days + 1
-        return self._get_receivables(company, date_to, current_only) / sales * days
+        return self._get_receivables(company, date_to, current_only, aging=ending_aging) / sales * days
 
     @api.model
-    def _get_dso_countback(self, company, as_of, current_only=False):
+    def _get_dso_countback(self, company, as_of, current_only=False, ending_aging=None):
         """From the ending receivables, walk back a calendar month at a time
         (the month of ``as_of`` up to that day): while they cover the month's
         credit sales, take them off and count the month's days; for the last
         month, count the share of its days they cover."""
-        remaining = self._get_receivables(company, as_of, current_only)
+        remaining = self._get_receivables(company, as_of, current_only, aging=ending_aging)
         dso = 0.0
         month_end = as_of
         for _month in range(COUNTBACK_MAX_MONTHS):
@@ -130,13 +132,13 @@ class CollectionKpi(models.AbstractModel):
         return dso
 
     @api.model
-    def _get_cei(self, company, date_from, date_to):
+    def _get_cei(self, company, date_from, date_to, ending_aging=None):
         """(beginning AR + credit sales - ending AR) / (beginning AR +
         credit sales - ending current AR) x 100, with the period's total
         credit sales (not divided by its months)."""
         beginning = self._get_receivables(company, date_from - timedelta(days=1))
         sales = self._get_credit_sales(company, date_from, date_to)
-        ending = self._get_aging(company, date_to)
+        ending = ending_aging or self._get_aging(company, date_to)
         denominator = beginning + sales - ending["current"]
         if not denominator:
             return 0.0
@@ -280,10 +282,13 @@ class CollectionKpi(models.AbstractModel):
 
     @api.model
     def _get_kpis(self, company, date_from, date_to):
-        dso_simple = self._get_dso_simple(company, date_from, date_to)
-        best_simple = self._get_dso_simple(company, date_from, date_to, current_only=True)
-        dso_countback = self._get_dso_countback(company, date_to)
-        best_countback = self._get_dso_countback(company, date_to, current_only=True)
+        ending = self._get_aging(company, date_to)
+        dso_simple = self._get_dso_simple(company, date_from, date_to, ending_aging=ending)
+        best_simple = self._get_dso_simple(
+            company, date_from, date_to, current_only=True, ending_aging=ending
+        )
+        dso_countback = self._get_dso_countback(company, date_to, ending_aging=ending)
+        best_countback = self._get_dso_countback(company, date_to, current_only=True, ending_aging=ending)
         recovery_amount, recovery_count = self._get_recovery_rate(company, date_from, date_to)
         return {
             "cash_collected": self._get_cash_collected(company, date_from, date_to)[0],
@@ -296,7 +301,7 @@ class CollectionKpi(models.AbstractModel):
             "dso_countback": dso_countback,
             "best_dso_countback": best_countback,
             "add_countback": dso_countback - best_countback,
-            "cei": self._get_cei(company, date_from, date_to),
+            "cei": self._get_cei(company, date_from, date_to, ending_aging=ending),
             "promise_kept_rate": self._get_promise_kept_rate(company, date_from, date_to),
-            **{f"aging_{bucket}": amount for bucket, amount in self._get_aging(company, date_to).items()},
+            **{f"aging_{bucket}": amount for bucket, amount in ending.items()},
         }

@@ -96,6 +96,19 @@ class TestReceivableKpis(CollectionsCommon):
         self.assertIn("115.8", table)
         self.assertIn("Ending receivables / credit sales of the period", table)
 
+    def test_the_kpi_screen_reads_in_a_fixed_number_of_queries(self):
+        # One aging scan on the end date shared by DSO, best DSO, CEI and the
+        # aging buckets, one on the day before the period for CEI, one credit
+        # sales sum per countback month (4 + 2 here), and one query per other
+        # KPI: none of them reads invoice by invoice. The first call warms the
+        # access rules' caches, which other tests may have filled already.
+        self.kpi._get_kpis(self.company, self.date_from, self.date_to)
+        self.env.invalidate_all()
+        with self.assertQueryCount(16):
+            kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
+        self.assertAlmostEqual(kpis["cei"], 22.5)
+        self.assertAlmostEqual(kpis["dso_countback"], 115.8)
+
     def test_cei(self):
         # Beginning AR (31 March): A 1,000 + E 700 = 1,700. Sales 5,300.
         # Ending AR 6,100, of which current 3,000.
