@@ -108,12 +108,41 @@ class CollectionKpi(models.AbstractModel):
         return self._get_receivables(company, date_to, current_only, aging=ending_aging) / sales * days
 
     @api.model
-    def _get_dso_countback(self, company, as_of, current_only=False, ending_aging=None):
+    def _get_monthly_credit_sales(self, company, as_of, months=COUNTBACK_MAX_MONTHS):
+        """Credit sales of each calendar month, the month of ``as_of`` (up to
+        that day) and the ``months - 1`` before it, keyed by the month's
+        first day, in one query."""
+        first_month = as_of.replace(day=1)
+        for _month in range(months - 1):
+            first_month = (first_month - timedelta(days=1)).replace(day=1)
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT date_trunc('month', invoice_date)::date, SUM(amount_total_signed)
+                  FROM account_move
+                 WHERE company_id = %(company)s AND state = 'posted'
+                   AND move_type IN ('out_invoice', 'out_refund')
+                   AND invoice_date BETWEEN %(date_from)s AND %(date_to)s
+              GROUP BY 1
+                """,
+                company=company.id,
+                date_from=first_month,
+                date_to=as_of,
+            )
+        )
+        return {month: float(amount) for month, amount in rows}
+
+    @api.model
+    def _get_dso_countback(self, company, as_of, current_only=False, ending_aging=None, monthly_sales=None):
         """From the ending receivables, walk back a calendar month at a time
         (the month of ``as_of`` up to that day): while they cover the month's
         credit sales, take them off and count the month's days; for the last
         month, count the share of its days they cover."""
         remaining = self._get_receivables(company, as_of, current_only, aging=ending_aging)
+        if remaining <= 0:
+            return 0.0
+        if monthly_sales is None:
+            monthly_sales = self._get_monthly_credit_sales(company, as_of)
         dso = 0.0
         month_end = as_of
         for _month in range(COUNTBACK_MAX_MONTHS):
@@ -121,7 +150,7 @@ class CollectionKpi(models.AbstractModel):
                 break
             month_start = month_end.replace(day=1)
             days = (month_end - month_start).days + 1
-            sales = self._get_credit_sales(company, month_start, month_end)
+            sales = monthly_sales.get(month_start, 0.0)
             if sales > 0 and remaining >= sales:
                 remaining -= sales
                 dso += days
@@ -287,8 +316,13 @@ class CollectionKpi(models.AbstractModel):
         best_simple = self._get_dso_simple(
             company, date_from, date_to, current_only=True, ending_aging=ending
         )
-        dso_countback = self._get_dso_countback(company, date_to, ending_aging=ending)
-        best_countback = self._get_dso_countback(company, date_to, current_only=True, ending_aging=ending)
+        monthly_sales = self._get_monthly_credit_sales(company, date_to)
+        dso_countback = self._get_dso_countback(
+            company, date_to, ending_aging=ending, monthly_sales=monthly_sales
+        )
+        best_countback = self._get_dso_countback(
+            company, date_to, current_only=True, ending_aging=ending, monthly_sales=monthly_sales
+        )
         recovery_amount, recovery_count = self._get_recovery_rate(company, date_from, date_to)
         return {
             "cash_collected": self._get_cash_collected(company, date_from, date_to)[0],

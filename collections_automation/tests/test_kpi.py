@@ -85,6 +85,29 @@ class TestReceivableKpis(CollectionsCommon):
         kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["add_countback"], 115.8 - 42.4)
 
+    def test_monthly_credit_sales_of_the_countback(self):
+        # E in February, A in March, B in April, D in May, C less the credit
+        # note in June; four months back from 30 June start in March.
+        self.assertEqual(
+            self.kpi._get_monthly_credit_sales(self.company, self.date_to),
+            {
+                date(2026, 2, 1): 700.0,
+                date(2026, 3, 1): 1000.0,
+                date(2026, 4, 1): 2000.0,
+                date(2026, 5, 1): 500.0,
+                date(2026, 6, 1): 2800.0,
+            },
+        )
+        self.assertEqual(
+            set(self.kpi._get_monthly_credit_sales(self.company, self.date_to, months=4)),
+            {date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1), date(2026, 6, 1)},
+        )
+        # Up to the day asked: C (10 June) is in, the credit note (20 June) not yet.
+        self.assertEqual(
+            self.kpi._get_monthly_credit_sales(self.company, date(2026, 6, 15), months=1),
+            {date(2026, 6, 1): 3000.0},
+        )
+
     def test_the_kpi_screen_shows_each_figure_with_its_definition(self):
         screen = Form(self.env["collection.dashboard"].with_user(self.collections_user))
         screen.date_from, screen.date_to = self.date_from, self.date_to
@@ -98,13 +121,14 @@ class TestReceivableKpis(CollectionsCommon):
 
     def test_the_kpi_screen_reads_in_a_fixed_number_of_queries(self):
         # One aging scan on the end date shared by DSO, best DSO, CEI and the
-        # aging buckets, one on the day before the period for CEI, one credit
-        # sales sum per countback month (4 + 2 here), and one query per other
-        # KPI: none of them reads invoice by invoice. The first call warms the
+        # aging buckets, one on the day before the period for CEI, the credit
+        # sales of the period, of each month for the countback (one grouped
+        # query) and of the period again for CEI, and one query per other KPI:
+        # none of them reads invoice by invoice. The first call warms the
         # access rules' caches, which other tests may have filled already.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.env.invalidate_all()
-        with self.assertQueryCount(16):
+        with self.assertQueryCount(11):
             kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["cei"], 22.5)
         self.assertAlmostEqual(kpis["dso_countback"], 115.8)
