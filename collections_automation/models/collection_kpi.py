@@ -7,6 +7,8 @@ from odoo.tools import SQL
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 COUNTBACK_MAX_MONTHS = 24
 LAST_STAGE_WINDOW_DAYS = 14
+# The events that mean a stage ran for a collection.
+STAGE_RUN_ACTIONS = ("email", "letter", "sms", "activity", "payment_retry")
 
 
 class CollectionKpi(models.AbstractModel):
@@ -249,7 +251,7 @@ class CollectionKpi(models.AbstractModel):
                        (SELECT event.stage_id FROM collection_event event
                          WHERE event.enrollment_id = enrollment.id
                            AND event.stage_id IS NOT NULL
-                           AND event.action IN ('email', 'letter', 'sms', 'activity', 'payment_retry')
+                           AND event.action IN %(actions)s
                            AND event.date::date <= partial.max_date
                       ORDER BY event.date DESC, event.id DESC LIMIT 1) AS stage_id,
                        SUM(partial.amount)
@@ -264,6 +266,7 @@ class CollectionKpi(models.AbstractModel):
               GROUP BY 1, 2
                 """,
                 company=company.id,
+                actions=STAGE_RUN_ACTIONS,
                 date_from=date_from,
                 date_to=date_to,
             )
@@ -276,27 +279,45 @@ class CollectionKpi(models.AbstractModel):
         """For each stage that ran in the period: (collections that reached
         it, those paid before the next stage ran, or within
         ``last_stage_days`` for a last stage)."""
+        # Only the collections with a stage run in the period are read (their
+        # whole history: a stage counts in the period of its first run), and
+        # the next run date comes from a window over distinct run dates, so
+        # the cost follows the period's activity, not the event log's size.
         rows = self.env.execute_query(
             SQL(
                 """
-                WITH reached AS (
-                    SELECT event.enrollment_id, event.stage_id, MIN(event.date::date) AS ran_on
+                WITH in_period AS (
+                    SELECT DISTINCT event.enrollment_id
                       FROM collection_event event
                      WHERE event.company_id = %(company)s
                        AND event.stage_id IS NOT NULL
-                       AND event.action IN ('email', 'letter', 'sms', 'activity', 'payment_retry')
+                       AND event.action IN %(actions)s
+                       AND event.date >= %(date_from)s AND event.date < %(day_after)s
+                ), reached AS (
+                    SELECT event.enrollment_id, event.stage_id, MIN(event.date::date) AS ran_on
+                      FROM collection_event event
+                      JOIN in_period ON in_period.enrollment_id = event.enrollment_id
+                     WHERE event.stage_id IS NOT NULL
+                       AND event.action IN %(actions)s
                   GROUP BY 1, 2
+                ), run_days AS (
+                    SELECT enrollment_id, ran_on,
+                           LEAD(ran_on) OVER (PARTITION BY enrollment_id ORDER BY ran_on) AS next_ran_on
+                      FROM (SELECT DISTINCT enrollment_id, ran_on FROM reached) days
                 )
                 SELECT reached.stage_id, reached.ran_on, enrollment.state, enrollment.closed_on,
-                       (SELECT MIN(later.ran_on) FROM reached later
-                         WHERE later.enrollment_id = reached.enrollment_id AND later.ran_on > reached.ran_on)
+                       run_days.next_ran_on
                   FROM reached
+                  JOIN run_days ON run_days.enrollment_id = reached.enrollment_id
+                               AND run_days.ran_on = reached.ran_on
                   JOIN collection_enrollment enrollment ON enrollment.id = reached.enrollment_id
                  WHERE reached.ran_on BETWEEN %(date_from)s AND %(date_to)s
                 """,
                 company=company.id,
+                actions=STAGE_RUN_ACTIONS,
                 date_from=date_from,
                 date_to=date_to,
+                day_after=date_to + timedelta(days=1),
             )
         )
         result = {}
@@ -324,8 +345,11 @@ class CollectionKpi(models.AbstractModel):
             company, date_to, current_only=True, ending_aging=ending, monthly_sales=monthly_sales
         )
         recovery_amount, recovery_count = self._get_recovery_rate(company, date_from, date_to)
+        cash_collected, cash_collected_by_stage = self._get_cash_collected(company, date_from, date_to)
         return {
-            "cash_collected": self._get_cash_collected(company, date_from, date_to)[0],
+            "cash_collected": cash_collected,
+            "cash_collected_by_stage": cash_collected_by_stage,
+            "stage_effectiveness": self._get_stage_effectiveness(company, date_from, date_to),
             "recovery_rate": recovery_amount,
             "recovery_rate_count": recovery_count,
             "median_days_to_collect": self._get_median_days_to_collect(company, date_from, date_to),

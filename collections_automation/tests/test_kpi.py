@@ -123,12 +123,12 @@ class TestReceivableKpis(CollectionsCommon):
         # One aging scan on the end date shared by DSO, best DSO, CEI and the
         # aging buckets, one on the day before the period for CEI, the credit
         # sales of the period, of each month for the countback (one grouped
-        # query) and of the period again for CEI, and one query per other KPI:
-        # none of them reads invoice by invoice. The first call warms the
+        # query) and of the period again for CEI, and one query per other KPI
+        # (stage effectiveness included): none of them reads invoice by invoice. The first call warms the
         # access rules' caches, which other tests may have filled already.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.env.invalidate_all()
-        with self.assertQueryCount(11):
+        with self.assertQueryCount(12):
             kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["cei"], 22.5)
         self.assertAlmostEqual(kpis["dso_countback"], 115.8)
@@ -197,6 +197,24 @@ class TestCollectionKpis(CollectionsCommon):
             self.kpi._get_stage_effectiveness(self.env.company, *self.march),
             {self.reminder_stage.id: (3, 1), self.call_stage.id: (2, 1)},
         )
+
+    def test_the_kpi_screen_shows_stage_effectiveness(self):
+        screen = Form(self.env["collection.dashboard"].with_user(self.collections_user))
+        screen.date_from, screen.date_to = self.march
+        table = str(screen.stage_table)
+        reminder_row = table.split(f"o_collection_stage_kpi_{self.reminder_stage.id}'>")[1].split("</tr>")[0]
+        call_row = table.split(f"o_collection_stage_kpi_{self.call_stage.id}'>")[1].split("</tr>")[0]
+        # Reminder: 1 of 3 paid before the call, 1,000 collected after it;
+        # call: 1 of 2, 500 collected (200 from the second, 300 from the third).
+        self.assertIn(
+            ">3</td><td class='text-end'>1</td><td class='text-end fw-bold'>33.3</td>", reminder_row
+        )
+        self.assertIn("1,000.00", reminder_row)
+        self.assertIn(">2</td><td class='text-end'>1</td><td class='text-end fw-bold'>50.0</td>", call_row)
+        self.assertIn("500.00", call_row)
+        self.assertLess(table.index(reminder_row), table.index(call_row))
+        screen.date_from, screen.date_to = date(2025, 1, 1), date(2025, 1, 31)
+        self.assertIn("No stage ran in this period.", str(screen.stage_table))
 
 
 @tagged("post_install", "-at_install")

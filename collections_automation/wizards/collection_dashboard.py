@@ -119,6 +119,13 @@ class CollectionDashboard(models.TransientModel):
     aging_over_90 = kpi_field("aging_over_90")
 
     kpi_table = fields.Html(string="KPIs", compute="_compute_kpis", sanitize=False)
+    stage_table = fields.Html(
+        string="Stage effectiveness",
+        compute="_compute_kpis",
+        sanitize=False,
+        help="For each stage that first ran in the period: the collections that reached it, those paid "
+        "before the next stage ran (within 14 days for a last stage), and the cash collected after it.",
+    )
 
     @api.depends("company_id", "date_from", "date_to")
     def _compute_kpis(self):
@@ -126,11 +133,15 @@ class CollectionDashboard(models.TransientModel):
         for dashboard in self:
             if not (dashboard.date_from and dashboard.date_to) or dashboard.date_from > dashboard.date_to:
                 values = dict.fromkeys(KPI_HELP, 0.0)
+                values.update(stage_effectiveness={}, cash_collected_by_stage={})
             else:
                 values = Kpi._get_kpis(dashboard.company_id, dashboard.date_from, dashboard.date_to)
             for name, _label, _help in KPI_DEFINITIONS:
                 dashboard[name] = values[name]
             dashboard.kpi_table = dashboard._render_kpi_table(values)
+            dashboard.stage_table = dashboard._render_stage_table(
+                values["stage_effectiveness"], values["cash_collected_by_stage"]
+            )
 
     def _render_kpi_table(self, values):
         """Each KPI with its value and its one-line definition."""
@@ -149,3 +160,49 @@ class CollectionDashboard(models.TransientModel):
             for name, _label, _help in KPI_DEFINITIONS
         )
         return Markup("<table class='table table-sm o_collection_kpis'><tbody>%s</tbody></table>") % rows
+
+    def _render_stage_table(self, effectiveness, cash_by_stage):
+        """One row per stage that ran in the period, in the order of the
+        processes and their ladders."""
+        self.ensure_one()
+        if not effectiveness:
+            return Markup("<p class='text-muted o_collection_stage_kpis'>%s</p>") % self.env._(
+                "No stage ran in this period."
+            )
+        cash = {}
+        for (_process_id, stage_id), amount in cash_by_stage.items():
+            cash[stage_id] = cash.get(stage_id, 0.0) + amount
+        stages = (
+            self.env["collection.stage"]
+            .browse(effectiveness)
+            .sorted(lambda stage: (stage.process_id.sequence, stage.process_id.id, stage.sequence, stage.id))
+        )
+        text_column, number_column = Markup("<th>%s</th>"), Markup("<th class='text-end'>%s</th>")
+        header = (
+            text_column % self.env._("Process")
+            + text_column % self.env._("Stage")
+            + number_column % self.env._("Reached")
+            + number_column % self.env._("Paid before the next stage")
+            + number_column % self.env._("Effectiveness (%)")
+            + number_column % self.env._("Cash collected after it")
+        )
+        rows = Markup("")
+        for stage in stages:
+            reached, paid = effectiveness[stage.id]
+            rows += Markup(
+                "<tr class='o_collection_stage_kpi_%s'><td>%s</td><td>%s</td>"
+                "<td class='text-end'>%s</td><td class='text-end'>%s</td>"
+                "<td class='text-end fw-bold'>%s</td><td class='text-end'>%s</td></tr>"
+            ) % (
+                stage.id,
+                stage.process_id.name,
+                stage.name,
+                reached,
+                paid,
+                f"{paid / reached * 100:.1f}" if reached else "0.0",
+                self.currency_id.format(cash.get(stage.id, 0.0)),
+            )
+        return Markup(
+            "<table class='table table-sm o_collection_stage_kpis'><thead><tr>%s</tr></thead>"
+            "<tbody>%s</tbody></table>"
+        ) % (header, rows)
