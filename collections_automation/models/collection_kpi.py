@@ -305,29 +305,29 @@ class CollectionKpi(models.AbstractModel):
                            LEAD(ran_on) OVER (PARTITION BY enrollment_id ORDER BY ran_on) AS next_ran_on
                       FROM (SELECT DISTINCT enrollment_id, ran_on FROM reached) days
                 )
-                SELECT reached.stage_id, reached.ran_on, enrollment.state, enrollment.closed_on,
-                       run_days.next_ran_on
+                SELECT reached.stage_id,
+                       COUNT(*),
+                       COUNT(*) FILTER (
+                           WHERE enrollment.state = 'paid'
+                             AND CASE WHEN run_days.next_ran_on IS NULL
+                                      THEN enrollment.closed_on <= reached.ran_on + %(last_stage_days)s
+                                      ELSE enrollment.closed_on < run_days.next_ran_on END)
                   FROM reached
                   JOIN run_days ON run_days.enrollment_id = reached.enrollment_id
                                AND run_days.ran_on = reached.ran_on
                   JOIN collection_enrollment enrollment ON enrollment.id = reached.enrollment_id
                  WHERE reached.ran_on BETWEEN %(date_from)s AND %(date_to)s
+              GROUP BY 1
                 """,
                 company=company.id,
                 actions=STAGE_RUN_ACTIONS,
                 date_from=date_from,
                 date_to=date_to,
                 day_after=date_to + timedelta(days=1),
+                last_stage_days=last_stage_days,
             )
         )
-        result = {}
-        for stage_id, ran_on, state, closed_on, next_ran_on in rows:
-            limit = next_ran_on or ran_on + timedelta(days=last_stage_days)
-            paid = state == "paid" and closed_on is not None and closed_on <= limit
-            if next_ran_on and closed_on and closed_on >= next_ran_on:
-                paid = False
-            reached, paid_count = result.get(stage_id, (0, 0))
-            result[stage_id] = (reached + 1, paid_count + int(paid))
+        result = {stage_id: (reached, paid) for stage_id, reached, paid in rows}
         return result
 
     @api.model

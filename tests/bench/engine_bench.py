@@ -148,8 +148,8 @@ def run_once(env):
     elapsed = time.perf_counter() - started
     queries = len(statements)
     events = env["collection.event"].search_count([("action", "=", "email")])
-    dashboard = time_dashboard(env)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    dashboard = time_dashboard(env)
     return {
         "actions": due,
         "seconds": round(elapsed, 2),
@@ -165,18 +165,24 @@ def run_once(env):
 def time_dashboard(env):
     """Seconds to compute the KPI screen (last 90 days) and the analysis
     pivot grouped by process and stage, on the whole database."""
-    env.invalidate_all()
-    started = time.perf_counter()
-    # The screen as a user opens it: its default period, both tables rendered.
-    screen = env["collection.dashboard"].create({})
-    screen.read(["kpi_table", "stage_table"])
-    kpis = time.perf_counter() - started
+    timings = []
+    # The screen as a user opens it, with its default period and both tables
+    # rendered: once right after the run, and again, as a second user would.
+    for _opening in range(2):
+        env.invalidate_all()
+        started = time.perf_counter()
+        env["collection.dashboard"].create({}).read(["kpi_table", "stage_table"])
+        timings.append(time.perf_counter() - started)
     started = time.perf_counter()
     env["collection.analysis"]._read_group(
         [], groupby=["process_id", "stage_id"], aggregates=["amount_enrolled:sum", "amount_collected:sum"]
     )
     pivot = time.perf_counter() - started
-    return {"kpi_seconds": round(kpis, 2), "pivot_seconds": round(pivot, 2)}
+    return {
+        "kpi_seconds": round(timings[0], 2),
+        "kpi_again_seconds": round(timings[1], 2),
+        "pivot_seconds": round(pivot, 2),
+    }
 
 
 def main():
