@@ -113,6 +113,7 @@ class TestReceivableKpis(CollectionsCommon):
         screen.date_from, screen.date_to = self.date_from, self.date_to
         table = str(screen.kpi_table)
         dashboard = screen.save()
+        self.assertEqual(dashboard.display_name, "Collections KPIs")
         self.assertAlmostEqual(dashboard.cei, 22.5)
         self.assertAlmostEqual(dashboard.dso_countback, 115.8)
         self.assertEqual(dashboard.aging_over_90, 700.0)

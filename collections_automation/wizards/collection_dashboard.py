@@ -127,6 +127,10 @@ class CollectionDashboard(models.TransientModel):
         "before the next stage ran (within 14 days for a last stage), and the cash collected after it.",
     )
 
+    def _compute_display_name(self):
+        for dashboard in self:
+            dashboard.display_name = self.env._("Collections KPIs")
+
     @api.depends("company_id", "date_from", "date_to")
     def _compute_kpis(self):
         Kpi = self.env["collection.kpi"]

@@ -1,7 +1,7 @@
 """Screenshots of the README (``make screenshots``), taken in Chromium from
 the demo database: the overview kanban, the process designer with its
-timeline preview, the analysis pivot, and the customer's payment page on a
-phone-sized screen. Run on demand, not in CI.
+timeline preview, the analysis pivot, the KPI screen, and the customer's
+payment page on a phone-sized screen. Run on demand, not in CI.
 
 Serves the database on 127.0.0.1, logs in as the demo administrator over
 JSON-RPC, then drives a headless Chromium through the DevTools protocol.
@@ -193,6 +193,12 @@ def main():
                 DESKTOP_TALL,
             ),
             (f"{base}{action}.collection_analysis_action", ".o_pivot table", "analysis.png", DESKTOP),
+            (
+                f"{base}{action}.collection_dashboard_action",
+                ".o_collection_stage_kpis",
+                "kpis.png",
+                DESKTOP_TALL,
+            ),
         ]
         for url, selector, name, size in shots:
             browser.shoot(url, selector, out / name, size)
