@@ -1,6 +1,8 @@
 import statistics
 from datetime import timedelta
 
+from dateutil.relativedelta import relativedelta
+
 from odoo import api, models
 from odoo.tools import SQL
 
@@ -78,20 +80,25 @@ class CollectionKpi(models.AbstractModel):
         return aging["current"] if current_only else sum(aging.values())
 
     @api.model
+    def _credit_sales_filter(self, company, date_from, date_to):
+        """SQL condition on ``account_move``: the customer invoices and credit
+        notes of the company, posted, dated in the period."""
+        return SQL(
+            """company_id = %(company)s AND state = 'posted'
+               AND move_type IN ('out_invoice', 'out_refund')
+               AND invoice_date BETWEEN %(date_from)s AND %(date_to)s""",
+            company=company.id,
+            date_from=date_from,
+            date_to=date_to,
+        )
+
+    @api.model
     def _get_credit_sales(self, company, date_from, date_to):
         """Customer invoices minus credit notes dated in the period."""
         row = self.env.execute_query(
             SQL(
-                """
-                SELECT COALESCE(SUM(amount_total_signed), 0)
-                  FROM account_move
-                 WHERE company_id = %(company)s AND state = 'posted'
-                   AND move_type IN ('out_invoice', 'out_refund')
-                   AND invoice_date BETWEEN %(date_from)s AND %(date_to)s
-                """,
-                company=company.id,
-                date_from=date_from,
-                date_to=date_to,
+                "SELECT COALESCE(SUM(amount_total_signed), 0) FROM account_move WHERE %s",
+                self._credit_sales_filter(company, date_from, date_to),
             )
         )[0]
         return float(row[0])
@@ -114,22 +121,12 @@ class CollectionKpi(models.AbstractModel):
         """Credit sales of each calendar month, the month of ``as_of`` (up to
         that day) and the ``months - 1`` before it, keyed by the month's
         first day, in one query."""
-        first_month = as_of.replace(day=1)
-        for _month in range(months - 1):
-            first_month = (first_month - timedelta(days=1)).replace(day=1)
+        first_month = as_of.replace(day=1) - relativedelta(months=months - 1)
         rows = self.env.execute_query(
             SQL(
-                """
-                SELECT date_trunc('month', invoice_date)::date, SUM(amount_total_signed)
-                  FROM account_move
-                 WHERE company_id = %(company)s AND state = 'posted'
-                   AND move_type IN ('out_invoice', 'out_refund')
-                   AND invoice_date BETWEEN %(date_from)s AND %(date_to)s
-              GROUP BY 1
-                """,
-                company=company.id,
-                date_from=first_month,
-                date_to=as_of,
+                """SELECT date_trunc('month', invoice_date)::date, SUM(amount_total_signed)
+                     FROM account_move WHERE %s GROUP BY 1""",
+                self._credit_sales_filter(company, first_month, as_of),
             )
         )
         return {month: float(amount) for month, amount in rows}
@@ -327,8 +324,7 @@ class CollectionKpi(models.AbstractModel):
                 last_stage_days=last_stage_days,
             )
         )
-        result = {stage_id: (reached, paid) for stage_id, reached, paid in rows}
-        return result
+        return {stage_id: (reached, paid) for stage_id, reached, paid in rows}
 
     @api.model
     def _get_kpis(self, company, date_from, date_to):
