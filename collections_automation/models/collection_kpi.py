@@ -108,9 +108,11 @@ class CollectionKpi(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def _get_dso_simple(self, company, date_from, date_to, current_only=False, ending_aging=None):
+    def _get_dso_simple(
+        self, company, date_from, date_to, current_only=False, ending_aging=None, period_sales=None
+    ):
         """Ending receivables / credit sales of the period x days in it."""
-        sales = self._get_credit_sales(company, date_from, date_to)
+        sales = self._get_credit_sales(company, date_from, date_to) if period_sales is None else period_sales
         if not sales:
             return 0.0
         days = (date_to - date_from).days + 1
@@ -160,12 +162,12 @@ class CollectionKpi(models.AbstractModel):
         return dso
 
     @api.model
-    def _get_cei(self, company, date_from, date_to, ending_aging=None):
+    def _get_cei(self, company, date_from, date_to, ending_aging=None, period_sales=None):
         """(beginning AR + credit sales - ending AR) / (beginning AR +
         credit sales - ending current AR) x 100, with the period's total
         credit sales (not divided by its months)."""
         beginning = self._get_receivables(company, date_from - timedelta(days=1))
-        sales = self._get_credit_sales(company, date_from, date_to)
+        sales = self._get_credit_sales(company, date_from, date_to) if period_sales is None else period_sales
         ending = ending_aging or self._get_aging(company, date_to)
         denominator = beginning + sales - ending["current"]
         if not denominator:
@@ -328,10 +330,15 @@ class CollectionKpi(models.AbstractModel):
 
     @api.model
     def _get_kpis(self, company, date_from, date_to):
+        # Each receivables and sales figure is read once and shared by the
+        # KPIs that use it.
         ending = self._get_aging(company, date_to)
-        dso_simple = self._get_dso_simple(company, date_from, date_to, ending_aging=ending)
+        sales = self._get_credit_sales(company, date_from, date_to)
+        dso_simple = self._get_dso_simple(
+            company, date_from, date_to, ending_aging=ending, period_sales=sales
+        )
         best_simple = self._get_dso_simple(
-            company, date_from, date_to, current_only=True, ending_aging=ending
+            company, date_from, date_to, current_only=True, ending_aging=ending, period_sales=sales
         )
         monthly_sales = self._get_monthly_credit_sales(company, date_to)
         dso_countback = self._get_dso_countback(
@@ -355,7 +362,7 @@ class CollectionKpi(models.AbstractModel):
             "dso_countback": dso_countback,
             "best_dso_countback": best_countback,
             "add_countback": dso_countback - best_countback,
-            "cei": self._get_cei(company, date_from, date_to, ending_aging=ending),
+            "cei": self._get_cei(company, date_from, date_to, ending_aging=ending, period_sales=sales),
             "promise_kept_rate": self._get_promise_kept_rate(company, date_from, date_to),
             **{f"aging_{bucket}": amount for bucket, amount in ending.items()},
         }
