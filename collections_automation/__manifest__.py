@@ -41,6 +41,7 @@
         "wizards/collection_stage_move_wizard_views.xml",
         "wizards/collection_process_activation_views.xml",
         "wizards/collection_dashboard_views.xml",
+        "wizards/collection_dispute_resolution_views.xml",
         "data/ir_actions_server_data.xml",
         "views/collections_menus.xml",
     ],

@@ -114,6 +114,11 @@ class CollectionsPortal(PaymentPortal):
             enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
         except (AccessError, MissingError):
             return request.not_found()
+        replacement_sudo = enrollment_sudo._get_replacement()
+        if replacement_sudo:
+            # The invoice is still owed, under the collection that replaced
+            # this one: its link goes on working.
+            return request.redirect(replacement_sudo.get_portal_url())
         if enrollment_sudo.state not in OPEN_STATES:
             return request.render(
                 "collections_automation.portal_collection_request_status",
@@ -308,7 +313,10 @@ class CollectionsPortal(PaymentPortal):
         return transaction_sudo._get_processing_values()
 
     def _prepare_collection_transaction_values(self, enrollment_sudo, chosen_sudo):
-        values = {"collection_enrollment_id": (chosen_sudo if len(chosen_sudo) == 1 else enrollment_sudo).id}
+        values = {
+            "collection_enrollment_id": (chosen_sudo if len(chosen_sudo) == 1 else enrollment_sudo).id,
+            "collection_enrollment_ids": [Command.set(chosen_sudo.ids)],
+        }
         if chosen_sudo.move_id:
             values["invoice_ids"] = [Command.set(chosen_sudo.move_id.ids)]
         return values

@@ -1,7 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Domain
 
-from .collection_enrollment import OPEN_STATES
+from .collection_enrollment import LADDER_STATES, OPEN_STATES
 
 
 class AccountMove(models.Model):
@@ -29,8 +30,46 @@ class AccountMove(models.Model):
         for move in self:
             move.collection_enrollment_id = move.collection_enrollment_ids.sorted("id", reverse=True)[:1]
 
-    def _get_collection_refusal(self):
+    @api.model
+    def _get_collectable_domain(self):
+        """The one rule of which invoices can be collected, used by the
+        triggers, ``collection_enroll`` and the demo: posted customer
+        invoices with money due, not excluded from follow-up, of a customer
+        who is not on collection hold."""
+        return Domain(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                (
+                    "line_ids",
+                    "not any",
+                    [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
+                ),
+                ("commercial_partner_id.collection_hold", "!=", True),
+            ]
+        )
+
+    def _get_collection_refusal(self, reenroll=False):
         """Why this invoice cannot be enrolled, or False."""
+        self.ensure_one()
+        return self._get_uncollectable_reason() or self._get_collection_conflict(reenroll=reenroll)
+
+    def _get_collection_conflict(self, reenroll=False):
+        """Why the invoice's own collections keep it from a new one, or
+        False. With ``reenroll``, an invoice whose collection escalated, was
+        cancelled by a user or written off may start again: a person
+        confirmed it."""
+        self.ensure_one()
+        enrollments = self.collection_enrollment_ids
+        if enrollments.filtered(lambda e: e.state in LADDER_STATES):
+            return self.env._("%(move)s is already in a collection process.", move=self.display_name)
+        if not reenroll and enrollments.filtered_domain(enrollments._get_no_reenrollment_domain()):
+            return self._get_out_of_collections_reason()
+        return False
+
+    def _get_uncollectable_reason(self):
+        """Why the invoice falls outside ``_get_collectable_domain``."""
         self.ensure_one()
         if self.move_type != "out_invoice":
             if self.move_type == "out_refund":
@@ -43,9 +82,7 @@ class AccountMove(models.Model):
                 move=self.display_name,
                 state=state,
             )
-        if self.payment_state in ("paid", "in_payment", "reversed") or self.currency_id.is_zero(
-            self.amount_residual
-        ):
+        if self.payment_state not in ("not_paid", "partial"):
             return self.env._("%(move)s has nothing left to pay.", move=self.display_name)
         if self.no_followup:
             return self.env._("%(move)s is excluded from follow-up.", move=self.display_name)
@@ -53,40 +90,88 @@ class AccountMove(models.Model):
             return self.env._(
                 "%(partner)s is on collection hold.", partner=self.commercial_partner_id.display_name
             )
-        if self.collection_enrollment_ids.filtered(lambda e: e.state in OPEN_STATES):
-            return self.env._("%(move)s is already in a collection process.", move=self.display_name)
         return False
 
-    def collection_enroll(self, process_id=False, start_date=False):
+    def _get_out_of_collections_reason(self):
+        """Why the triggers leave this invoice alone: its last collection
+        escalated, was cancelled by a user or written off."""
+        self.ensure_one()
+        last = self.collection_enrollment_ids.filtered_domain(
+            self.env["collection.enrollment"]._get_no_reenrollment_domain()
+        ).sorted("id")[-1:]
+        if last.escalated_on:
+            why = self.env._(
+                "its collection %(name)s escalated on %(date)s", name=last.name, date=last.escalated_on
+            )
+        elif last.state == "written_off":
+            why = self.env._("its collection %(name)s was written off", name=last.name)
+        else:
+            why = self.env._("its collection %(name)s was cancelled by a user", name=last.name)
+        return self.env._(
+            "%(move)s is out of collections: %(why)s. Confirm to enroll it again.",
+            move=self.display_name,
+            why=why,
+        )
+
+    def _split_collectable(self, reenroll=False):
+        """(invoices that can be enrolled now, {invoice: why not} for the others)."""
+        collectable = self.search(Domain("id", "in", self.ids) & self._get_collectable_domain())
+        refusals = {}
+        for move in self:
+            if move in collectable:
+                reason = move._get_collection_conflict(reenroll=reenroll)
+            else:
+                reason = move._get_uncollectable_reason() or self.env._(
+                    "%(move)s cannot be collected.", move=move.display_name
+                )
+            if reason:
+                refusals[move] = reason
+        return self.filtered(lambda move: move not in refusals), refusals
+
+    def collection_enroll(self, process_id=False, start_date=False, strict=False, reenroll=False):
         """Enroll these invoices in collections and return the enrollments.
 
         With no ``process_id``, segment rules choose the process of each
-        invoice (the company's default process when no rule fits). Refused,
-        with every reason, when one of them cannot be collected."""
+        invoice (the company's default process when no rule fits). The
+        invoices that cannot be enrolled are skipped, and the user is told
+        which and why; with ``strict``, nothing is enrolled and every reason
+        is raised at once. ``reenroll``: a person confirmed that invoices
+        whose collection escalated, was cancelled or written off start again;
+        their escalated collection closes as replaced."""
         self.env["collection.enrollment"].check_access("create")
         self.check_access("read")
-        refusals = [reason for move in self if (reason := move._get_collection_refusal())]
-        if refusals:
-            raise UserError(self.env._("Collections cannot start:\n%(reasons)s", reasons="\n".join(refusals)))
         process = self.env["collection.process"].browse(process_id)
         if process_id and not process.exists():
             raise UserError(self.env._("The collection process %(id)s does not exist.", id=process_id))
+        eligible, refusals = self._split_collectable(reenroll=reenroll)
         if process:
-            choices = dict.fromkeys(self, (process, self.env["collection.segment.rule"]))
+            choices = dict.fromkeys(eligible, (process, self.env["collection.segment.rule"]))
         else:
-            choices = self.env["collection.segment.rule"]._find_process_for_invoices(self)
-        without_process = [move.display_name for move, (chosen, _rule) in choices.items() if not chosen]
-        if without_process:
-            raise UserError(
-                self.env._(
-                    "No segment rule fits %(moves)s and the company has no default process: "
-                    "choose a process, or set a default one in the Collections settings.",
-                    moves=", ".join(without_process),
+            choices = self.env["collection.segment.rule"]._find_process_for_invoices(eligible)
+        for move, (chosen, _rule) in list(choices.items()):
+            if not chosen:
+                del choices[move]
+                refusals[move] = self.env._(
+                    "No segment rule fits %(move)s and the company has no default process: choose a "
+                    "process, or set a default one in the Collections settings.",
+                    move=move.display_name,
                 )
+        if refusals and (strict or not choices):
+            raise UserError(
+                self.env._("Collections cannot start:\n%(reasons)s", reasons="\n".join(refusals.values()))
             )
+        chosen_moves = self.browse(move.id for move in choices)
         # Enrollments belong to the collections team, not to whoever posted
         # the invoice; access was checked above.
-        return (
+        replaced = chosen_moves.sudo().collection_enrollment_ids.filtered(lambda e: e.state == "escalated")
+        replaced._close(
+            "cancelled",
+            self.env._("Replaced by a new collection started by %(user)s.", user=self.env.user.name),
+            cancel_reason="reenrolled",
+        )
+        # Before the new rows: one open collection per invoice is a unique index.
+        replaced.flush_recordset()
+        enrollments = (
             self.env["collection.enrollment"]
             .sudo()
             .create(
@@ -96,6 +181,24 @@ class AccountMove(models.Model):
                 ]
             )
             .sudo(False)
+        )
+        if refusals:
+            self._notify_collection_skipped(enrollments, refusals)
+        return enrollments
+
+    def _notify_collection_skipped(self, enrollments, refusals):
+        self.env.user._bus_send(
+            "simple_notification",
+            {
+                "type": "warning",
+                "sticky": True,
+                "title": self.env._(
+                    "%(enrolled)s invoice(s) enrolled, %(skipped)s skipped",
+                    enrolled=len(enrollments),
+                    skipped=len(refusals),
+                ),
+                "message": "\n".join(refusals.values()),
+            },
         )
 
     def _prepare_collection_enrollment_values(self, process, rule, start_date=False):

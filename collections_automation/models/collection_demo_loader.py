@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.fields import Domain
 
 # Each demo customer gets three invoices; the scenarios cycle so that every
 # state a collections team meets is present. ``due_in`` is days from today to
@@ -24,6 +25,8 @@ DEMO_AMOUNTS = {
     "collections_automation.res_partner_category_wholesale_demo": (2100.0, 11800.0),
     "collections_automation.res_partner_category_key_demo": (14500.0, 58000.0),
 }
+# Demo invoices overdue by this many days or more have been escalated.
+DEMO_ESCALATED_AFTER_DAYS = 60
 # One running demo collection in this many is paid in full after its first reminder.
 DEMO_PAID_AFTER_REMINDER_EVERY = 5
 DEMO_LINES = ("Consulting services", "Product delivery", "Maintenance contract", "Spare parts")
@@ -98,19 +101,29 @@ class CollectionDemoLoader(models.AbstractModel):
         """Enroll the demo customers' open invoices that are due or overdue,
         by segment rules, then run the engine once."""
         today = fields.Date.context_today(self)
-        invoices = self.env["account.move"].search(
-            [
-                ("partner_id", "in", self._get_demo_customers().ids),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-                ("invoice_date_due", "<=", today + timedelta(days=3)),
-            ]
+        Move = self.env["account.move"]
+        invoices = Move.search(
+            Move._get_collectable_domain()
+            & Domain("partner_id", "in", self._get_demo_customers().ids)
+            & Domain("invoice_date_due", "<=", today + timedelta(days=3))
         )
-        enrollments = invoices.collection_enroll()
+        enrollments = invoices.collection_enroll(strict=True)
         self.env["collection.engine"]._cron_run()
+        self._escalate_demo_history(enrollments)
         self._pay_demo_collections(enrollments)
         return enrollments
+
+    @api.model
+    def _escalate_demo_history(self, enrollments):
+        """The demo starts today, but its oldest invoices have a history: two
+        months overdue, their final notice went out weeks ago and its
+        deadline passed, so they stand escalated on the desk."""
+        today = fields.Date.context_today(self)
+        enrollments.filtered(
+            lambda enrollment: enrollment.state == "running"
+            and not enrollment.next_stage_id
+            and enrollment.due_date <= today - timedelta(days=DEMO_ESCALATED_AFTER_DAYS)
+        )._escalate()
 
     @api.model
     def _pay_demo_collections(self, enrollments):

@@ -9,8 +9,6 @@ from odoo import api, fields, models
 from odoo.fields import Command, Domain
 from odoo.tools import SQL, split_every
 
-from .collection_enrollment import OPEN_STATES
-
 _logger = logging.getLogger(__name__)
 
 # A batch is one transaction: 500 actions take about 1.6 s here (see the README benchmark).
@@ -95,13 +93,43 @@ class CollectionEngine(models.AbstractModel):
             # or the next run's.
             _logger.info("collections: due enrollments changed by another worker, ending this run")
             return Enrollment
-        enrollments = Enrollment.browse(row[0] for row in rows)
+        enrollments = self._add_consolidated_siblings(Enrollment.browse(row[0] for row in rows))
         # Another worker may have run these rows and committed between our
         # query plan and the lock: read them again.
         enrollments.invalidate_recordset()
         return enrollments.filtered(
             lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
         )
+
+    @api.model
+    def _add_consolidated_siblings(self, enrollments):
+        """``enrollments`` and, for a process that sends one email per
+        customer, every other due enrollment of the same customer at the same
+        stage, locked too: a customer's invoices never straddle two batches,
+        so they get one email per stage, whatever the batch size."""
+        consolidating = enrollments.filtered(lambda e: e.process_id.consolidate and e.next_stage_id)
+        if not consolidating:
+            return enrollments
+        siblings = Domain.OR(
+            Domain("partner_id", "=", partner.id) & Domain("next_stage_id", "in", stages.ids)
+            for partner, stages in self._group_stages_by_partner(consolidating).items()
+        )
+        query = self.env["collection.enrollment"]._search(
+            self._get_due_domain() & siblings & Domain("id", "not in", enrollments.ids), order="id"
+        )
+        try:
+            with self.env.cr.savepoint(flush=False):
+                rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+        except SerializationFailure:
+            return enrollments
+        return enrollments | enrollments.browse(row[0] for row in rows)
+
+    @api.model
+    def _group_stages_by_partner(self, enrollments):
+        stages_by_partner = defaultdict(lambda: self.env["collection.stage"])
+        for enrollment in enrollments:
+            stages_by_partner[enrollment.partner_id] |= enrollment.next_stage_id
+        return stages_by_partner
 
     @api.model
     def _run_now(self, enrollments):
@@ -195,6 +223,11 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _run_groups(self, groups):
+        # The ladder is done and its last deadline passed: escalate.
+        ladder_done = [group for stage, group in groups if not stage]
+        if ladder_done:
+            self.env["collection.enrollment"].union(*ladder_done)._escalate()
+        groups = [(stage, group) for stage, group in groups if stage]
         # A new attempt of a softly declined payment retry runs that retry
         # alone: the stage's messages went out on its first run.
         first_runs = []
@@ -425,8 +458,8 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _advance(self, stage, group):
-        """After ``stage`` ran: plan the next stage, or escalate when the
-        ladder is done and money is still due."""
+        """After ``stage`` ran: plan the next stage, or the escalation when
+        the ladder is done."""
         self._advance_many([(stage, group)])
 
     @api.model
@@ -435,7 +468,9 @@ class CollectionEngine(models.AbstractModel):
         enrollments that get the same values are written together (measured:
         one write per enrollment was a tenth of an engine run)."""
         same_values = defaultdict(list)
-        escalating = []
+        escalating_stages = []
+        Enrollment = self.env["collection.enrollment"]
+        ladder_done = Enrollment
         for stage, group in groups:
             for enrollment in group:
                 if enrollment.state != "running":
@@ -450,14 +485,17 @@ class CollectionEngine(models.AbstractModel):
                     **self._plan_after_stage(enrollment, stage, today),
                 }
                 same_values[tuple(sorted(values.items()))].append(enrollment.id)
-                waiting_for_retry = values["next_stage_id"] == stage.id
-                if not waiting_for_retry and (stage.escalate or not values["next_stage_id"]):
-                    escalating.append((stage, enrollment))
-        Enrollment = self.env["collection.enrollment"]
+                if values["next_stage_id"] == stage.id:
+                    continue  # waiting for a new attempt of its payment retry
+                if stage.escalate:
+                    escalating_stages.append((stage, enrollment))
+                if not values["next_stage_id"] and values["next_action_date"] <= today:
+                    ladder_done |= enrollment
         for values, ids in same_values.items():
             Enrollment.browse(ids).write(dict(values))
-        for stage, enrollment in escalating:
-            enrollment._escalate(stage)
+        for stage, enrollment in escalating_stages:
+            enrollment._run_escalation_actions(stage)
+        ladder_done._escalate()
 
     @api.model
     def _plan_after_stage(self, enrollment, stage, today):
@@ -510,20 +548,12 @@ class CollectionEngine(models.AbstractModel):
                 "invoice_date_due", "<=", today + timedelta(days=max(pre_due.mapped("pre_due_days")))
             )
         return (
-            Domain(
-                [
-                    ("company_id", "=", company.id),
-                    ("move_type", "=", "out_invoice"),
-                    ("state", "=", "posted"),
-                    ("payment_state", "in", ("not_paid", "partial")),
-                    (
-                        "line_ids",
-                        "not any",
-                        [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
-                    ),
-                    ("commercial_partner_id.collection_hold", "!=", True),
-                    ("collection_enrollment_ids", "not any", [("state", "in", OPEN_STATES)]),
-                ]
+            Domain("company_id", "=", company.id)
+            & self.env["account.move"]._get_collectable_domain()
+            & Domain(
+                "collection_enrollment_ids",
+                "not any",
+                self.env["collection.enrollment"]._get_no_reenrollment_domain(),
             )
             & date_domain
         )
@@ -544,7 +574,6 @@ class CollectionEngine(models.AbstractModel):
                 "|",
                 ("auto_enroll_overdue", "=", True),
                 ("auto_enroll_pre_due", "=", True),
-                ("company_id.collection_auto_enroll", "=", True),
             ]
         )
         for company in processes.company_id:
@@ -561,6 +590,8 @@ class CollectionEngine(models.AbstractModel):
     def _get_auto_enroll_choices(self, company, processes):
         """Chunks of [(invoice, process, segment rule)] that the triggers of
         ``processes`` enroll today in ``company``."""
+        if not company.collection_auto_enroll:
+            return
         Rule = self.env["collection.segment.rule"]
         today = self.env["collection.enrollment"]._get_company_today(company)
         domain = self._get_auto_enroll_domain(company, processes, today)
@@ -583,7 +614,7 @@ class CollectionEngine(models.AbstractModel):
         process moves on to its next stage at once."""
         paused = self.env["collection.enrollment"].search(
             [
-                ("state", "=", "paused"),
+                ("state", "in", ("paused", "escalated")),
                 ("pause_until", "!=", False),
                 ("pause_until", "<=", self._get_horizon_date()),
             ]
@@ -598,5 +629,5 @@ class CollectionEngine(models.AbstractModel):
             )
             enrollment.message_post(body=message)
             enrollment.action_resume()
-            if enrollment.next_stage_id:
+            if enrollment.state == "running" and enrollment.next_action_date:
                 enrollment.next_action_date = enrollment._company_today()

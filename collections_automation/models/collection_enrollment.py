@@ -7,7 +7,16 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import format_date, plaintext2html
 
-OPEN_STATES = ("running", "paused")
+# Open for the money: a payment, a promise or a dispute still changes it,
+# and an invoice has at most one enrollment in these states.
+OPEN_STATES = ("running", "paused", "escalated")
+# On the ladder: the engine runs stages (running) or will again (paused).
+LADDER_STATES = ("running", "paused")
+CANCEL_REASONS = [
+    ("user", "Cancelled by a user"),
+    ("invoice", "Invoice cancelled or reversed"),
+    ("reenrolled", "Replaced by a new collection"),
+]
 PAUSE_REASONS = [("manual", "Paused by a user"), ("promise", "Promise to pay"), ("dispute", "Dispute")]
 PAUSE_EVENTS = {"promise": "promise", "dispute": "dispute"}
 DISPUTE_REASONS = [
@@ -18,6 +27,12 @@ DISPUTE_REASONS = [
     ("other", "Something else"),
 ]
 DISPUTE_MESSAGE_MAX_LENGTH = 5000
+DISPUTE_OUTCOMES = [
+    ("resume", "Resume the reminders"),
+    ("credit_note", "Resume after a credit note"),
+    ("write_off", "Write off"),
+]
+CLOSING_EVENTS = {"paid": "paid", "cancelled": "cancelled", "written_off": "write_off"}
 
 
 class CollectionEnrollment(models.Model):
@@ -81,6 +96,7 @@ class CollectionEnrollment(models.Model):
             ("paused", "Paused"),
             ("paid", "Paid"),
             ("escalated", "Escalated"),
+            ("written_off", "Written off"),
             ("cancelled", "Cancelled"),
         ],
         required=True,
@@ -89,9 +105,18 @@ class CollectionEnrollment(models.Model):
         tracking=True,
     )
     enrolled_on = fields.Date(required=True, default=fields.Date.context_today, readonly=True)
-    closed_on = fields.Date(readonly=True, copy=False)
+    closed_on = fields.Date(readonly=True, copy=False, help="The day it was paid, written off or cancelled.")
+    escalated_on = fields.Date(
+        readonly=True,
+        copy=False,
+        help="The day the process's escalation ran. An escalated collection sends no more reminders; "
+        "the customer can still pay, promise and dispute.",
+    )
+    cancel_reason = fields.Selection(CANCEL_REASONS, readonly=True, copy=False)
     due_date = fields.Date(index=True)
-    currency_id = fields.Many2one("res.currency", required=True)
+    currency_id = fields.Many2one(
+        "res.currency", required=True, default=lambda self: self.env.company.currency_id
+    )
     amount_due_at_enrollment = fields.Monetary(string="Amount enrolled", readonly=True)
     amount_residual = fields.Monetary(string="Amount due", readonly=True)
     amount_collected = fields.Monetary(readonly=True)
@@ -125,6 +150,12 @@ class CollectionEnrollment(models.Model):
     dispute_reason = fields.Selection(
         DISPUTE_REASONS, readonly=True, copy=False, help="The reason of the customer's last dispute."
     )
+    dispute_outcome = fields.Selection(
+        DISPUTE_OUTCOMES, readonly=True, copy=False, help="How the back office resolved the last dispute."
+    )
+    dispute_resolution_note = fields.Text(
+        readonly=True, copy=False, help="What the customer is told about the resolution of their dispute."
+    )
     failure_count = fields.Integer(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
     retry_after = fields.Datetime(readonly=True, copy=False, index=True)
@@ -132,12 +163,21 @@ class CollectionEnrollment(models.Model):
     days_overdue = fields.Integer(compute="_compute_days_overdue")
 
     _invoice_enrolled_once = models.UniqueIndex(
-        "(move_id) WHERE move_id IS NOT NULL AND state IN ('running', 'paused')",
+        "(move_id) WHERE move_id IS NOT NULL AND state IN ('running', 'paused', 'escalated')",
         "This invoice is already in a collection process.",
     )
     _amounts_positive = models.Constraint(
         "CHECK (amount_due_at_enrollment >= 0)", "The amount of a payment request cannot be negative."
     )
+
+    @api.constrains("amount_due_at_enrollment", "move_id")
+    def _check_payment_request_amount(self):
+        for enrollment in self:
+            if (
+                not enrollment.move_id
+                and enrollment.currency_id.compare_amounts(enrollment.amount_due_at_enrollment, 0.0) <= 0
+            ):
+                raise ValidationError(self.env._("A payment request needs an amount greater than zero."))
 
     @api.depends("due_date")
     def _compute_days_overdue(self):
@@ -217,7 +257,7 @@ class CollectionEnrollment(models.Model):
             lambda s: not last_stage or (s.sequence, s.id) > (last_stage.sequence, last_stage.id)
         )
         if not remaining:
-            return {"next_stage_id": False, "next_action_date": False}
+            return self._plan_escalation(previous_action_date or today)
         candidate = remaining[0]
         candidate_date = self._scheduled_date_of(candidate, previous_action_date)
         skipped = self.env["collection.stage"]
@@ -235,6 +275,13 @@ class CollectionEnrollment(models.Model):
                 message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
             )
         return {"next_stage_id": candidate.id, "next_action_date": candidate_date}
+
+    def _plan_escalation(self, last_action_date):
+        """After the last stage: the day the escalation runs, once the
+        deadline the final notice gave has passed."""
+        self.ensure_one()
+        delay = self.process_id.escalation_delay_days
+        return {"next_stage_id": False, "next_action_date": last_action_date + timedelta(days=delay)}
 
     # ------------------------------------------------------------------
     # Events
@@ -262,24 +309,37 @@ class CollectionEnrollment(models.Model):
     # State changes
     # ------------------------------------------------------------------
 
-    def _check_open(self):
-        closed = self.filtered(lambda e: e.state not in OPEN_STATES)
-        if closed:
+    def _check_state(self, states):
+        wrong = self.filtered(lambda e: e.state not in states)
+        if wrong:
             raise UserError(
                 self.env._(
-                    "%(enrollments)s can no longer change: it is %(state)s.",
-                    enrollments=", ".join(closed.mapped("name")),
-                    state=dict(self._fields["state"]._description_selection(self.env))[closed[0].state],
+                    "%(enrollments)s can no longer change this way: it is %(state)s.",
+                    enrollments=", ".join(wrong.mapped("name")),
+                    state=dict(self._fields["state"]._description_selection(self.env))[wrong[0].state],
                 )
             )
 
+    def _check_open(self):
+        """Money still owed: payments, promises, disputes and cancellation apply."""
+        self._check_state(OPEN_STATES)
+
+    def _check_on_ladder(self):
+        """Stages still to run: pausing and moving between stages apply."""
+        self._check_state(LADDER_STATES)
+
     def action_pause(self, reason="manual", until=False, note=False, amount=0.0):
-        self._check_open()
+        """Hold the reminders: by hand, for a promise or for a dispute. An
+        escalated collection sends no reminder anyway: it keeps its state and
+        records the promise or the dispute."""
+        if reason == "manual":
+            self._check_on_ladder()
+        else:
+            self._check_open()
         if until and until <= self._company_today():
             raise ValidationError(self.env._("A pause must last until a day after today."))
-        self.write(
-            {"state": "paused", "pause_reason": reason, "pause_until": until, "promise_amount": amount}
-        )
+        self.filtered(lambda e: e.state in LADDER_STATES).write({"state": "paused"})
+        self.write({"pause_reason": reason, "pause_until": until, "promise_amount": amount})
         labels = dict(PAUSE_REASONS)
         for enrollment in self:
             message = labels[reason]
@@ -292,15 +352,19 @@ class CollectionEnrollment(models.Model):
         return True
 
     def action_resume(self):
-        paused = self.filtered(lambda e: e.state == "paused")
-        if not paused:
+        """End the hold: a paused collection runs its stages again; an
+        escalated one only drops its promise or dispute."""
+        held = self.filtered(lambda e: e.state == "paused" or (e.state == "escalated" and e.pause_reason))
+        if not held:
             raise UserError(self.env._("Only a paused enrollment can resume."))
-        today = paused[:1]._company_today()
-        for enrollment in paused:
+        today = held[:1]._company_today()
+        for enrollment in held:
+            values = {"pause_reason": False, "pause_until": False, "promise_amount": 0.0}
+            if enrollment.state == "paused":
+                values["state"] = "running"
             # A pause never makes the customer miss a stage: a stage whose
             # date passed during the pause runs at the next engine run.
-            values = {"state": "running", "pause_reason": False, "pause_until": False, "promise_amount": 0.0}
-            if enrollment.next_action_date and enrollment.next_action_date < today:
+            if values.get("state") and enrollment.next_action_date and enrollment.next_action_date < today:
                 values["next_action_date"] = today
             enrollment.write(values)
             message = self.env._("Collection resumed by %(user)s.", user=self.env.user.name)
@@ -330,7 +394,7 @@ class CollectionEnrollment(models.Model):
     def _move_to_stage(self, stage, reason):
         """Plan ``stage`` next, today, with the reason in the chatter. The
         cycle counter changes, so a stage that ran before may run again."""
-        self._check_open()
+        self._check_on_ladder()
         if not reason or not reason.strip():
             raise UserError(self.env._("Say why the collection moves to another stage."))
         wrong = self.filtered(lambda e: e.process_id != stage.process_id)
@@ -365,21 +429,32 @@ class CollectionEnrollment(models.Model):
 
     def action_cancel(self):
         self._check_open()
-        self._close("cancelled", self.env._("Cancelled by %(user)s.", user=self.env.user.name))
+        self._close(
+            "cancelled", self.env._("Cancelled by %(user)s.", user=self.env.user.name), cancel_reason="user"
+        )
         return True
 
-    def _close(self, state, message):
+    def _close(self, state, message, cancel_reason=False):
+        """End the collection for good: paid, written off or cancelled."""
         today = self[:1]._company_today()
         if state == "paid":
-            for enrollment in self.filtered(lambda e: e.state == "paused" and e.pause_reason == "promise"):
+            for enrollment in self.filtered(lambda e: e.pause_reason == "promise"):
                 enrollment._log_event(
                     "promise_kept",
                     amount=enrollment.promise_amount,
                     message=self.env._("Paid by the promised date %(date)s.", date=enrollment.pause_until),
                 )
-        self.write({"state": state, "closed_on": today, "next_action_date": False, "pause_until": False})
+        self.write(
+            {
+                "state": state,
+                "closed_on": today,
+                "next_action_date": False,
+                "pause_until": False,
+                "cancel_reason": cancel_reason,
+            }
+        )
         for enrollment in self:
-            enrollment._log_event("paid" if state == "paid" else "cancelled", message=message)
+            enrollment._log_event(CLOSING_EVENTS[state], message=message)
             enrollment.message_post(body=message)
 
     # ------------------------------------------------------------------
@@ -405,6 +480,14 @@ class CollectionEnrollment(models.Model):
         if self.state not in OPEN_STATES or not self.process_id.consolidate:
             return self
         return self.search(self._get_request_domain(), order="due_date, id") | self
+
+    def _get_replacement(self):
+        """The open collection of the same invoice that replaced this one,
+        if any."""
+        self.ensure_one()
+        if self.cancel_reason != "reenrolled":
+            return self.browse()
+        return self.move_id.collection_enrollment_ids.filtered(lambda e: e.state in OPEN_STATES)[:1]
 
     def _get_promise_date_limits(self):
         """(first, last) day a customer may promise to pay by."""
@@ -503,12 +586,91 @@ class CollectionEnrollment(models.Model):
         self._send_customer_confirmation("collections_automation.mail_template_dispute_received")
         return True
 
-    def _escalate(self, stage=None):
-        """Run the process's escalation: activity, customer tags, trust."""
+    def action_open_dispute_resolution(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.collection_dispute_resolution_action"
+        )
+        action["context"] = {"default_enrollment_id": self.id}
+        return action
+
+    def action_resolve_dispute(self, outcome, note=False, credit_note=None):
+        """The back office resolves the customer's dispute: the reminders
+        resume (after a credit note, for what is still due), or the amount is
+        written off. The outcome is logged and the customer is told."""
+        not_disputed = self.filtered(lambda e: e.pause_reason != "dispute" or e.state not in OPEN_STATES)
+        if not_disputed:
+            raise UserError(
+                self.env._("%(names)s is not disputed.", names=", ".join(not_disputed.mapped("name")))
+            )
+        labels = dict(self._fields["dispute_outcome"]._description_selection(self.env))
+        if outcome not in labels:
+            raise UserError(self.env._("Choose how the dispute is resolved."))
+        if outcome == "credit_note":
+            self._apply_credit_note(credit_note)
+        note = (note or "").strip()
+        self.write({"dispute_outcome": outcome, "dispute_resolution_note": note})
         for enrollment in self:
+            message = self.env._(
+                "Dispute resolved by %(user)s: %(outcome)s.", user=self.env.user.name, outcome=labels[outcome]
+            )
+            if credit_note:
+                message = f"{message} {credit_note.display_name}"
+            if note:
+                message = f"{message} {note}"
+            enrollment._log_event("dispute_resolved", message=message, amount=enrollment.amount_residual)
+        still_open = self.filtered(lambda e: e.state in OPEN_STATES)
+        if outcome == "write_off":
+            still_open._close(
+                "written_off",
+                self.env._("Written off by %(user)s after a dispute.", user=self.env.user.name),
+            )
+        else:
+            still_open.action_resume()
+        self._send_customer_confirmation("collections_automation.mail_template_dispute_resolved")
+        return True
+
+    def _apply_credit_note(self, credit_note):
+        """Reconcile a posted credit note of the customer with the disputed
+        invoices, oldest first: the collection goes on for what is left."""
+        if not credit_note:
+            raise UserError(self.env._("Choose the credit note that settles the dispute."))
+        partner = self[:1].partner_id.commercial_partner_id
+        if (
+            credit_note.move_type != "out_refund"
+            or credit_note.state != "posted"
+            or credit_note.commercial_partner_id != partner
+        ):
+            raise UserError(
+                self.env._(
+                    "%(credit_note)s is not a posted credit note of %(customer)s.",
+                    credit_note=credit_note.display_name,
+                    customer=partner.display_name,
+                )
+            )
+        for invoice in self.move_id.sorted(lambda move: (move.invoice_date_due, move.id)):
+            credit_line = credit_note.line_ids.filtered(
+                lambda line: line.account_type == "asset_receivable" and not line.reconciled
+            )[:1]
+            if not credit_line:
+                break
+            invoice.js_assign_outstanding_line(credit_line.id)
+
+    def _run_escalation_actions(self, stage=None):
+        """The process's escalation, once per collection: an activity for
+        the responsible, tags and trust on the customer. ``stage``: the stage
+        that escalates while later stages still run; none at the end of
+        the ladder. Its once-only key is written with its effects."""
+        for enrollment in self.filtered(lambda e: not e.escalated_on):
             process = enrollment.process_id
             partner = enrollment.partner_id.commercial_partner_id
-            message = self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
+            enrollment._log_event(
+                "escalation",
+                stage=stage,
+                amount=enrollment.amount_residual,
+                key=enrollment._action_key(stage, "escalation") if stage else enrollment._ladder_end_key(),
+                message=self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount()),
+            ).flush_recordset()
             if process.escalation_tag_ids:
                 partner.sudo().category_id = [
                     fields.Command.link(tag.id) for tag in process.escalation_tag_ids
@@ -522,16 +684,33 @@ class CollectionEnrollment(models.Model):
                     user_id=process._get_responsible_user(enrollment).id,
                     date_deadline=enrollment._company_today(),
                 )
-            enrollment.write(
-                {"state": "escalated", "closed_on": enrollment._company_today(), "next_action_date": False}
-            )
-            enrollment._log_event(
-                "escalation",
-                stage=stage,
-                amount=enrollment.amount_residual,
-                key=enrollment._action_key(stage, "escalation") if stage else False,
-                message=message,
-            )
+            enrollment.escalated_on = enrollment._company_today()
+
+    def _ladder_end_key(self):
+        self.ensure_one()
+        return f"{self.id}:end:{self.stage_cycle or 0}:escalation"
+
+    def _escalate(self):
+        """The ladder is done and money is still due: no more reminders, the
+        escalation runs (unless a stage ran it already), and the customer can
+        still pay, promise and dispute from the page."""
+        already = self.filtered("escalated_on")
+        self._run_escalation_actions()
+        self.write({"state": "escalated", "next_stage_id": False, "next_action_date": False})
+        for enrollment in self:
+            if enrollment in already:
+                message = self.env._(
+                    "The last stage ran: no more reminders, %(amount)s still due.",
+                    amount=enrollment._format_amount(),
+                )
+                enrollment._log_event(
+                    "escalation",
+                    key=enrollment._ladder_end_key(),
+                    amount=enrollment.amount_residual,
+                    message=message,
+                )
+            else:
+                message = self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
             enrollment.message_post(body=message)
 
     def _format_amount(self):
@@ -545,7 +724,9 @@ class CollectionEnrollment(models.Model):
         for enrollment in self.filtered(lambda e: e.move_id and e.state in OPEN_STATES):
             invoice = enrollment.move_id
             if invoice.state != "posted" or invoice.payment_state == "reversed":
-                enrollment._close("cancelled", self.env._("The invoice was cancelled or reversed."))
+                enrollment._close(
+                    "cancelled", self.env._("The invoice was cancelled or reversed."), cancel_reason="invoice"
+                )
                 continue
             residual = invoice.amount_residual
             collected = enrollment.amount_due_at_enrollment - residual
@@ -578,6 +759,17 @@ class CollectionEnrollment(models.Model):
     # ------------------------------------------------------------------
     # Enrollment API
     # ------------------------------------------------------------------
+
+    @api.model
+    def _get_no_reenrollment_domain(self):
+        """The collections that keep the triggers off their invoice: an open
+        one, or one that escalated, was cancelled by a user or written off.
+        A person may still enroll such an invoice again, once confirmed."""
+        return (
+            Domain("state", "in", (*OPEN_STATES, "written_off"))
+            | Domain("escalated_on", "!=", False)
+            | Domain("cancel_reason", "=", "user")
+        )
 
     @api.model
     def _get_due_domain(self, today):

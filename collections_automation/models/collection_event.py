@@ -20,6 +20,8 @@ EVENT_ACTIONS = [
     ("promise_kept", "Promise kept"),
     ("promise_broken", "Promise broken"),
     ("dispute", "Dispute"),
+    ("dispute_resolved", "Dispute resolved"),
+    ("write_off", "Written off"),
     ("cancelled", "Cancelled"),
     ("error", "Error"),
 ]

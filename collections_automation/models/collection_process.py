@@ -125,6 +125,12 @@ class CollectionProcess(models.Model):
         string="Tag the customer",
         help="Tags added to the customer when the process escalates.",
     )
+    escalation_delay_days = fields.Integer(
+        string="Escalate after (days)",
+        default=7,
+        help="Days after the last stage before the process escalates, so that the deadline the final "
+        "notice gives can pass. A payment, a promise or a dispute in between stops it.",
+    )
     escalation_set_bad_debtor = fields.Boolean(
         string="Mark as bad debtor",
         help="Set the customer's degree of trust to 'Bad Debtor' when the process escalates.",
@@ -205,7 +211,13 @@ class CollectionProcess(models.Model):
             footer,
         )
 
-    @api.depends("auto_enroll_overdue", "grace_days", "auto_enroll_pre_due", "pre_due_days", "company_id")
+    @api.depends(
+        "auto_enroll_overdue",
+        "grace_days",
+        "auto_enroll_pre_due",
+        "pre_due_days",
+        "company_id.collection_auto_enroll",
+    )
     def _compute_trigger_enroll_count(self):
         Engine = self.env["collection.engine"]
         for process in self:
@@ -240,9 +252,11 @@ class CollectionProcess(models.Model):
                     )
                 )
 
-    @api.constrains("grace_days", "pre_due_days")
+    @api.constrains("grace_days", "pre_due_days", "escalation_delay_days")
     def _check_trigger_days(self):
         for process in self:
+            if process.escalation_delay_days < 0:
+                raise ValidationError(self.env._("The days before escalation cannot be negative."))
             if process.grace_days < 0 or process.pre_due_days < 0:
                 raise ValidationError(
                     self.env._("Grace period and days before the due date cannot be negative.")

@@ -16,6 +16,12 @@ class PaymentTransaction(models.Model):
     collection_enrollment_id = fields.Many2one(
         "collection.enrollment", string="Collection", index="btree_not_null", ondelete="set null"
     )
+    collection_enrollment_ids = fields.Many2many(
+        "collection.enrollment",
+        string="Collections paid",
+        help="Every collection this payment pays: its invoices learn of it through reconciliation, "
+        "standalone payment requests are credited each with their own amount.",
+    )
 
     def _set_error(self, state_message, extra_allowed_states=()):
         failed = super()._set_error(state_message, extra_allowed_states=extra_allowed_states)
@@ -41,12 +47,43 @@ class PaymentTransaction(models.Model):
                 invoice.sudo().collection_enroll(process_id=process.id)
 
     def _post_process(self):
+        # Measured before Odoo's accounting reconciles the invoices: what is
+        # left of the amount pays the standalone requests.
+        shares = {
+            transaction: transaction._collection_standalone_share()
+            for transaction in self.filtered(
+                lambda tx: tx.state == "done" and not tx.is_post_processed and tx.operation != "validation"
+            )
+        }
         result = super()._post_process()
-        for transaction in self.filtered(lambda tx: tx.state == "done" and tx.collection_enrollment_id):
-            # Invoices learn of payments through reconciliation; a standalone
-            # payment request learns of it here.
-            transaction.collection_enrollment_id.sudo()._record_payment(transaction.amount)
+        for transaction, share in shares.items():
+            transaction._collection_credit_requests(share)
         return result
+
+    def _collection_paid_enrollments(self):
+        self.ensure_one()
+        return self.collection_enrollment_ids or self.collection_enrollment_id
+
+    def _collection_standalone_share(self):
+        """The part of the amount that pays standalone requests: the
+        amount less what the invoices still owe."""
+        self.ensure_one()
+        invoices_due = sum(self.invoice_ids.mapped("amount_residual"))
+        return max(self.currency_id.round(self.amount - invoices_due), 0.0)
+
+    def _collection_credit_requests(self, amount):
+        """Credit each standalone request of the payment with its own share,
+        oldest due first. Invoices learn of payments through reconciliation."""
+        self.ensure_one()
+        requests = self._collection_paid_enrollments().filtered(lambda e: not e.move_id)
+        for request in requests.sorted(lambda e: (e.due_date or fields.Date.today(), e.id)):
+            paid = min(amount, request.amount_residual)
+            if self.currency_id.compare_amounts(paid, 0.0) <= 0:
+                break
+            # The customer paid through the provider; crediting the request
+            # they paid is a consequence of it, whoever runs the post-processing.
+            request.sudo()._record_payment(paid)
+            amount -= paid
 
     # ------------------------------------------------------------------
     # Off-session charges of the collections engine

@@ -5,6 +5,7 @@ from . import test_engine
 from . import test_engine_concurrency
 from . import test_enrollment
 from . import test_kpi
+from . import test_lifecycle
 from . import test_payment_retry
 from . import test_portal
 from . import test_process_designer

@@ -78,9 +78,9 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         if text in page:
             self.fail(f"{text!r} unexpectedly in the page{': ' + msg if msg else ''}")
 
-    def _page(self, enrollment, token=True, **params):
+    def _page(self, enrollment, token=True, allow_redirects=True, **params):
         url = enrollment.get_portal_url() if token else enrollment.access_url
-        return self.url_open(url, params=params or None)
+        return self.url_open(url, params=params or None, allow_redirects=allow_redirects)
 
     def _csrf(self, enrollment):
         response = self._page(enrollment)
@@ -254,6 +254,42 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
             (payment.partner_id, payment.amount, payment.state != "draft"), (self.other_customer, 80.0, True)
         )
 
+    def test_standalone_requests_paid_together_are_each_credited(self):
+        process = self.standard_process.copy({"consolidate": True})
+        requests = self.env["collection.enrollment"].browse(
+            self.env["collection.enrollment"]
+            .create_payment_request(
+                {
+                    "partner_id": self.other_customer.id,
+                    "amount": amount,
+                    "reference": reference,
+                    "process_id": process.id,
+                }
+            )
+            .id
+            for amount, reference in ((80.0, "SUB-1"), (120.0, "SUB-2"))
+        )
+        for request in requests:
+            request._portal_ensure_token()
+        self.assertEqual(requests[0]._get_request_enrollments(), self.other_enrollment | requests)
+        selection = "-".join(str(request_id) for request_id in sorted(requests.ids))
+        transaction = self._complete(self._transaction(requests[0], selection, 200.0))
+        self.assertEqual(transaction.collection_enrollment_ids, requests)
+        self.assertEqual(requests.mapped("state"), ["paid", "paid"])
+        self.assertEqual(requests.mapped("amount_collected"), [80.0, 120.0])
+        self.assertEqual(self.other_enrollment.state, "running", "the unticked invoice is still due")
+
+    def test_an_invoice_and_a_request_paid_together_are_each_credited(self):
+        request = self.env["collection.enrollment"].create_payment_request(
+            {"partner_id": self.customer.id, "amount": 50.0, "process_id": self.standard_process.id}
+        )
+        self.enrollment._portal_ensure_token()
+        selection = "-".join(str(i) for i in sorted((self.second_enrollment | request).ids))
+        transaction = self._complete(self._transaction(self.enrollment, selection, 300.0))
+        self.assertEqual(self.second_enrollment.state, "paid")
+        self.assertEqual((request.state, request.amount_collected), ("paid", 50.0))
+        self.assertEqual(transaction.collection_enrollment_ids, self.second_enrollment | request)
+
     def test_the_customer_saves_the_payment_method_for_later(self):
         self._page(self.enrollment)
         processing = self._transaction(self.enrollment, "all", 1250.0, tokenization_requested=True)
@@ -353,12 +389,40 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
                 self.assertEqual(response.status_code, 400)
                 self.assertEqual(self.enrollment.state, "running")
 
-    def test_closed_requests_show_their_status(self):
+    def test_an_escalated_request_can_still_be_paid_promised_and_disputed(self):
         self.env["collection.engine"]._ensure_portal_tokens(self.other_enrollment)
         self.other_enrollment._escalate()
         response = self._page(self.other_enrollment)
         self.assertEqual(response.status_code, 200)
-        self.assertInPage("Please contact us", response.text)
+        self.assertInPage("passed on to our team", response.text)
+        self.assertInPage("/transaction/", response.text, "the payment form is there")
+        self.assertInPage('name="promise_date"', response.text)
+        promise_date = fields.Date.to_string(fields.Date.today() + timedelta(days=5))
+        response = self._post(
+            self.other_enrollment, "promise", {"promise_date": promise_date, "promise_amount": "400"}
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(
+            (self.other_enrollment.state, self.other_enrollment.pause_reason), ("escalated", "promise")
+        )
+        transaction = self._complete(self._transaction(self.other_enrollment, "all", 400.0))
+        self.assertEqual(transaction.invoice_ids, self.other_invoice)
+        self.assertEqual(self.other_enrollment.state, "paid")
+        self.assertIn("promise_kept", self.other_enrollment.event_ids.mapped("action"))
+
+    def test_the_link_of_a_replaced_request_leads_to_the_new_one(self):
+        self.env["collection.engine"]._ensure_portal_tokens(self.other_enrollment)
+        self.other_enrollment._escalate()
+        self.other_invoice.collection_enroll(process_id=self.standard_process.id, reenroll=True)
+        new = self.other_invoice.collection_enrollment_ids - self.other_enrollment
+        response = self._page(self.other_enrollment, allow_redirects=False)
+        self.assertEqual(response.status_code, 303)
+        self.assertIn(
+            f"/my/collections/{new.id}?access_token={new.access_token}", response.headers["Location"]
+        )
+
+    def test_closed_requests_show_their_status(self):
+        self.env["collection.engine"]._ensure_portal_tokens(self.other_enrollment)
         self.other_enrollment.state = "cancelled"
         self.assertInPage("This request is closed", self._page(self.other_enrollment).text)
         csrf = self._csrf(self.enrollment)

@@ -3,3 +3,4 @@ from . import collection_rule_test
 from . import collection_stage_move_wizard
 from . import collection_dashboard
 from . import collection_process_activation
+from . import collection_dispute_resolution

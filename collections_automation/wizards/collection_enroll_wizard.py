@@ -13,6 +13,23 @@ class CollectionEnrollWizard(models.TransientModel):
         domain="[('company_id', '=', company_id)]",
         help="Leave empty to let the segment rules choose a process for each invoice.",
     )
+    enroll_count = fields.Integer(compute="_compute_enroll_plan", string="Invoices to enroll")
+    skipped_note = fields.Text(
+        compute="_compute_enroll_plan",
+        string="Skipped",
+        help="The invoices that will not be enrolled, and why.",
+    )
+    out_of_collections_note = fields.Text(
+        compute="_compute_enroll_plan",
+        string="Out of collections",
+        help="Invoices whose collection escalated, was cancelled by a user or written off: the triggers "
+        "leave them alone, and they start again only once you confirm it.",
+    )
+    reenroll = fields.Boolean(
+        string="Enroll them again",
+        help="Start a new collection for the invoices out of collections; an escalated collection "
+        "closes as replaced.",
+    )
     start_date = fields.Date(
         required=True,
         default=fields.Date.context_today,
@@ -23,6 +40,17 @@ class CollectionEnrollWizard(models.TransientModel):
     def _compute_move_count(self):
         for wizard in self:
             wizard.move_count = len(wizard.move_ids)
+
+    @api.depends("move_ids", "reenroll")
+    def _compute_enroll_plan(self):
+        for wizard in self:
+            moves = wizard.move_ids._origin
+            eligible, refusals = moves._split_collectable()
+            _eligible, always_refused = moves._split_collectable(reenroll=True)
+            out_of_collections = [reason for move, reason in refusals.items() if move not in always_refused]
+            wizard.enroll_count = len(eligible) + (len(out_of_collections) if wizard.reenroll else 0)
+            wizard.skipped_note = "\n".join(always_refused.values())
+            wizard.out_of_collections_note = "\n".join(out_of_collections)
 
     @api.depends("move_ids")
     def _compute_company_id(self):
@@ -40,7 +68,7 @@ class CollectionEnrollWizard(models.TransientModel):
     def action_enroll(self):
         self.ensure_one()
         enrollments = self.move_ids.collection_enroll(
-            process_id=self.process_id.id, start_date=self.start_date
+            process_id=self.process_id.id, start_date=self.start_date, reenroll=self.reenroll
         )
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "collections_automation.collection_enrollment_action"

@@ -11,6 +11,12 @@ class CollectionProcessActivation(models.TransientModel):
     not_yet_due_count = fields.Integer(compute="_compute_enroll_counts", string="Not yet due")
     enroll_amount = fields.Monetary(compute="_compute_enroll_counts", string="Amount due")
     currency_id = fields.Many2one(related="process_id.company_id.currency_id")
+    auto_enroll_off = fields.Boolean(compute="_compute_auto_enroll_off")
+
+    @api.depends("process_id.company_id.collection_auto_enroll")
+    def _compute_auto_enroll_off(self):
+        for wizard in self:
+            wizard.auto_enroll_off = not wizard.process_id.company_id.collection_auto_enroll
 
     @api.depends("process_id")
     def _compute_enroll_counts(self):

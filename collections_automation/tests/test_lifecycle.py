@@ -1,0 +1,326 @@
+"""The enrollment lifecycle over long histories: what happens on the second
+run, the hundredth, after a payment, an escalation, a cancellation.
+
+Each test here reproduces a defect of wave one (it failed before its fix)."""
+
+from datetime import timedelta
+
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import ADDON, DAY_0, CollectionsCommon
+
+
+def days(n):
+    return DAY_0 + timedelta(days=n)
+
+
+@tagged("post_install", "-at_install")
+class TestLifecycle(CollectionsCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.standard_process.write({"auto_enroll_overdue": True, "grace_days": 3})
+        cls.env.company.collection_default_process_id = cls.standard_process
+
+    def _walk(self, first, last):
+        for offset in range(first, last + 1):
+            self._run_engine(days(offset))
+
+    def _final_notices(self, invoice):
+        return self._reminders(invoice.collection_enrollment_ids).filtered(
+            lambda m: "Final notice" in (m.subject or "")
+        )
+
+    def _cash_collected(self, date_from, date_to):
+        total, _by_stage = self.env["collection.kpi"]._get_cash_collected(
+            self.env.company, date_from, date_to
+        )
+        return total
+
+    # ------------------------------------------------------------------
+    # Re-enrollment policy
+    # ------------------------------------------------------------------
+
+    def test_an_escalated_invoice_is_never_enrolled_again_by_the_trigger(self):
+        invoice = self._create_invoice()
+        self._walk(0, 60)
+        self.assertEqual(invoice.collection_enrollment_ids.mapped("state"), ["escalated"])
+        self.assertEqual(len(self._final_notices(invoice)), 1, "one final notice, whatever the runs after it")
+
+    def test_a_collection_cancelled_by_a_user_is_not_started_again_by_the_trigger(self):
+        invoice = self._create_invoice()
+        self._walk(0, 4)
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(enrollment.state, "running")
+        with self._at(days(5)):
+            enrollment.action_cancel()
+        self._walk(5, 40)
+        self.assertEqual(invoice.collection_enrollment_ids, enrollment)
+        self.assertEqual((enrollment.state, enrollment.cancel_reason), ("cancelled", "user"))
+
+    def test_an_accountant_restarts_an_escalated_invoice_with_a_confirmation(self):
+        invoice = self._create_invoice()
+        self._walk(0, 45)
+        escalated = invoice.collection_enrollment_ids
+        self.assertEqual(escalated.state, "escalated")
+        with self._at(days(46)):
+            wizard = Form(self.env["collection.enroll.wizard"].with_context(default_move_ids=invoice.ids))
+            self.assertIn("escalated", wizard.out_of_collections_note)
+            with self.assertRaisesRegex(UserError, "Confirm to enroll it again"):
+                wizard.save().action_enroll()
+            wizard.reenroll = True
+            wizard.save().action_enroll()
+        new = invoice.collection_enrollment_ids - escalated
+        self.assertEqual(new.state, "running")
+        self.assertEqual((escalated.state, escalated.cancel_reason), ("cancelled", "reenrolled"))
+        self.assertEqual(
+            invoice.collection_enrollment_ids.filtered(
+                lambda e: e.state in ("running", "paused", "escalated")
+            ),
+            new,
+            "at most one open collection per invoice",
+        )
+
+    # ------------------------------------------------------------------
+    # Escalated: closed for reminders, open for the money
+    # ------------------------------------------------------------------
+
+    def test_a_payment_after_escalation_closes_it_paid_and_counts_as_cash_collected(self):
+        invoice = self._create_invoice(amount=800)
+        self._walk(0, 45)
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(enrollment.state, "escalated")
+        with self._at(days(50)):
+            self._pay(invoice, day=days(50))
+        self.assertEqual(enrollment.state, "paid")
+        self.assertEqual((enrollment.amount_residual, enrollment.amount_collected), (0.0, 800.0))
+        self.assertEqual(enrollment.closed_on, days(50))
+        self.assertEqual(self._cash_collected(days(0), days(60)), 800.0)
+
+    def test_escalation_waits_for_the_final_notice_deadline(self):
+        self.standard_process.escalation_delay_days = 7
+        invoice = self._create_invoice()
+        self._walk(0, 30)
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(enrollment.stage_id, self.final_stage)
+        self.assertEqual(enrollment.state, "running", "the final notice's 7 days have not passed")
+        self.assertEqual(enrollment.next_action_date, days(37))
+        self.assertFalse(enrollment.next_stage_id)
+        self._walk(31, 36)
+        self.assertEqual(enrollment.state, "running")
+        self._walk(37, 37)
+        self.assertEqual(enrollment.state, "escalated")
+        self.assertEqual(enrollment.escalated_on, days(37))
+
+    def test_a_payment_before_the_escalation_day_stops_it(self):
+        invoice = self._create_invoice()
+        self._walk(0, 32)
+        self._pay(invoice, day=days(33))
+        self._walk(33, 45)
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(enrollment.state, "paid")
+        self.assertFalse(enrollment.escalated_on)
+        self.assertFalse(enrollment.event_ids.filtered(lambda e: e.action == "escalation"))
+
+    def test_a_stage_that_escalates_lets_the_later_stages_run(self):
+        self.call_stage.escalate = True
+        invoice = self._create_invoice()
+        self._walk(0, 11)
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(
+            enrollment.stage_id, self.call_stage, "enrolled on day 4: reminder then, call on day 11"
+        )
+        self.assertEqual(enrollment.escalated_on, days(11), "the call stage ran the escalation")
+        self.assertEqual(enrollment.state, "running", "later stages still run")
+        self.assertIn(self.escalation_tag, self.customer.category_id)
+        self._walk(12, 45)
+        self.assertEqual(len(self._final_notices(invoice)), 1, "the final notice still went out")
+        self.assertEqual(enrollment.state, "escalated")
+        escalations = enrollment.event_ids.filtered(lambda e: e.action == "escalation").sorted("id")
+        self.assertEqual(escalations.stage_id, self.call_stage, "the escalation's actions ran at the call")
+        self.assertEqual(len(escalations), 2, "then the end of the ladder, with no action repeated")
+        escalation_activities = enrollment.activity_ids.filtered(lambda a: a.summary.startswith("Escalated"))
+        self.assertEqual(len(escalation_activities), 1)
+
+    # ------------------------------------------------------------------
+    # One email per customer, whatever the batch size
+    # ------------------------------------------------------------------
+
+    def test_one_email_per_customer_and_stage_across_batches(self):
+        self.standard_process.write({"consolidate": True, "auto_enroll_overdue": False})
+        self.env["ir.config_parameter"].sudo().set_param(f"{ADDON}.batch_size", "2")
+        customers = self.customer | self.env["res.partner"].create(
+            [{"name": f"Customer {n}", "email": f"ap{n}@example.com"} for n in range(2)]
+        )
+        invoices = self.env["account.move"]
+        for customer in customers:
+            for amount in (100, 200, 300):
+                invoices |= self._create_invoice(amount=amount, partner=customer)
+        with self._at(DAY_0):
+            enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 3)
+        emails = self._reminders(enrollments)
+        self.assertEqual(len(emails), 3, "one email for each customer's three invoices")
+        for customer in customers:
+            email = emails.filtered(lambda m, c=customer: c in m.partner_ids)
+            self.assertEqual(len(email), 1)
+            for invoice in invoices.filtered(lambda i, c=customer: i.partner_id == c):
+                self.assertIn(invoice.name, str(email.body))
+        self.assertEqual(set(enrollments.mapped("stage_id")), {self.reminder_stage})
+
+    # ------------------------------------------------------------------
+    # Bulk enrollment
+    # ------------------------------------------------------------------
+
+    def test_bulk_enrollment_enrolls_what_it_can_and_reports_the_rest(self):
+        open_invoices = self._create_invoice() | self._create_invoice()
+        enrolled = self._create_invoice()
+        first = enrolled.collection_enroll(process_id=self.standard_process.id)
+        paid = self._create_invoice()
+        self._pay(paid)
+        selection = open_invoices | enrolled | paid
+        enrollments = selection.collection_enroll(process_id=self.standard_process.id)
+        self.assertEqual(enrollments.move_id, open_invoices)
+        self.assertEqual(enrolled.collection_enrollment_ids, first)
+        self.assertFalse(paid.collection_enrollment_ids)
+        with self.assertRaisesRegex(UserError, "already in a collection process"):
+            selection.collection_enroll(process_id=self.standard_process.id, strict=True)
+
+    def test_the_wizard_lists_what_it_skips_and_why(self):
+        eligible = self._create_invoice()
+        enrolled = self._create_invoice()
+        enrolled.collection_enroll(process_id=self.standard_process.id)
+        wizard = Form(
+            self.env["collection.enroll.wizard"].with_context(default_move_ids=(eligible | enrolled).ids)
+        )
+        self.assertEqual(wizard.enroll_count, 1)
+        self.assertIn(enrolled.name, wizard.skipped_note)
+        self.assertIn("already in a collection process", wizard.skipped_note)
+        action = wizard.save().action_enroll()
+        self.assertEqual(action["res_id"], eligible.collection_enrollment_ids.id)
+
+    # ------------------------------------------------------------------
+    # Activation and the company's switch
+    # ------------------------------------------------------------------
+
+    def test_the_trigger_count_follows_the_companys_automatic_enrollment_switch(self):
+        self._create_invoice(due_date=fields.Date.today() - timedelta(days=30))
+        self.assertEqual(self.standard_process.trigger_enroll_count, 1)
+        activation = self.env["collection.process.activation"].create(
+            {"process_id": self.standard_process.id}
+        )
+        self.assertEqual(activation.enroll_count, 1)
+        self.env.company.collection_auto_enroll = False
+        self.standard_process.invalidate_recordset(["trigger_enroll_count"])
+        self.assertEqual(self.standard_process.trigger_enroll_count, 0)
+        activation = self.env["collection.process.activation"].create(
+            {"process_id": self.standard_process.id}
+        )
+        self.assertEqual(activation.enroll_count, 0)
+        self.assertTrue(activation.auto_enroll_off)
+
+    # ------------------------------------------------------------------
+    # Collect any payment from the desk
+    # ------------------------------------------------------------------
+
+    def test_a_payment_request_is_created_from_the_payment_requests_menu(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(f"{ADDON}.collection_payment_request_action")
+        context = safe_eval(action["context"])
+        with self._at(DAY_0):
+            form = Form(
+                self.env["collection.enrollment"].with_user(self.collections_user).with_context(**context)
+            )
+            form.partner_id = self.customer
+            form.amount_due_at_enrollment = 80.0
+            form.reference = "SUBSCRIPTION-42"
+            form.due_date = DAY_0
+            form.process_id = self.standard_process
+            self.assertEqual(form.currency_id, self.env.company.currency_id)
+            request = form.save()
+        self.assertEqual((request.amount_residual, request.state), (80.0, "running"))
+        self.assertFalse(request.move_id)
+        self.assertEqual(request.next_stage_id, self.reminder_stage)
+        with self._at(DAY_0), self.assertRaisesRegex(ValidationError, "greater than zero"):
+            form = Form(self.env["collection.enrollment"].with_context(**context))
+            form.partner_id = self.customer
+            form.process_id = self.standard_process
+            form.save()
+
+    # ------------------------------------------------------------------
+    # Disputes are resolved, with an outcome
+    # ------------------------------------------------------------------
+
+    def _disputed(self, amount=1000.0):
+        invoice = self._create_invoice(amount=amount)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            enrollment.action_dispute("wrong_amount", "We ordered 8, not 10.")
+        return invoice, enrollment
+
+    def _resolve(self, enrollment, day, **values):
+        with self._at(day):
+            wizard = Form(
+                self.env["collection.dispute.resolution"]
+                .with_user(self.collections_user)
+                .with_context(default_enrollment_id=enrollment.id)
+            )
+            for field, value in values.items():
+                setattr(wizard, field, value)
+            wizard.save().action_resolve()
+
+    def _customer_emails(self, enrollment, subject):
+        return enrollment.message_ids.filtered(lambda m: subject in (m.subject or ""))
+
+    def test_a_dispute_resolved_by_resuming_the_ladder(self):
+        _invoice, enrollment = self._disputed()
+        self._walk(1, 10)
+        self.assertFalse(self._reminders(enrollment), "nothing while disputed")
+        self._resolve(enrollment, days(11), outcome="resume", note="The 10 units were delivered.")
+        self.assertEqual((enrollment.state, enrollment.pause_reason), ("running", False))
+        resolved = enrollment.event_ids.filtered(lambda e: e.action == "dispute_resolved")
+        self.assertEqual(len(resolved), 1)
+        self.assertIn("The 10 units were delivered.", resolved.message)
+        self.assertEqual(len(self._customer_emails(enrollment, "Your dispute")), 1)
+        self._walk(11, 11)
+        self.assertEqual(len(self._reminders(enrollment)), 1, "the ladder goes on from where it stood")
+
+    def test_a_dispute_resolved_with_a_credit_note_resumes_for_the_rest(self):
+        invoice, enrollment = self._disputed(amount=1000.0)
+        refund = self.env["account.move"].create(
+            {
+                "move_type": "out_refund",
+                "partner_id": self.customer.id,
+                "invoice_date": DAY_0,
+                "invoice_line_ids": [
+                    fields.Command.create({"name": "2 units", "price_unit": 200.0, "tax_ids": []})
+                ],
+            }
+        )
+        refund.action_post()
+        self._resolve(enrollment, days(5), outcome="credit_note", credit_note_id=refund)
+        self.assertEqual(enrollment.state, "running")
+        self.assertEqual(enrollment.amount_residual, 800.0)
+        self.assertEqual(invoice.amount_residual, 800.0, "the credit note is reconciled with the invoice")
+        resolved = enrollment.event_ids.filtered(lambda e: e.action == "dispute_resolved")
+        self.assertIn(refund.name, resolved.message)
+
+    def test_a_dispute_resolved_by_writing_off_closes_it_for_good(self):
+        invoice, enrollment = self._disputed()
+        self._resolve(enrollment, days(5), outcome="write_off", note="Not worth pursuing.")
+        self.assertEqual((enrollment.state, enrollment.closed_on), ("written_off", days(5)))
+        self.assertEqual(len(self._customer_emails(enrollment, "Your dispute")), 1)
+        self.standard_process.auto_enroll_overdue = True
+        self._walk(6, 40)
+        self.assertEqual(invoice.collection_enrollment_ids, enrollment, "a written-off invoice stays out")
+
+    def test_only_a_disputed_collection_is_resolved(self):
+        invoice = self._create_invoice()
+        enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        with self.assertRaisesRegex(UserError, "not disputed"):
+            enrollment.action_resolve_dispute("resume")
+        _invoice, disputed = self._disputed()
+        with self.assertRaisesRegex(UserError, "credit note"):
+            disputed.action_resolve_dispute("credit_note")
