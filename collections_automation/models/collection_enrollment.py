@@ -919,13 +919,17 @@ class CollectionEnrollment(models.Model):
         self.ensure_one()
         return bool(self.retry_attempt and self.stage_id == stage)
 
-    def _handle_decline(self, token, decline_code, advice_code, attempt=0):
+    def _handle_decline(self, token, decline_code, advice_code, attempt=0, declined_stage=None):
         """Answer a declined retry by its class: try again by the process's
         retry schedule, ask the customer for a new payment method, or never
-        retry again. Returns the class."""
+        retry again. Returns the class. ``declined_stage``: the stage whose
+        charge was declined, when the decline comes after the engine ran it
+        (a webhook)."""
         self.ensure_one()
         decline_class = self.env["collection.decline.code"].sudo()._classify(decline_code, advice_code)
-        if decline_class == "soft":
+        if decline_class == "soft" and declined_stage:
+            self._plan_retry_after_late_soft_decline(declined_stage, attempt, decline_code)
+        elif decline_class == "soft":
             self._plan_retry_after_soft_decline(attempt, decline_code)
         elif decline_class == "customer":
             self.write({"retry_blocked": "customer", "retry_blocked_token_id": token.id})
@@ -962,6 +966,27 @@ class CollectionEnrollment(models.Model):
                 code=decline_code or self.env._("no code"),
             )
         self.message_post(body=body, subtype_xmlid="mail.mt_note")
+
+    def _plan_retry_after_late_soft_decline(self, stage, attempt, decline_code):
+        """A soft decline learned after the engine ran the charge. While no
+        other stage ran since, the charge of ``stage`` is tried again by the
+        retry schedule, alone, and the next stage waits for it, as after a
+        decline known at once. Once the process moved on, nothing is held
+        back: the next stage that retries charges again."""
+        self.ensure_one()
+        if self.state == "running" and self.stage_id == stage and self.next_stage_id != stage:
+            self._plan_retry_after_soft_decline(attempt, decline_code)
+            if self.retry_next_date:
+                self.write({"next_stage_id": stage.id, "next_action_date": self.retry_next_date})
+            return
+        self.message_post(
+            body=self.env._(
+                "The saved payment method was declined (%(code)s) after the process moved on: the next "
+                "stage that retries charges again.",
+                code=decline_code or self.env._("no code"),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
 
     def _get_payment_url(self):
         """The absolute link a customer follows to pay, promise or dispute:

@@ -217,7 +217,11 @@ class PaymentTransaction(models.Model):
                     "decline_code": decline_code,
                     "advice_code": advice_code,
                     "decline_class": enrollment._handle_decline(
-                        transaction.token_id, decline_code, advice_code
+                        transaction.token_id,
+                        decline_code,
+                        advice_code,
+                        attempt=max(collection_event.attempt - 1, 0),
+                        declined_stage=collection_event.stage_id,
                     ),
                     "message": transaction.state_message,
                 }

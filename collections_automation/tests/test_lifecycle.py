@@ -3,11 +3,14 @@ run, the hundredth, after a payment, an escalation, a cancellation.
 
 Each test here reproduces a defect of wave one (it failed before its fix)."""
 
+import importlib.util
 from datetime import timedelta
+from pathlib import Path
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 from .common import ADDON, DAY_0, CollectionsCommon
@@ -324,3 +327,50 @@ class TestLifecycle(CollectionsCommon):
         _invoice, disputed = self._disputed()
         with self.assertRaisesRegex(UserError, "credit note"):
             disputed.action_resolve_dispute("credit_note")
+
+
+@tagged("post_install", "-at_install")
+class TestLifecycleMigration(CollectionsCommon):
+    """Databases of 19.0.1.0.0 hold the trigger's duplicates: several
+    escalated collections of one invoice, escalation dates in closed_on."""
+
+    def _load_migration(self):
+        path = Path(__file__).parent.parent / "migrations" / "19.0.1.1.0" / "pre-migrate.py"
+        spec = importlib.util.spec_from_file_location("collections_pre_migrate_19_0_1_1_0", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    def test_duplicates_of_the_old_trigger_are_closed_and_escalations_reopened(self):
+        invoice = self._create_invoice()
+        other = self._create_invoice()
+        # The old index let several escalated collections of one invoice be.
+        self.env.cr.execute(SQL("DROP INDEX collection_enrollment_invoice_enrolled_once"))
+        enrollments = invoice.collection_enroll(process_id=self.standard_process.id, strict=True)
+        for _n in range(2):
+            enrollments.write({"state": "escalated", "closed_on": days(40)})
+            enrollments.flush_recordset()
+            enrollments |= self.env["collection.enrollment"].create(
+                invoice._prepare_collection_enrollment_values(
+                    self.standard_process, self.env["collection.segment.rule"]
+                )
+            )
+        single = other.collection_enroll(process_id=self.standard_process.id, strict=True)
+        single.write({"state": "escalated", "closed_on": days(41)})
+        self.env.flush_all()
+        self._load_migration().migrate(self.env.cr, "19.0.1.0.0")
+        self.env.invalidate_all()
+        oldest, middle, newest = enrollments.sorted("id")
+        self.assertEqual(newest.state, "running", "the open collection stays")
+        for replaced in (oldest, middle):
+            self.assertEqual((replaced.state, replaced.cancel_reason), ("cancelled", "reenrolled"))
+        self.assertEqual(
+            (single.state, single.escalated_on, single.closed_on), ("escalated", days(41), False)
+        )
+        # The index of 19.0.1.1.0 holds on the migrated rows.
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX collection_enrollment_invoice_enrolled_once ON collection_enrollment "
+                "(move_id) WHERE move_id IS NOT NULL AND state IN ('running', 'paused', 'escalated')"
+            )
+        )

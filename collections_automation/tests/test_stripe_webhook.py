@@ -119,6 +119,66 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         )
         self.assertEqual(enrollment.retry_blocked, "hard")
 
+    def _late_soft_decline(self, retry, event_id):
+        payload = self._event(
+            "payment_intent.payment_failed",
+            retry.payment_transaction_id.provider_reference,
+            event_id=event_id,
+            last_payment_error={
+                "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "No funds",
+            },
+        )
+        self.assertEqual(self._post(payload).status_code, 200)
+
+    def test_a_late_soft_decline_plans_a_new_charge_of_its_own_stage(self):
+        self.card_process.retry_schedule = "2"
+        _invoice, enrollment = self._enroll()
+        self._token("pm_processing")
+        self._run_engine(days(1))
+        retry = self._retries(enrollment)
+        self.assertEqual((enrollment.next_stage_id, enrollment.next_action_date), (self.retry_2, days(4)))
+        with self._at(days(2)):
+            self._late_soft_decline(retry, "evt_late_soft")
+        self.assertEqual((retry.outcome, retry.decline_class), ("failed", "soft"))
+        self.assertEqual(
+            (enrollment.next_stage_id, enrollment.next_action_date, enrollment.retry_next_date),
+            (self.retry_1, days(4), days(4)),
+            "the charge of the stage that was declined is tried again, 2 days after the decline",
+        )
+        self._token("pm_ok")
+        self._run_engine(days(4))
+        second = self._retries(enrollment) - retry
+        self.assertEqual((second.stage_id, second.attempt, second.outcome), (self.retry_1, 2, "done"))
+        self.assertEqual(enrollment.state, "paid")
+
+    def test_a_soft_decline_after_the_process_moved_on_never_holds_it_back(self):
+        self.card_process.retry_schedule = "2"
+        self.retry_2.write(
+            {
+                "retry_payment": False,
+                "send_email": True,
+                "mail_template_id": self.env.ref("collections_automation.mail_template_overdue").id,
+            }
+        )
+        _invoice, enrollment = self._enroll()
+        self._token("pm_processing")
+        self._run_engine(days(1))
+        retry = self._retries(enrollment)
+        self._run_engine(days(4))
+        self.assertEqual(enrollment.stage_id, self.retry_2, "the email stage ran")
+        self._late_soft_decline(retry, "evt_later_soft")
+        self.assertEqual((retry.outcome, retry.decline_class), ("failed", "soft"))
+        self.assertEqual((enrollment.next_stage_id, enrollment.next_action_date), (self.retry_3, days(7)))
+        self.assertFalse(enrollment.retry_next_date)
+        charges = len(self.fake_stripe.charges)
+        self._run_engine(days(5))
+        self._run_engine(days(6))
+        self.assertEqual(len(self.fake_stripe.charges), charges, "the email stage never charges")
+        self._run_engine(days(7))
+        self.assertEqual(self._retries(enrollment)[-1].stage_id, self.retry_3)
+
     def test_a_bad_or_missing_signature_is_refused_and_changes_nothing(self):
         invoice, enrollment = self._enroll()
         transaction = self._pending_transaction(invoice, "pi_hook_forged")

@@ -72,6 +72,7 @@ class TestCollectionsViews(CollectionsCommon):
             "update_payment_method",
             "promise_confirmation",
             "dispute_received",
+            "dispute_resolved",
         }
         for templates, prefix in ((mail_templates, "mail_template_"), (sms_templates, "sms_template_")):
             shipped = {
