@@ -1,3 +1,4 @@
+import math
 from datetime import timedelta
 
 import pytz
@@ -500,28 +501,10 @@ class CollectionEnrollment(models.Model):
         ``date``: the enrollments pause until then. Past that date unpaid,
         the engine logs the broken promise and runs the next stage."""
         self._check_open()
-        lead = self[:1]
-        if not lead.process_id.allow_promise:
-            raise UserError(self.env._("This payment request does not take promises to pay."))
-        first, last = lead._get_promise_date_limits()
         date = fields.Date.to_date(date) if date else False
-        if not date or not first <= date <= last:
-            raise ValidationError(
-                self.env._("Choose a date between %(first)s and %(last)s.", first=first, last=last)
-            )
+        self._check_promise_policy(date, amount)
         total = sum(self.mapped("amount_residual"))
-        currency = lead.currency_id
-        if (
-            not amount
-            or currency.compare_amounts(amount, 0.0) <= 0
-            or currency.compare_amounts(amount, total) > 0
-        ):
-            raise ValidationError(
-                self.env._(
-                    "The promised amount must be more than zero and at most %(total)s.",
-                    total=currency.format(total),
-                )
-            )
+        currency = self[:1].currency_id
         for enrollment in self:
             share = currency.round(amount * enrollment.amount_residual / total)
             enrollment.action_pause(
@@ -532,6 +515,80 @@ class CollectionEnrollment(models.Model):
             )
         self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True
+
+    def _check_promise_policy(self, date, amount):
+        """Each enrollment's own process decides: whether it takes promises,
+        by which date, for which share of the amount due, how many times;
+        and an open promise can only get better (sooner, or more)."""
+        forbidding = self.filtered(lambda e: not e.process_id.allow_promise)
+        if forbidding:
+            raise UserError(
+                self.env._(
+                    "%(requests)s does not take promises to pay.",
+                    requests=", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name)),
+                )
+            )
+        limits = [enrollment._get_promise_date_limits() for enrollment in self]
+        first, last = max(limit[0] for limit in limits), min(limit[1] for limit in limits)
+        if not date or not first <= date <= last:
+            raise ValidationError(
+                self.env._("Choose a date between %(first)s and %(last)s.", first=first, last=last)
+            )
+        currency = self[:1].currency_id
+        total = sum(self.mapped("amount_residual"))
+        if (
+            not isinstance(amount, (int, float))
+            or not math.isfinite(amount)
+            or currency.compare_amounts(amount, 0.0) <= 0
+            or currency.compare_amounts(amount, total) > 0
+        ):
+            raise ValidationError(
+                self.env._(
+                    "The promised amount must be more than zero and at most %(total)s.",
+                    total=currency.format(total),
+                )
+            )
+        required = sum(currency.round(e.amount_residual * e.process_id.promise_min_share / 100) for e in self)
+        if currency.compare_amounts(amount, required) < 0:
+            raise ValidationError(
+                self.env._("A promise must cover at least %(amount)s.", amount=currency.format(required))
+            )
+        promised = self.filtered(lambda e: e.pause_reason == "promise" and e.pause_until)
+        if promised:
+            open_date = min(promised.mapped("pause_until"))
+            open_amount = sum(promised.mapped("promise_amount"))
+            if date > open_date:
+                raise ValidationError(
+                    self.env._(
+                        "You already promised to pay by %(date)s: a new promise cannot be later than that.",
+                        date=format_date(self.env, open_date),
+                    )
+                )
+            if currency.compare_amounts(amount, open_amount) < 0:
+                raise ValidationError(
+                    self.env._(
+                        "You already promised %(amount)s: a new promise cannot be for less than that.",
+                        amount=currency.format(open_amount),
+                    )
+                )
+        counts = dict(
+            self.env["collection.event"]
+            .sudo()
+            ._read_group(
+                [("enrollment_id", "in", self.ids), ("action", "=", "promise")],
+                groupby=["enrollment_id"],
+                aggregates=["__count"],
+            )
+        )
+        exhausted = self.filtered(lambda e: counts.get(e, 0) >= e.process_id.promise_max_count)
+        if exhausted:
+            raise ValidationError(
+                self.env._(
+                    "%(requests)s took at most %(count)s promises to pay already: please pay, or contact us.",
+                    requests=", ".join(exhausted.mapped(lambda e: e.move_id.name or e.name)),
+                    count=exhausted[0].process_id.promise_max_count,
+                )
+            )
 
     def _send_customer_confirmation(self, template_xmlid):
         """Email the customer, from the first enrollment, a confirmation

@@ -98,6 +98,17 @@ class CollectionProcess(models.Model):
         default=14,
         help="The latest promised date a customer can choose, in days from today.",
     )
+    promise_max_count = fields.Integer(
+        string="Promises per request",
+        default=2,
+        help="How many promises to pay a customer can make for one request, kept, broken or improved.",
+    )
+    promise_min_share = fields.Integer(
+        string="Promise at least (%)",
+        default=100,
+        help="The share of the amount due a promise must cover. 100: a promise is for the whole amount; "
+        "less lets customers promise part of it.",
+    )
     allow_dispute = fields.Boolean(
         string="Customers can dispute",
         default=True,
@@ -262,11 +273,15 @@ class CollectionProcess(models.Model):
                     self.env._("Grace period and days before the due date cannot be negative.")
                 )
 
-    @api.constrains("allow_promise", "promise_max_days")
+    @api.constrains("allow_promise", "promise_max_days", "promise_max_count", "promise_min_share")
     def _check_promise_max_days(self):
         for process in self.filtered("allow_promise"):
             if process.promise_max_days < 1:
                 raise ValidationError(self.env._("A promise to pay must be allowed at least one day ahead."))
+            if process.promise_max_count < 1:
+                raise ValidationError(self.env._("Allow at least one promise per request, or none at all."))
+            if not 1 <= process.promise_min_share <= 100:
+                raise ValidationError(self.env._("A promise covers between 1% and 100% of the amount due."))
 
     @api.constrains("retry_schedule")
     def _check_retry_schedule(self):
