@@ -5,12 +5,13 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint bench load screenshots env help
+.PHONY: run test lint simulate bench load screenshots env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
 	@echo "make test   run the whole test suite on a fresh database"
 	@echo "make lint   ruff and pylint-odoo"
+	@echo "make simulate  a simulated year of collections, invariants checked daily (DAYS, CUSTOMERS, SEED)"
 	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
 	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
 	@echo "make screenshots  the README's screenshots, from the demo database (on demand)"
@@ -28,6 +29,11 @@ test:
 
 lint:
 	@$(DEVENV) lint
+
+# DAYS (365), CUSTOMERS (300) and SEED (1,2,3; several with commas) come from
+# the command line: make simulate DAYS=365 CUSTOMERS=300 SEED=42
+simulate:
+	@$(DEVENV) simulate
 
 bench:
 	@$(DEVENV) bench

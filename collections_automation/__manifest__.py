@@ -10,6 +10,7 @@
     "depends": [
         "account",
         "account_payment",
+        "resource",
         "payment",
         "payment_stripe",
         "portal",

@@ -505,6 +505,29 @@ def cmd_test(args):
     return result.returncode
 
 
+SIMULATION_TEST = "collections_automation/tests/test_simulation.py"
+
+
+def cmd_simulate(args):
+    """The lifecycle simulation with the user's DAYS, CUSTOMERS and SEED, on
+    a fresh test database, then its table of invariants."""
+    report = ENV / "simulation-report.md"
+    report.unlink(missing_ok=True)
+    os.environ.update(
+        COLLECTIONS_SIM_DAYS=str(args.days),
+        COLLECTIONS_SIM_CUSTOMERS=str(args.customers),
+        COLLECTIONS_SIM_SEED=args.seed,
+        COLLECTIONS_SIM_REPORT=str(report),
+    )
+    args.pytest_args = [SIMULATION_TEST, "-q"]
+    started = time.monotonic()
+    returncode = cmd_test(args)
+    if report.is_file():
+        print(f"\n{report.read_text(encoding='utf-8')}")
+    print(f"simulation took {time.monotonic() - started:.0f} s")
+    return returncode
+
+
 BENCH_SCRIPT = REPO / "tests" / "bench" / "engine_bench.py"
 # Targets of the engine benchmark on a 2-core machine (see the README).
 BENCH_MIN_ACTIONS_PER_SECOND = 300
@@ -647,6 +670,12 @@ def main(argv=None):
     test_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
     test_parser.set_defaults(func=cmd_test)
     commands.add_parser("lint", help="run ruff and pylint-odoo").set_defaults(func=cmd_lint)
+    simulate_parser = commands.add_parser("simulate", help="simulate a long history of collections")
+    simulate_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
+    simulate_parser.add_argument("--days", type=int, default=int(os.environ.get("DAYS") or 365))
+    simulate_parser.add_argument("--customers", type=int, default=int(os.environ.get("CUSTOMERS") or 300))
+    simulate_parser.add_argument("--seed", default=os.environ.get("SEED") or "1,2,3")
+    simulate_parser.set_defaults(func=cmd_simulate)
     bench_parser = commands.add_parser("bench", help="benchmark the engine at 1/10 and full size")
     bench_parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
     bench_parser.add_argument("--database", default=os.environ.get("BENCH_DB", "collections_bench"))

@@ -199,6 +199,7 @@ class CollectionsPortal(PaymentPortal):
                 "company": company,
                 "total_due": sum(enrollments_sudo.mapped("amount_residual")),
                 "pending_transactions": self._get_pending_transactions(enrollments_sudo),
+                "promise_min_amount": enrollments_sudo._get_promise_min_amount(),
                 "promise_first_day": first_day,
                 "promise_last_day": last_day,
                 "dispute_reasons": enrollment_sudo._fields["dispute_reason"]._description_selection(

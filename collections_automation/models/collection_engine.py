@@ -43,21 +43,34 @@ class CollectionEngine(models.AbstractModel):
         in_cron = bool(self.env.context.get("cron_id"))
         self._auto_enroll()
         self._end_expired_pauses()
-        previous = None
+        self._apply_holds()
         while batch := self._take_due_batch(limit):
-            if batch == previous:
-                # Nothing moved (every row is someone else's, or stuck): stop
-                # rather than spin; the next run starts afresh.
+            before = self._get_progress_marks(batch)
+            self._run_batch(batch)
+            if self._get_progress_marks(batch) == before:
+                # Nothing moved (every row stuck): stop rather than spin; the
+                # next run starts afresh. A row that runs two stages in one
+                # run is progress, and comes back in the next batch.
                 _logger.warning("collections: batch %s made no progress, ending this run", batch.ids)
                 break
-            previous = batch
-            self._run_batch(batch)
             if in_cron:
                 remaining = self.env["collection.enrollment"].search_count(self._get_due_domain())
                 if not self.env["ir.cron"]._commit_progress(len(batch), remaining=remaining):
                     break
             else:
                 self.env.flush_all()
+
+    @api.model
+    def _get_progress_marks(self, enrollments):
+        """What running a batch changes when it does anything."""
+        self.env.flush_all()
+        enrollments.invalidate_recordset(
+            ["state", "stage_id", "next_stage_id", "next_action_date", "retry_after"]
+        )
+        return [
+            (e.id, e.state, e.stage_id.id, e.next_stage_id.id, e.next_action_date, e.retry_after)
+            for e in enrollments
+        ]
 
     # ------------------------------------------------------------------
     # Taking work
@@ -145,6 +158,7 @@ class CollectionEngine(models.AbstractModel):
         )
         locked = enrollments.browse(row[0] for row in rows)
         locked.invalidate_recordset()
+        self._apply_holds(locked)
         due = locked.filtered(
             lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
         )
@@ -175,7 +189,7 @@ class CollectionEngine(models.AbstractModel):
     def _run_batch(self, enrollments):
         """Run the batch in one go; when anything in it fails, run it again
         group by group, so that the failure stays with its enrollment."""
-        groups = self._group_batch(enrollments)
+        groups = self.env["collection.contact.policy"]._filter_groups(self._group_batch(enrollments))
         self._ensure_portal_tokens(enrollments)
         try:
             with self.env.cr.savepoint():
@@ -607,6 +621,20 @@ class CollectionEngine(models.AbstractModel):
                 for invoice, (process, rule) in choices.items()
                 if process in processes and self._trigger_fits(process, invoice, today)
             ]
+
+    @api.model
+    def _apply_holds(self, enrollments=None):
+        """A customer put on hold, or an invoice excluded from follow-up,
+        after enrollment: its running collections pause, logged; once the
+        hold is lifted they resume, and a stage whose day passed runs."""
+        Enrollment = self.env["collection.enrollment"]
+        scope = Domain("id", "in", enrollments.ids) if enrollments is not None else Domain.TRUE
+        held = Enrollment._get_held_domain()
+        if newly_held := Enrollment.search(scope & Domain("state", "=", "running") & held):
+            newly_held.action_pause(reason="hold")
+        released = Domain("state", "=", "paused") & Domain("pause_reason", "=", "hold") & ~held
+        if no_longer_held := Enrollment.search(scope & released):
+            no_longer_held.action_resume()
 
     @api.model
     def _end_expired_pauses(self):

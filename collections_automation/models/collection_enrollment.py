@@ -18,7 +18,12 @@ CANCEL_REASONS = [
     ("invoice", "Invoice cancelled or reversed"),
     ("reenrolled", "Replaced by a new collection"),
 ]
-PAUSE_REASONS = [("manual", "Paused by a user"), ("promise", "Promise to pay"), ("dispute", "Dispute")]
+PAUSE_REASONS = [
+    ("manual", "Paused by a user"),
+    ("promise", "Promise to pay"),
+    ("dispute", "Dispute"),
+    ("hold", "Customer on hold or invoice excluded from follow-up"),
+]
 PAUSE_EVENTS = {"promise": "promise", "dispute": "dispute"}
 DISPUTE_REASONS = [
     ("not_received", "Goods or services not received"),
@@ -277,6 +282,32 @@ class CollectionEnrollment(models.Model):
             )
         return {"next_stage_id": candidate.id, "next_action_date": candidate_date}
 
+    def _replan_after_removed_stage(self, sequence, stage_id, name):
+        """The stage this collection waited for was removed: plan the one
+        after it, or the escalation."""
+        self.ensure_one()
+        following = self.process_id.stage_ids.filtered(
+            lambda s: (s.sequence, s.id) > (sequence, stage_id)
+        ).sorted(lambda s: (s.sequence, s.id))[:1]
+        previous = self.last_action_date or self.enrolled_on
+        if following:
+            values = {
+                "next_stage_id": following.id,
+                "next_action_date": self._scheduled_date_of(following, previous),
+            }
+        else:
+            values = self._plan_escalation(previous)
+        self.write(values)
+        self._log_event(
+            "stage_moved",
+            stage=following,
+            message=self.env._(
+                "The stage %(stage)s was removed from the process: %(next)s comes next.",
+                stage=name,
+                next=following.name or self.env._("the escalation"),
+            ),
+        )
+
     def _plan_escalation(self, last_action_date):
         """After the last stage: the day the escalation runs, once the
         deadline the final notice gave has passed."""
@@ -516,6 +547,11 @@ class CollectionEnrollment(models.Model):
         self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True
 
+    def _get_promise_min_amount(self):
+        """The least a promise for all of self may cover, by each process's share."""
+        currency = self[:1].currency_id
+        return sum(currency.round(e.amount_residual * e.process_id.promise_min_share / 100) for e in self)
+
     def _check_promise_policy(self, date, amount):
         """Each enrollment's own process decides: whether it takes promises,
         by which date, for which share of the amount due, how many times;
@@ -548,7 +584,7 @@ class CollectionEnrollment(models.Model):
                     total=currency.format(total),
                 )
             )
-        required = sum(currency.round(e.amount_residual * e.process_id.promise_min_share / 100) for e in self)
+        required = self._get_promise_min_amount()
         if currency.compare_amounts(amount, required) < 0:
             raise ValidationError(
                 self.env._("A promise must cover at least %(amount)s.", amount=currency.format(required))
@@ -826,6 +862,16 @@ class CollectionEnrollment(models.Model):
             Domain("state", "in", (*OPEN_STATES, "written_off"))
             | Domain("escalated_on", "!=", False)
             | Domain("cancel_reason", "=", "user")
+        )
+
+    @api.model
+    def _get_held_domain(self):
+        """Collections whose customer is on collection hold or whose invoice
+        is excluded from follow-up: nobody is contacted or charged for them."""
+        return Domain("partner_id.collection_hold", "=", True) | Domain(
+            "move_id.line_ids",
+            "any",
+            [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
         )
 
     @api.model

@@ -11,6 +11,7 @@ EVENT_ACTIONS = [
     ("payment_retry", "Payment retry"),
     ("escalation", "Escalation"),
     ("stage_skipped", "Stage skipped"),
+    ("deferred", "Deferred"),
     ("stage_moved", "Moved to a stage"),
     ("partial_payment", "Partial payment"),
     ("paid", "Paid"),

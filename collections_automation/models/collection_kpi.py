@@ -246,22 +246,35 @@ class CollectionKpi(models.AbstractModel):
         rows = self.env.execute_query(
             SQL(
                 """
-                SELECT enrollment.process_id,
+                WITH attributed AS (
+                    -- Each payment once: a payment on the day one collection of the
+                    -- invoice was replaced and the next began goes to the newer.
+                    SELECT DISTINCT ON (partial.id)
+                           partial.amount, partial.max_date, enrollment.id AS enrollment_id,
+                           enrollment.process_id
+                      FROM collection_enrollment enrollment
+                      JOIN account_move_line line
+                        ON line.move_id = enrollment.move_id AND line.display_type = 'payment_term'
+                      JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
+                      JOIN account_move_line paying_line ON paying_line.id = partial.credit_move_id
+                      JOIN account_move paying ON paying.id = paying_line.move_id
+                     WHERE enrollment.company_id = %(company)s
+                       -- Cash is a payment or a bank statement line; a credit note is not.
+                       AND (paying.origin_payment_id IS NOT NULL OR paying.statement_line_id IS NOT NULL)
+                       AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
+                       AND partial.max_date >= enrollment.enrolled_on
+                       AND (enrollment.closed_on IS NULL OR partial.max_date <= enrollment.closed_on)
+                  ORDER BY partial.id, enrollment.enrolled_on DESC, enrollment.id DESC
+                )
+                SELECT attributed.process_id,
                        (SELECT event.stage_id FROM collection_event event
-                         WHERE event.enrollment_id = enrollment.id
+                         WHERE event.enrollment_id = attributed.enrollment_id
                            AND event.stage_id IS NOT NULL
                            AND event.action IN %(actions)s
-                           AND event.date::date <= partial.max_date
+                           AND event.date::date <= attributed.max_date
                       ORDER BY event.date DESC, event.id DESC LIMIT 1) AS stage_id,
-                       SUM(partial.amount)
-                  FROM collection_enrollment enrollment
-                  JOIN account_move_line line
-                    ON line.move_id = enrollment.move_id AND line.display_type = 'payment_term'
-                  JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
-                 WHERE enrollment.company_id = %(company)s
-                   AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
-                   AND partial.max_date >= enrollment.enrolled_on
-                   AND (enrollment.closed_on IS NULL OR partial.max_date <= enrollment.closed_on)
+                       SUM(attributed.amount)
+                  FROM attributed
               GROUP BY 1, 2
                 """,
                 company=company.id,

@@ -139,6 +139,34 @@ class CollectionStage(models.Model):
                     )
                 previous_by_origin[stage.delay_from] = stage
 
+    def unlink(self):
+        """Collections waiting for a removed stage move on to the stage
+        after it (or to the escalation), counted as the process says; they
+        are never left without a plan."""
+        Enrollment = self.env["collection.enrollment"]
+        # The collections are the add-on's to plan, whoever edits the process.
+        waiting = Enrollment.sudo().search(
+            [("next_stage_id", "in", self.ids), ("state", "in", ("running", "paused"))]
+        )
+        removed = {
+            enrollment: (
+                enrollment.next_stage_id.sequence,
+                enrollment.next_stage_id.id,
+                enrollment.next_stage_id.name,
+            )
+            for enrollment in waiting
+        }
+        result = super().unlink()
+        for enrollment, (sequence, stage_id, name) in removed.items():
+            enrollment._replan_after_removed_stage(sequence, stage_id, name)
+        return result
+
+    def _contacts_customer(self):
+        """Whether this stage sends the customer a message (the contact
+        policy counts and spaces them)."""
+        self.ensure_one()
+        return self.send_email or self.send_sms or self.attach_letter
+
     def _get_scheduled_date(self, due_date, enrollment_date, previous_action_date):
         """The day this stage runs, from the three dates it may count from."""
         self.ensure_one()

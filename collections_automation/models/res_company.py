@@ -60,6 +60,30 @@ class ResCompany(models.Model):
         "wait per new attempt, before the process moves on. Empty: no new attempt.",
     )
 
+    collection_contact_max_per_day = fields.Integer(
+        string="Messages per customer per day",
+        default=1,
+        help="At most this many collection messages (email, SMS, letter) to one customer in a day, "
+        "across every process and invoice; a stage beyond it waits for the next allowed day. 0: no cap.",
+    )
+    collection_contact_max_per_week = fields.Integer(
+        string="Messages per customer per week",
+        default=3,
+        help="At most this many collection messages to one customer in any seven days. 0: no cap.",
+    )
+    collection_quiet_days = fields.Boolean(
+        string="Quiet days",
+        default=True,
+        help="No collection message on the days the company's working calendar does not work: weekends "
+        "and public holidays. A stage due then waits for the next working day.",
+    )
+
+    @api.constrains("collection_contact_max_per_day", "collection_contact_max_per_week")
+    def _check_collection_contact_caps(self):
+        for company in self:
+            if company.collection_contact_max_per_day < 0 or company.collection_contact_max_per_week < 0:
+                raise ValidationError(self.env._("A contact cap is a number of messages, 0 for no cap."))
+
     @api.constrains("collection_retry_schedule")
     def _check_collection_retry_schedule(self):
         for company in self:

@@ -12,3 +12,10 @@ class ResConfigSettings(models.TransientModel):
     collection_reply_to = fields.Char(related="company_id.collection_reply_to", readonly=False)
     collection_auto_enroll = fields.Boolean(related="company_id.collection_auto_enroll", readonly=False)
     collection_retry_schedule = fields.Char(related="company_id.collection_retry_schedule", readonly=False)
+    collection_contact_max_per_day = fields.Integer(
+        related="company_id.collection_contact_max_per_day", readonly=False
+    )
+    collection_contact_max_per_week = fields.Integer(
+        related="company_id.collection_contact_max_per_week", readonly=False
+    )
+    collection_quiet_days = fields.Boolean(related="company_id.collection_quiet_days", readonly=False)

@@ -23,6 +23,15 @@ class CollectionsCommon(AccountTestInvoicingCommon):
         super().setUpClass()
         company = cls.env.company
         company.partner_id.tz = "Europe/Brussels"
+        # The contact policy (caps, quiet days) has tests of its own and runs
+        # in the simulation; the other tests count plain calendar days.
+        company.write(
+            {
+                "collection_contact_max_per_day": 0,
+                "collection_contact_max_per_week": 0,
+                "collection_quiet_days": False,
+            }
+        )
         cls.collections_user = new_test_user(
             cls.env,
             login="collections_user",

@@ -13,6 +13,11 @@ from odoo.tests.common import get_db_name
 
 ADDON = "collections_automation"
 ENROLLMENTS = 20
+CONTACT_POLICY_OFF = {
+    "collection_contact_max_per_day": 0,
+    "collection_contact_max_per_week": 0,
+    "collection_quiet_days": False,
+}
 
 
 class WorkerCrash(BaseException):
@@ -26,6 +31,10 @@ class TestEngineConcurrency(BaseCase):
         self.registry = Registry(get_db_name())
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            # One email per enrollment, whatever the day: the contact policy
+            # is tested on its own.
+            self.contact_policy = env.company.read(list(CONTACT_POLICY_OFF))[0]
+            env.company.write(CONTACT_POLICY_OFF)
             partner = env["res.partner"].create(
                 {"name": "Concurrent Customer", "email": "ap@concurrent.example.com"}
             )
@@ -72,6 +81,7 @@ class TestEngineConcurrency(BaseCase):
             env["collection.enrollment"].browse(self.enrollment_ids).unlink()
             env["collection.process"].browse(self.process_id).unlink()
             env["res.partner"].browse(self.partner_id).unlink()
+            env.company.write({field: self.contact_policy[field] for field in CONTACT_POLICY_OFF})
 
     def _worker(self, **context):
         cr = self.registry.cursor()

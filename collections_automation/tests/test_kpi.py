@@ -181,6 +181,26 @@ class TestCollectionKpis(CollectionsCommon):
             by_stage, {(process, self.reminder_stage.id): 1000.0, (process, self.call_stage.id): 500.0}
         )
 
+    def test_a_credit_note_is_not_cash_collected(self):
+        credit_note = self.env["account.move"].create(
+            {
+                "move_type": "out_refund",
+                "partner_id": self.customer.id,
+                "invoice_date": days(22),
+                "invoice_line_ids": [
+                    fields.Command.create({"name": "Goodwill", "price_unit": 100.0, "tax_ids": []})
+                ],
+            }
+        )
+        credit_note.action_post()
+        with self._at(days(22)):
+            self.second.js_assign_outstanding_line(
+                credit_note.line_ids.filtered(lambda line: line.account_type == "asset_receivable").id
+            )
+        self.assertEqual(self.second.amount_residual, 200.0)
+        total, _by_stage = self.kpi._get_cash_collected(self.env.company, *self.march)
+        self.assertEqual(total, 1500.0, "the 100 credited is not cash")
+
     def test_recovery_rate_keeps_collections_in_progress(self):
         amount_rate, count_rate = self.kpi._get_recovery_rate(self.env.company, *self.march)
         self.assertAlmostEqual(amount_rate, 1500 / 1800 * 100)

@@ -103,6 +103,15 @@ class TestLifecycle(CollectionsCommon):
         self.assertEqual(enrollment.closed_on, days(50))
         self.assertEqual(self._cash_collected(days(0), days(60)), 800.0)
 
+    def test_a_payment_on_the_day_of_a_re_enrollment_is_cash_collected_once(self):
+        invoice = self._create_invoice(amount=800)
+        self._walk(0, 45)
+        with self._at(days(46)):
+            invoice.collection_enroll(process_id=self.standard_process.id, reenroll=True)
+            self._pay(invoice, amount=300, day=days(46))
+        self.assertEqual(len(invoice.collection_enrollment_ids), 2)
+        self.assertEqual(self._cash_collected(days(0), days(60)), 300.0)
+
     def test_escalation_waits_for_the_final_notice_deadline(self):
         self.standard_process.escalation_delay_days = 7
         invoice = self._create_invoice()
@@ -147,6 +156,72 @@ class TestLifecycle(CollectionsCommon):
         self.assertEqual(len(escalations), 2, "then the end of the ladder, with no action repeated")
         escalation_activities = enrollment.activity_ids.filtered(lambda a: a.summary.startswith("Escalated"))
         self.assertEqual(len(escalation_activities), 1)
+
+    def test_a_stage_due_the_same_day_as_the_previous_one_runs_in_the_same_run(self):
+        self.call_stage.delay_days = 0
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 3)
+        self.assertEqual(enrollment.stage_id, self.call_stage, "the call follows the reminder at once")
+        self.assertEqual(enrollment.next_stage_id, self.final_stage)
+
+    def test_removing_the_stage_a_collection_waits_for_moves_it_to_the_next_one(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 3)
+        self.assertEqual(enrollment.next_stage_id, self.call_stage)
+        with self._at(days(4)):
+            self.call_stage.unlink()
+        self.assertEqual(
+            enrollment.next_stage_id, self.final_stage, "not escalated: the final notice is next"
+        )
+        self.assertEqual(enrollment.next_action_date, days(30))
+        self.assertIn("removed", enrollment.event_ids.filtered(lambda e: e.action == "stage_moved").message)
+        self._walk(4, 30)
+        self.assertEqual((enrollment.state, enrollment.stage_id), ("running", self.final_stage))
+
+    def test_removing_the_last_stage_plans_the_escalation(self):
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(3, 10)
+        with self._at(days(11)):
+            self.final_stage.unlink()
+        self.assertEqual(
+            (enrollment.next_stage_id, enrollment.next_action_date), (self.final_stage.browse(), days(17))
+        )
+        self._walk(11, 17)
+        self.assertEqual(enrollment.state, "escalated")
+
+    # ------------------------------------------------------------------
+    # Holds after enrollment
+    # ------------------------------------------------------------------
+
+    def test_a_customer_put_on_hold_after_enrollment_is_no_longer_contacted(self):
+        invoice = self._create_invoice()
+        self._walk(0, 4)
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(len(self._reminders(enrollment)), 1)
+        self.customer.collection_hold = True
+        self._walk(5, 20)
+        self.assertEqual((enrollment.state, enrollment.pause_reason), ("paused", "hold"))
+        self.assertFalse(enrollment.activity_ids.filtered(lambda a: a.summary == "Call the customer"))
+        self.assertIn("hold", enrollment.event_ids.filtered(lambda e: e.action == "paused").message)
+        self.customer.collection_hold = False
+        self._walk(21, 21)
+        self.assertEqual(enrollment.state, "running")
+        self.assertEqual(enrollment.stage_id, self.call_stage, "the call missed during the hold runs at once")
+
+    def test_an_invoice_excluded_from_follow_up_after_enrollment_pauses(self):
+        invoice = self._create_invoice()
+        self._walk(0, 4)
+        enrollment = invoice.collection_enrollment_ids
+        invoice.no_followup = True
+        self._walk(5, 40)
+        self.assertEqual((enrollment.state, enrollment.pause_reason), ("paused", "hold"))
+        self.assertEqual(len(self._reminders(enrollment)), 1, "no final notice")
 
     # ------------------------------------------------------------------
     # One email per customer, whatever the batch size
@@ -434,3 +509,93 @@ class TestPromisePolicy(CollectionsCommon):
         self._run_engine(days(6))
         self.assertEqual(enrollment.state, "running")
         self.assertEqual(len(self._reminders(enrollment)), 1, "the reminder runs once the promise broke")
+
+
+@tagged("post_install", "-at_install")
+class TestContactPolicy(CollectionsCommon):
+    """At most so many messages a day and a week per customer, across every
+    process and invoice, and none on quiet days."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.write(
+            {
+                "collection_contact_max_per_day": 1,
+                "collection_contact_max_per_week": 3,
+                "collection_quiet_days": True,
+            }
+        )
+        cls.other_process = cls.standard_process.copy({"name": "Other ladder"})
+
+    def _walk(self, first, last):
+        for offset in range(first, last + 1):
+            self._run_engine(days(offset))
+
+    def _deferrals(self, enrollments):
+        return enrollments.event_ids.filtered(lambda e: e.action == "deferred")
+
+    def test_a_new_company_has_the_default_policy(self):
+        company = self.env["res.company"].create({"name": "New Co"})
+        self.assertEqual(
+            (company.collection_contact_max_per_day, company.collection_contact_max_per_week),
+            (1, 3),
+        )
+        self.assertTrue(company.collection_quiet_days)
+
+    def test_one_message_a_day_across_processes(self):
+        first = self._create_invoice()
+        second = self._create_invoice()
+        with self._at(DAY_0):
+            one = first.collection_enroll(process_id=self.standard_process.id)
+            two = second.collection_enroll(process_id=self.other_process.id)
+        self._walk(3, 3)
+        self.assertEqual(len(self._reminders(one | two)), 1, "one message on Thursday")
+        deferred = self._deferrals(one | two)
+        self.assertEqual(len(deferred), 1)
+        self.assertIn("at most 1 a day", deferred.message)
+        self.assertEqual((one | two).filtered(lambda e: e.stage_id).next_action_date, days(10))
+        self.assertEqual(deferred.enrollment_id.next_action_date, days(4))
+        self._walk(4, 4)
+        self.assertEqual(len(self._reminders(one | two)), 2, "the other one on Friday")
+
+    def test_no_message_on_a_weekend_or_a_public_holiday(self):
+        calendar = self.env.company.resource_calendar_id
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "Public holiday",
+                "calendar_id": calendar.id,
+                "company_id": self.env.company.id,
+                "date_from": fields.Datetime.to_datetime(days(7)),
+                "date_to": fields.Datetime.to_datetime(days(7)) + timedelta(hours=23, minutes=59),
+            }
+        )
+        # Due on Thursday; the reminder falls on Saturday (day 5).
+        invoice = self._create_invoice(due_date=days(2))
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._walk(5, 6)
+        self.assertFalse(self._reminders(enrollment), "nothing on Saturday and Sunday")
+        self.assertIn("quiet day", self._deferrals(enrollment)[:1].message)
+        self.assertEqual(enrollment.next_action_date, days(8), "Monday is a public holiday: Tuesday")
+        self._walk(7, 8)
+        self.assertEqual(len(self._reminders(enrollment)), 1)
+
+    def test_three_messages_a_week(self):
+        self.env.company.collection_contact_max_per_day = 0
+        invoices = [self._create_invoice() for _n in range(4)]
+        processes = [self.standard_process] + [self.standard_process.copy() for _n in range(3)]
+        with self._at(DAY_0):
+            enrollments = self.env["collection.enrollment"].union(
+                *(
+                    invoice.collection_enroll(process_id=process.id)
+                    for invoice, process in zip(invoices, processes, strict=True)
+                )
+            )
+        self._walk(3, 3)
+        self.assertEqual(len(self._reminders(enrollments)), 3)
+        deferred = self._deferrals(enrollments)
+        self.assertIn("at most 3 a week", deferred.message)
+        self.assertEqual(
+            deferred.enrollment_id.next_action_date, days(10), "seven days after the first three"
+        )

@@ -115,6 +115,8 @@ class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):
         self.assertEqual((self.enrollment | self.second_enrollment).mapped("state"), ["paid", "paid"])
 
     def test_customer_promises_to_pay(self):
+        # The tour promises part of the amount due: a setting of the process.
+        self.standard_process.promise_min_share = 40
         self._open_the_emailed_link("collections_portal_promise_tour")
         self.assertEqual((self.enrollment.state, self.enrollment.pause_reason), ("paused", "promise"))
         self.assertEqual(self.enrollment.promise_amount + self.second_enrollment.promise_amount, 600.0)

@@ -38,6 +38,15 @@ def ensure_company_ready(env):
     company = env.company
     if not company.chart_template:
         env["account.chart.template"].try_loading("generic_coa", company=company, install_demo=False)
+    # The benchmark measures one email per invoice on any day of the week:
+    # no contact cap, no quiet days.
+    company.write(
+        {
+            "collection_contact_max_per_day": 0,
+            "collection_contact_max_per_week": 0,
+            "collection_quiet_days": False,
+        }
+    )
     process = env["collection.process"].search([("name", "=", PROCESS_NAME)], limit=1)
     if not process:
         process = env["collection.process"].create(
