@@ -28,6 +28,7 @@
         "data/collection_decline_code_data.xml",
         "report/collection_letter_report.xml",
         "report/collection_analysis_views.xml",
+        "views/collection_timeline_templates.xml",
         "views/collection_process_views.xml",
         "views/collection_stage_views.xml",
         "views/collection_segment_rule_views.xml",

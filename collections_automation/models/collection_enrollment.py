@@ -167,6 +167,12 @@ class CollectionEnrollment(models.Model):
     retry_after = fields.Datetime(readonly=True, copy=False, index=True)
     event_ids = fields.One2many("collection.event", "enrollment_id", string="Events")
     days_overdue = fields.Integer(compute="_compute_days_overdue")
+    timeline_html = fields.Html(
+        compute="_compute_timeline_html",
+        string="Timeline",
+        sanitize=False,
+        help="What happened, then what the engine will do and when, by the process's planning rule.",
+    )
 
     _invoice_enrolled_once = models.UniqueIndex(
         "(move_id) WHERE move_id IS NOT NULL AND state IN ('running', 'paused', 'escalated')",
@@ -191,6 +197,46 @@ class CollectionEnrollment(models.Model):
         for enrollment in self:
             due = enrollment.due_date
             enrollment.days_overdue = max((today - due).days, 0) if due else 0
+
+    @api.depends(
+        "state", "stage_id", "next_stage_id", "next_action_date", "event_ids", "process_id.stage_ids"
+    )
+    def _compute_timeline_html(self):
+        for enrollment in self:
+            enrollment.timeline_html = enrollment.process_id._render_timeline_rows(
+                enrollment._get_timeline_rows(), show_status=True
+            )
+
+    def _get_timeline_rows(self):
+        """The events that happened, then the steps planned from the next
+        stage on, as the engine will run them."""
+        self.ensure_one()
+        process = self.process_id
+        if not process:
+            return []
+        labels = dict(self.env["collection.event"]._fields["action"]._description_selection(self.env))
+        tz = pytz.timezone(self.company_id.partner_id.tz or self.env.user.tz or "UTC")
+        rows = [
+            process._prepare_timeline_row(
+                event.stage_id,
+                pytz.utc.localize(event.date).astimezone(tz).date(),
+                event.outcome,
+                label=event.stage_id.name or labels[event.action],
+                actions=f"{labels[event.action]}: {event.message}" if event.message else labels[event.action],
+            )
+            for event in self.event_ids.sorted(lambda e: (e.date, e.id))
+        ]
+        if self.state == "running" and self.next_action_date:
+            day = self.next_action_date
+            rows.append(process._prepare_timeline_row(self.next_stage_id, day, "planned"))
+            if self.next_stage_id:
+                rows += [
+                    process._prepare_timeline_row(stage, step_day, "skipped" if skipped else "planned")
+                    for stage, step_day, skipped in process._plan_ladder(
+                        self.due_date, self.enrolled_on, self.next_stage_id, day, day
+                    )
+                ]
+        return rows
 
     @api.depends("process_id.user_id", "process_id.team_user_ids", "move_id.invoice_user_id", "partner_id")
     def _compute_user_id(self):
@@ -252,35 +298,23 @@ class CollectionEnrollment(models.Model):
             enrollment.write(enrollment._plan_next_stage(last_stage, enrollment.last_action_date, today))
 
     def _plan_next_stage(self, last_stage, previous_action_date, today):
-        """The values that plan the stage after ``last_stage``.
-
-        A newly enrolled invoice may already be late for several stages
-        counted from its due date: it starts at the latest of those, the way
-        an AR clerk would, and the skipped stages are logged."""
+        """The values that plan the stage after ``last_stage`` (or the
+        escalation), by the process's one planning rule. A newly enrolled
+        invoice may already be late for several stages counted from its due
+        date: it starts at the latest of those, the way an AR clerk would,
+        and the skipped stages are logged."""
         self.ensure_one()
-        stages = self.process_id.stage_ids.sorted(lambda s: (s.sequence, s.id))
-        remaining = stages.filtered(
-            lambda s: not last_stage or (s.sequence, s.id) > (last_stage.sequence, last_stage.id)
+        stage, day, skipped = self.process_id._plan_next_stage(
+            self.due_date, self.enrolled_on, last_stage, previous_action_date, today
         )
-        if not remaining:
-            return self._plan_escalation(previous_action_date or today)
-        candidate = remaining[0]
-        candidate_date = self._scheduled_date_of(candidate, previous_action_date)
-        skipped = self.env["collection.stage"]
-        for following in remaining[1:]:
-            following_date = self._scheduled_date_of(following, candidate_date)
-            if following_date > today:
-                break
-            skipped |= candidate
-            candidate, candidate_date = following, following_date
-        for stage in skipped:
+        for skipped_stage, _day in skipped:
             self._log_event(
                 "stage_skipped",
-                stage=stage,
+                stage=skipped_stage,
                 outcome="skipped",
                 message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
             )
-        return {"next_stage_id": candidate.id, "next_action_date": candidate_date}
+        return {"next_stage_id": stage.id, "next_action_date": day}
 
     def _replan_after_removed_stage(self, sequence, stage_id, name):
         """The stage this collection waited for was removed: plan the one
@@ -312,8 +346,10 @@ class CollectionEnrollment(models.Model):
         """After the last stage: the day the escalation runs, once the
         deadline the final notice gave has passed."""
         self.ensure_one()
-        delay = self.process_id.escalation_delay_days
-        return {"next_stage_id": False, "next_action_date": last_action_date + timedelta(days=delay)}
+        return {
+            "next_stage_id": False,
+            "next_action_date": self.process_id._get_escalation_day(last_action_date),
+        }
 
     # ------------------------------------------------------------------
     # Events

@@ -1,4 +1,5 @@
-from markupsafe import Markup
+from datetime import timedelta
+
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -168,59 +169,108 @@ class CollectionProcess(models.Model):
 
     def _get_timeline(self):
         """[(stage, day, skipped)] for the sample invoice enrolled today, as
-        the engine runs it: a stage whose day has passed runs on the day it
-        is reached, and a stage is skipped when the next one's day has
-        already come by then."""
+        the engine runs it, then (no stage, the escalation day, False)."""
         self.ensure_one()
         today = self.env["collection.enrollment"]._get_company_today(self.company_id or self.env.company)
         due_date = self.preview_invoice_id.invoice_date_due or today
-        stages = self.stage_ids.sorted(lambda stage: (stage.sequence, stage.id or 0))
-        timeline, previous, day, index = [], None, today, 0
-        while index < len(stages):
-            planned = stages[index]._get_scheduled_date(due_date, today, previous)
-            while index + 1 < len(stages):
-                following = stages[index + 1]._get_scheduled_date(due_date, today, planned)
-                if following > day:
-                    break
-                timeline.append((stages[index], planned, True))
-                index, planned = index + 1, following
-            day = max(planned, day)
-            timeline.append((stages[index], day, False))
-            previous, index = day, index + 1
-        return timeline
+        if not self.stage_ids:
+            return []
+        return self._plan_ladder(due_date, today, self.env["collection.stage"], False, today)
+
+    def _plan_next_stage(self, due_date, enrolled_on, last_stage, previous_action_date, today):
+        """The one rule of what comes after ``last_stage`` (the first stage
+        when empty), for the engine, the designer's preview and a
+        collection's timeline: (stage, day, [(skipped stage, its day)]).
+        A stage is skipped when the day of the stage after it has come by
+        ``today``: an invoice enrolled late starts at the latest stage due.
+        No stage left: (empty, the escalation day, [])."""
+        self.ensure_one()
+        position = lambda stage: (stage.sequence, stage.id or 0)  # noqa: E731
+        remaining = self.stage_ids.filtered(
+            lambda stage: not last_stage or position(stage) > position(last_stage)
+        ).sorted(position)
+        if not remaining:
+            return self.env["collection.stage"], self._get_escalation_day(previous_action_date or today), []
+        candidate = remaining[0]
+        candidate_day = candidate._get_scheduled_date(due_date, enrolled_on, previous_action_date)
+        skipped = []
+        for following in remaining[1:]:
+            following_day = following._get_scheduled_date(due_date, enrolled_on, candidate_day)
+            if following_day > today:
+                break
+            skipped.append((candidate, candidate_day))
+            candidate, candidate_day = following, following_day
+        return candidate, candidate_day, skipped
+
+    def _get_escalation_day(self, last_action_date):
+        """The escalation runs once the deadline the last stage gave has passed."""
+        self.ensure_one()
+        return last_action_date + timedelta(days=self.escalation_delay_days)
+
+    def _plan_ladder(self, due_date, enrolled_on, last_stage, last_action_date, today):
+        """Every step after ``last_stage`` as the engine will run them, each
+        stage on the day it is reached: [(stage, day, skipped)], ending with
+        (no stage, the escalation day, False)."""
+        self.ensure_one()
+        steps, stage, previous, day = [], last_stage, last_action_date, today
+        while True:
+            following, following_day, skipped = self._plan_next_stage(
+                due_date, enrolled_on, stage, previous, day
+            )
+            steps += [(skipped_stage, skipped_day, True) for skipped_stage, skipped_day in skipped]
+            if not following:
+                steps.append((following, following_day, False))
+                return steps
+            day = max(following_day, day)
+            steps.append((following, day, False))
+            stage, previous = following, day
 
     def _render_timeline(self, timeline):
-        if not timeline:
-            return Markup("<p class='text-muted'>%s</p>") % self.env._("Add stages to see their dates.")
-        rows = Markup("").join(
-            Markup("<tr class='%s'><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
-            % (
-                "text-muted" if skipped else "",
-                format_date(self.env, date),
-                format_date(self.env, date, date_format="EEE"),
-                stage.name or "",
-                self.env._("skipped: a later stage's day has come")
-                if skipped
-                else stage.action_summary or "",
-            )
-            for stage, date, skipped in timeline
-        )
-        header = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
-            self.env._("Date"),
-            self.env._("Day"),
-            self.env._("Stage"),
-            self.env._("Actions"),
-        )
-        footer = Markup("<p class='text-muted'>%s</p>") % self.env._(
-            "After the last stage, an invoice still unpaid is escalated."
-        )
-        return Markup(
-            "<table class='table table-sm o_collection_timeline'><thead>%s</thead><tbody>%s</tbody></table>%s"
-        ) % (
-            header,
+        rows = [
+            self._prepare_timeline_row(stage, day, "skipped" if skipped else "planned")
+            for stage, day, skipped in timeline
+        ]
+        return self._render_timeline_rows(
             rows,
-            footer,
+            footer=self.env._(
+                "After the last stage, an invoice still unpaid is escalated %(days)s day(s) later.",
+                days=self.escalation_delay_days,
+            ),
         )
+
+    def _render_timeline_rows(self, rows, footer=False, show_status=False):
+        return self.env["ir.qweb"]._render(
+            "collections_automation.collection_timeline",
+            {
+                "rows": rows,
+                "footer": footer,
+                "show_status": show_status,
+                "empty_message": self.env._("Add stages to see their dates."),
+            },
+        )
+
+    def _prepare_timeline_row(self, stage, day, status, label=None, actions=None):
+        """One row of a timeline: ``stage`` empty for the escalation."""
+        statuses = {
+            "skipped": self.env._("skipped: a later stage's day has come"),
+            "planned": self.env._("planned"),
+            "done": self.env._("done"),
+            "failed": self.env._("failed"),
+        }
+        if actions is None:
+            actions = stage.action_summary if stage else self.env._("Escalation")
+        if status == "skipped":
+            actions = statuses["skipped"]
+        return {
+            "date": day,
+            "date_label": format_date(self.env, day),
+            "weekday": format_date(self.env, day, date_format="EEE"),
+            "stage": label or stage.name or self.env._("Escalation"),
+            "actions": actions or "",
+            "status": status,
+            "status_label": statuses.get(status, status),
+            "muted": status in ("skipped", "done", "failed"),
+        }
 
     @api.depends(
         "auto_enroll_overdue",

@@ -112,6 +112,33 @@ class TestLifecycle(CollectionsCommon):
         self.assertEqual(len(invoice.collection_enrollment_ids), 2)
         self.assertEqual(self._cash_collected(days(0), days(60)), 300.0)
 
+    def test_the_collections_timeline_plans_what_the_engine_then_does(self):
+        self.standard_process.auto_enroll_overdue = False
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            planned = [
+                (row["stage"], row["date"])
+                for row in enrollment._get_timeline_rows()
+                if row["status"] == "planned"
+            ]
+        self.assertEqual(
+            planned,
+            [("Reminder", days(3)), ("Call", days(10)), ("Final notice", days(30)), ("Escalation", days(37))],
+        )
+        self.assertIn("Final notice", str(enrollment.timeline_html))
+        self._walk(0, 40)
+        ran = [
+            (event.stage_id.name or "Escalation", event.date.date())
+            for event in enrollment.event_ids.sorted("id")
+            if event.action in ("email", "activity", "escalation")
+        ]
+        self.assertEqual(ran, planned)
+        self.assertFalse(
+            [row for row in enrollment._get_timeline_rows() if row["status"] == "planned"],
+            "nothing left to plan",
+        )
+
     def test_escalation_waits_for_the_final_notice_deadline(self):
         self.standard_process.escalation_delay_days = 7
         invoice = self._create_invoice()

@@ -25,7 +25,12 @@ class TestProcessDesigner(CollectionsCommon):
         with self._at(days(-5)):
             self.assertEqual(
                 self._rows(self.standard_process),
-                [("Reminder", days(3), False), ("Call", days(10), False), ("Final notice", days(30), False)],
+                [
+                    ("Reminder", days(3), False),
+                    ("Call", days(10), False),
+                    ("Final notice", days(30), False),
+                    (False, days(37), False),
+                ],
             )
             html = str(self.standard_process.timeline_preview)
         self.assertIn(format_date(self.env, days(10)), html)
@@ -126,7 +131,9 @@ class TestProcessDesigner(CollectionsCommon):
         self.standard_process.preview_invoice_id = invoice
         with self._at(days(12)):
             expected = {
-                stage: day for stage, day, skipped in self.standard_process._get_timeline() if not skipped
+                stage: day
+                for stage, day, skipped in self.standard_process._get_timeline()
+                if stage and not skipped
             }
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
         for day in range(12, 32):
