@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
