@@ -16,3 +16,4 @@ from . import payment_transaction
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import stage_actions

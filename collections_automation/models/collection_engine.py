@@ -6,7 +6,7 @@ from datetime import timedelta
 from psycopg2.errors import SerializationFailure, UniqueViolation
 
 from odoo import api, fields, models
-from odoo.fields import Command, Domain
+from odoo.fields import Domain
 from odoo.tools import SQL, split_every
 
 _logger = logging.getLogger(__name__)
@@ -15,7 +15,6 @@ _logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 500
 BACKOFF_BASE_MINUTES = 15
 BACKOFF_MAX_MINUTES = 24 * 60
-EMAIL_RENDER_FIELDS = ("subject", "body_html", "email_from", "reply_to", "partner_to", "email_cc", "email_to")
 
 
 class CollectionEngine(models.AbstractModel):
@@ -236,6 +235,12 @@ class CollectionEngine(models.AbstractModel):
         missing.invalidate_recordset(["access_token"])
 
     @api.model
+    def _get_stage_action_names(self):
+        """The stage actions, in the order they run: each is the handler
+        ``collection.stage.action.<name>``."""
+        return ["email", "letter", "sms", "activity", "payment_retry"]
+
+    @api.model
     def _run_groups(self, groups):
         # The ladder is done and its last deadline passed: escalate.
         ladder_done = [group for stage, group in groups if not stage]
@@ -244,231 +249,16 @@ class CollectionEngine(models.AbstractModel):
         groups = [(stage, group) for stage, group in groups if stage]
         # A new attempt of a softly declined payment retry runs that retry
         # alone: the stage's messages went out on its first run.
+        Retry = self.env["collection.stage.action.payment_retry"]
         first_runs = []
         for stage, group in groups:
             if group[0]._is_retry_rerun(stage):
-                group._collection_retry_payment(stage)
+                Retry.run([(stage, group)])
             else:
                 first_runs.append((stage, group))
-        email_groups = [(stage, group) for stage, group in first_runs if stage.send_email]
-        if email_groups:
-            messages = self._post_emails(email_groups)
-            self._claim(email_groups, "email", messages=messages)
-        for stage, group in first_runs:
-            if stage.attach_letter and not stage.send_email:
-                self._post_letter(stage, group)
-            if stage.send_sms:
-                self._send_sms(stage, group)
-            if stage.create_activity:
-                self._schedule_activity(stage, group)
-            if stage.retry_payment:
-                for enrollment in group:
-                    enrollment._collection_retry_payment(stage)
+        for name in self._get_stage_action_names():
+            self.env[f"collection.stage.action.{name}"].run(first_runs)
         self._advance_many(groups)
-
-    @api.model
-    def _claim(self, groups, action, messages=None):
-        """Write the once-only events of ``action`` in the transaction of its
-        effect: a second attempt fails here, on the unique key, and rolls
-        its effect back with it. ``messages``: the message of each group."""
-        messages = messages or [self.env["mail.message"]] * len(groups)
-        events = (
-            self.env["collection.event"]
-            .sudo()
-            .create(
-                [
-                    {
-                        **enrollment._prepare_event_values(
-                            action, stage=stage, key=enrollment._action_key(stage, action)
-                        ),
-                        "mail_message_id": message.id,
-                    }
-                    for (stage, group), message in zip(groups, messages, strict=True)
-                    for enrollment in group
-                ]
-            )
-        )
-        events.flush_recordset()
-        return events
-
-    @api.model
-    def _render_emails(self, groups):
-        """Render the email of each group, one template call for all the
-        single-invoice groups of a template (a batch costs a few queries per
-        action, not a few per record). Returns a list of value dicts."""
-        singles = defaultdict(list)
-        for stage, group in groups:
-            if len(group) == 1:
-                singles[stage.mail_template_id].append(group.id)
-        rendered = {}
-        for template, res_ids in singles.items():
-            batch_template = template.with_context(collection_batch_render=True)
-            for res_id, values in batch_template._generate_template(res_ids, EMAIL_RENDER_FIELDS).items():
-                rendered[template, res_id] = values
-        result = []
-        for stage, group in groups:
-            template = stage.mail_template_id
-            values = rendered.get((template, group.id)) if len(group) == 1 else None
-            if values is None:
-                context_template = template.with_context(collection_group_ids=group.ids)
-                values = context_template._generate_template(group[:1].ids, EMAIL_RENDER_FIELDS)[group[0].id]
-            result.append(values)
-        return result
-
-    @api.model
-    def _prepare_email_values(self, stage, group, values):
-        lead = group[0]
-        process = lead.process_id
-        return {
-            "subject": values.get("subject"),
-            "body": values.get("body_html") or "",
-            "partner_ids": values.get("partner_ids") or lead.partner_id.ids,
-            "email_from": process._get_email_from()
-            or values.get("email_from")
-            or lead.company_id.email_formatted,
-            "reply_to": process._get_reply_to() or values.get("reply_to") or False,
-        }
-
-    @api.model
-    def _post_emails(self, groups):
-        """Post each group's email in its lead enrollment's chatter and queue
-        it for the customer: the records ``message_post`` would make (a
-        message, its outgoing mail, its notifications), created in bulk."""
-        subtype = self.env.ref("collections_automation.mail_message_subtype_collection_reminder")
-        author = self.env.user.partner_id
-        payloads = [
-            self._prepare_email_values(stage, group, values)
-            for (stage, group), values in zip(groups, self._render_emails(groups), strict=True)
-        ]
-        attachments = self._render_letter_attachments([(s, g) for s, g in groups if s.attach_letter])
-        messages = (
-            self.env["mail.message"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "model": "collection.enrollment",
-                        "res_id": group[0].id,
-                        "record_name": group[0].display_name,
-                        "message_type": "comment",
-                        "subtype_id": subtype.id,
-                        "author_id": author.id,
-                        "subject": payload["subject"],
-                        "body": payload["body"],
-                        "email_from": payload["email_from"],
-                        "reply_to": payload["reply_to"],
-                        "partner_ids": [Command.set(payload["partner_ids"])],
-                        "attachment_ids": [Command.set(attachments.get(group[0].id, []))],
-                    }
-                    for (_stage, group), payload in zip(groups, payloads, strict=True)
-                ]
-            )
-        )
-        mails = (
-            self.env["mail.mail"]
-            .sudo()
-            .create(
-                [
-                    {
-                        "mail_message_id": message.id,
-                        "body_html": payload["body"],
-                        "recipient_ids": [Command.set(payload["partner_ids"])],
-                        "is_notification": True,
-                        "auto_delete": False,
-                        "state": "outgoing",
-                    }
-                    for message, payload in zip(messages, payloads, strict=True)
-                ]
-            )
-        )
-        self.env["mail.notification"].sudo().create(
-            [
-                {
-                    "mail_message_id": mail.mail_message_id.id,
-                    "mail_mail_id": mail.id,
-                    "res_partner_id": partner_id,
-                    "author_id": author.id,
-                    "notification_type": "email",
-                    "notification_status": "ready",
-                    "is_read": True,
-                }
-                for mail, payload in zip(mails, payloads, strict=True)
-                for partner_id in payload["partner_ids"]
-            ]
-        )
-        for _stage, group in groups:
-            for other in group[1:]:
-                other.message_post(
-                    body=self.env._(
-                        "Reminder sent with %(lead)s (one email for the customer).", lead=group[0].name
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
-        return messages
-
-    @api.model
-    def _render_letter_attachments(self, groups):
-        """{lead enrollment id: [attachment ids]} of the groups' letters."""
-        result = {}
-        for stage, group in groups:
-            name, pdf = self._render_letter(stage, group)
-            attachment = self.env["ir.attachment"].create(
-                {
-                    "name": name,
-                    "raw": pdf,
-                    "mimetype": "application/pdf",
-                    "res_model": "collection.enrollment",
-                    "res_id": group[0].id,
-                }
-            )
-            result[group[0].id] = attachment.ids
-        return result
-
-    @api.model
-    def _render_letter(self, stage, group):
-        report = self.env.ref("collections_automation.collection_letter_report")
-        pdf, _report_type = (
-            self.env["ir.actions.report"]
-            .with_context(collection_group_ids=group.ids)
-            ._render_qweb_pdf(report, group[:1].ids)
-        )
-        return f"{group[0].name.replace('/', '-')}-{stage.name}.pdf", pdf
-
-    @api.model
-    def _post_letter(self, stage, group):
-        events = self._claim([(stage, group)], "letter")
-        message = group[0].message_post(
-            body=self.env._("Collection letter for stage %(stage)s.", stage=stage.name),
-            attachments=[self._render_letter(stage, group)],
-            subtype_xmlid="mail.mt_note",
-        )
-        events.write({"mail_message_id": message.id})
-
-    @api.model
-    def _send_sms(self, stage, group):
-        events = self._claim([(stage, group)], "sms")
-        lead = group[0].with_context(collection_group_ids=group.ids)
-        messages = lead._message_sms_with_template(
-            template=stage.sms_template_id, partner_ids=lead.partner_id.ids, put_in_queue=True
-        )
-        events.write({"mail_message_id": messages[:1].id})
-
-    @api.model
-    def _schedule_activity(self, stage, group):
-        self._claim([(stage, group)], "activity")
-        lead = group[0]
-        user = stage.activity_user_id or lead.process_id._get_responsible_user(lead)
-        lead.activity_schedule(
-            activity_type_id=(stage.activity_type_id or self.env.ref("mail.mail_activity_data_call")).id,
-            summary=stage.activity_summary or stage.name,
-            note=self.env._(
-                "%(count)s invoice(s), %(amount)s due.",
-                count=len(group),
-                amount=", ".join(e._format_amount() for e in group),
-            ),
-            user_id=user.id,
-            date_deadline=lead._company_today() + timedelta(days=stage.activity_deadline_days),
-        )
 
     @api.model
     def _advance(self, stage, group):
@@ -507,8 +297,9 @@ class CollectionEngine(models.AbstractModel):
                     ladder_done |= enrollment
         for values, ids in same_values.items():
             Enrollment.browse(ids).write(dict(values))
-        for stage, enrollment in escalating_stages:
-            enrollment._run_escalation_actions(stage)
+        # A stage that escalates does so once it is over (its payment retry
+        # included); the later stages still run.
+        self.env["collection.stage.action.escalation"].run(escalating_stages)
         ladder_done._escalate()
 
     @api.model

@@ -785,36 +785,6 @@ class CollectionEnrollment(models.Model):
                 break
             invoice.js_assign_outstanding_line(credit_line.id)
 
-    def _run_escalation_actions(self, stage=None):
-        """The process's escalation, once per collection: an activity for
-        the responsible, tags and trust on the customer. ``stage``: the stage
-        that escalates while later stages still run; none at the end of
-        the ladder. Its once-only key is written with its effects."""
-        for enrollment in self.filtered(lambda e: not e.escalated_on):
-            process = enrollment.process_id
-            partner = enrollment.partner_id.commercial_partner_id
-            enrollment._log_event(
-                "escalation",
-                stage=stage,
-                amount=enrollment.amount_residual,
-                key=enrollment._action_key(stage, "escalation") if stage else enrollment._ladder_end_key(),
-                message=self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount()),
-            ).flush_recordset()
-            if process.escalation_tag_ids:
-                partner.sudo().category_id = [
-                    fields.Command.link(tag.id) for tag in process.escalation_tag_ids
-                ]
-            if process.escalation_set_bad_debtor:
-                partner.sudo().with_company(enrollment.company_id).trust = "bad"
-            if process.escalation_activity_type_id:
-                enrollment.activity_schedule(
-                    activity_type_id=process.escalation_activity_type_id.id,
-                    summary=self.env._("Escalated: %(amount)s still due", amount=enrollment._format_amount()),
-                    user_id=process._get_responsible_user(enrollment).id,
-                    date_deadline=enrollment._company_today(),
-                )
-            enrollment.escalated_on = enrollment._company_today()
-
     def _ladder_end_key(self):
         self.ensure_one()
         return f"{self.id}:end:{self.stage_cycle or 0}:escalation"
@@ -824,7 +794,8 @@ class CollectionEnrollment(models.Model):
         escalation runs (unless a stage ran it already), and the customer can
         still pay, promise and dispute from the page."""
         already = self.filtered("escalated_on")
-        self._run_escalation_actions()
+        Escalation = self.env["collection.stage.action.escalation"]
+        Escalation._run([(self.env["collection.stage"], self - already)])
         self.write({"state": "escalated", "next_stage_id": False, "next_action_date": False})
         for enrollment in self:
             if enrollment in already:
@@ -832,11 +803,9 @@ class CollectionEnrollment(models.Model):
                     "The last stage ran: no more reminders, %(amount)s still due.",
                     amount=enrollment._format_amount(),
                 )
-                enrollment._log_event(
-                    "escalation",
-                    key=enrollment._ladder_end_key(),
-                    amount=enrollment.amount_residual,
-                    message=message,
+                Escalation._claim(
+                    [(self.env["collection.stage"], enrollment)],
+                    [{"amount": enrollment.amount_residual, "message": message}],
                 )
             else:
                 message = self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
@@ -1001,56 +970,9 @@ class CollectionEnrollment(models.Model):
         return False
 
     def _collection_retry_payment(self, stage):
-        """Charge the customer's saved payment method off-session. The event
-        and its key are written before the charge, in the same transaction;
-        the key is also the provider's idempotency key, so a rerun after a
-        crash never charges twice."""
-        self.ensure_one()
-        attempt = self.retry_attempt if self._is_retry_rerun(stage) else 0
-        key = self._action_key(stage, "payment_retry")
-        if attempt:
-            key = f"{key}:{attempt + 1}"
-        if self.retry_next_date:
-            self.retry_next_date = False
-        token = self._get_retry_token()
-        skip_reason = self._get_retry_skip_reason(token)
-        if skip_reason:
-            self._log_event(
-                "payment_retry",
-                stage=stage,
-                key=key,
-                attempt=attempt + 1,
-                outcome="skipped",
-                message=skip_reason,
-            )
-            return
-        if self.retry_blocked:  # the customer saved a new payment method
-            self.write({"retry_blocked": False, "retry_blocked_token_id": False})
-        event = self._log_event(
-            "payment_retry", stage=stage, key=key, attempt=attempt + 1, amount=self.amount_residual
-        )
-        event.flush_recordset()
-        # Transactions are created by the payment module's own rules;
-        # the enrollment was locked and checked by the engine.
-        transaction = (
-            self.env["payment.transaction"].sudo().create(self._prepare_retry_transaction_values(token))
-        )
-        decline_code, advice_code = transaction._collection_charge(idempotency_key=key)
-        if transaction.state == "done":
-            # Accounting now, not at the next post-processing cron: the
-            # payment is reconciled and the enrollment closes as paid.
-            transaction._post_process()
-        failed = transaction.state in ("error", "cancel")
-        values = {
-            "payment_transaction_id": transaction.id,
-            "outcome": "failed" if failed else "done",
-            "message": transaction.state_message or transaction.state,
-            "decline_code": decline_code,
-            "advice_code": advice_code,
-        }
-        if failed:
-            values["decline_class"] = self._handle_decline(token, decline_code, advice_code, attempt)
-        event.write(values)
+        """Charge the saved payment method for ``stage`` now (its first run
+        or a new attempt of the retry schedule)."""
+        self.env["collection.stage.action.payment_retry"]._charge(self, stage)
 
     def _is_retry_rerun(self, stage):
         """Whether ``stage`` runs again only for a new attempt of its payment

@@ -262,14 +262,14 @@ class TestEngine(CollectionsCommon):
         with self._at(DAY_0):
             enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
         victim = enrollments[1]
-        original = type(self.env["collection.engine"])._post_emails
+        original = type(self.env["collection.stage.action.email"])._post_emails
 
-        def flaky_post(engine, groups):
+        def flaky_post(handler, groups):
             if any(victim in group for _stage, group in groups):
                 raise ValueError("mail server unreachable")
-            return original(engine, groups)
+            return original(handler, groups)
 
-        with patch.object(type(self.env["collection.engine"]), "_post_emails", flaky_post):
+        with patch.object(type(self.env["collection.stage.action.email"]), "_post_emails", flaky_post):
             self._run_engine(days(3))
         self.assertEqual(len(self._reminders(enrollments - victim)), 2)
         self.assertFalse(self._reminders(victim))
@@ -291,9 +291,9 @@ class TestEngine(CollectionsCommon):
         with self._at(DAY_0):
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
         self._run_engine(days(3))
-        engine = self.env["collection.engine"]
+        email = self.env["collection.stage.action.email"]
         with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"):
-            engine._claim([(self.reminder_stage, enrollment)], "email")
+            email._claim([(self.reminder_stage, enrollment)])
         # An enrollment whose action already ran (its key exists) moves on
         # instead of being taken again and again.
         enrollment.write({"next_stage_id": self.reminder_stage.id, "next_action_date": days(3)})
@@ -303,7 +303,7 @@ class TestEngine(CollectionsCommon):
         self.assertEqual(len(self._reminders(enrollment)), 1)
         # A stage moved back to by hand may run again: the cycle is in the key.
         enrollment.stage_cycle += 1
-        self.assertEqual(len(engine._claim([(self.reminder_stage, enrollment)], "email")), 1)
+        self.assertEqual(len(email._claim([(self.reminder_stage, enrollment)])), 1)
 
     def test_times_follow_the_company_time_zone_and_skip_weekends(self):
         self.reminder_stage.write({"delay_days": 5, "skip_weekends": True})  # due Monday + 5 = Saturday

@@ -129,19 +129,19 @@ class TestEngineConcurrency(BaseCase):
         self.assertEqual(messages, ENROLLMENTS)
 
     def test_crash_mid_run_then_rerun_loses_and_repeats_nothing(self):
-        engine_class = self.registry["collection.engine"]
-        original = engine_class._post_emails
+        email_class = self.registry["collection.stage.action.email"]
+        original = email_class._post_emails
         calls = []
 
-        def crashing_post(engine, groups):
+        def crashing_post(handler, groups):
             calls.append(len(groups))
             if len(calls) == 3:
                 raise WorkerCrash
-            return original(engine, groups)
+            return original(handler, groups)
 
         # A cron run commits its progress after every batch of five.
         cr, engine = self._worker(cron_id=-1)
-        with closing(cr), patch.object(engine_class, "_post_emails", crashing_post):
+        with closing(cr), patch.object(email_class, "_post_emails", crashing_post):
             with self.assertRaises(WorkerCrash):
                 engine._cron_run(limit=5)
             cr.rollback()

@@ -1,0 +1,8 @@
+# One handler per stage action, in the order the engine runs them.
+from . import base
+from . import email
+from . import letter
+from . import sms
+from . import activity
+from . import payment_retry
+from . import escalation
