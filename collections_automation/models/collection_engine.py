@@ -429,8 +429,9 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _end_expired_pauses(self):
-        """Pauses end on their date. A broken promise is logged and the
-        process moves on to its next stage at once."""
+        """Pauses end on their date. A promise to pay by a date is broken the
+        day after it, unpaid: it is logged and the process moves on to its
+        next stage at once."""
         paused = self.env["collection.enrollment"].search(
             [
                 ("state", "in", ("paused", "escalated")),
@@ -438,7 +439,7 @@ class CollectionEngine(models.AbstractModel):
                 ("pause_until", "<=", self._get_horizon_date()),
             ]
         )
-        for enrollment in paused.filtered(lambda e: e.pause_until <= e._company_today()):
+        for enrollment in paused.filtered(lambda e: e._get_pause_end() <= e._company_today()):
             if enrollment.pause_reason != "promise":
                 enrollment.action_resume()
                 continue

@@ -549,6 +549,14 @@ class CollectionEnrollment(models.Model):
             return self
         return self.search(self._get_request_domain(), order="due_date, id") | self
 
+    def _get_pause_end(self):
+        """The first day the pause no longer holds: its date, or for a
+        promise to pay *by* a date, the day after it."""
+        self.ensure_one()
+        if self.pause_reason == "promise":
+            return self.pause_until + timedelta(days=1)
+        return self.pause_until
+
     def _get_replacement(self):
         """The open collection of the same invoice that replaced this one,
         if any."""

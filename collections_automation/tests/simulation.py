@@ -86,8 +86,6 @@ class LifecycleSimulation:
     @contextmanager
     def _at(self, hour=10, minute=0):
         moment = datetime.combine(self.today, datetime.min.time()) + timedelta(hours=hour, minutes=minute)
-        # Brussels is UTC+1 in winter and +2 in summer: the hours stay inside
-        # the company's calendar day.
         with freeze_time(moment), patch.object(type(self.env.cr), "now", lambda _cr: moment):
             yield
 
@@ -234,7 +232,8 @@ class LifecycleSimulation:
             if self.rng.random() < 0.04:
                 self._edit_a_process()
         runs = self.rng.choices((0, 1, 2), weights=(15, 70, 15))[0]
-        for hour in sorted(self.rng.sample(range(12, 23), runs)):
+        # Up to 20:59 UTC: 22:59 in Brussels in summer, still the same day.
+        for hour in sorted(self.rng.sample(range(12, 21), runs)):
             self._run_engine(hour)
 
     # -- invoices and payments -------------------------------------------
@@ -526,19 +525,22 @@ class LifecycleSimulation:
         """What each open collection was before an engine run: whether the
         customer may be contacted or charged then."""
         enrollments = self._open_enrollments()
-        today = self.today
         snapshot = {}
         for enrollment in enrollments:
             blocked = []
             if enrollment.state == "escalated":
                 blocked.append("escalated")
-            if enrollment.state == "paused" and not (
+            # The engine's own day, in the company's time zone.
+            today = enrollment._company_today()
+            customer_or_invoice = self._blocked_by_customer_or_invoice(enrollment)
+            ends_now = (
                 enrollment.pause_until
-                and enrollment.pause_until <= today
                 and enrollment.pause_reason != "dispute"
-            ):
+                and enrollment._get_pause_end() <= today
+            ) or (enrollment.pause_reason == "hold" and not customer_or_invoice)
+            if enrollment.state == "paused" and not ends_now:
                 blocked.append(f"paused ({enrollment.pause_reason})")
-            snapshot[enrollment.id] = blocked + self._blocked_by_customer_or_invoice(enrollment)
+            snapshot[enrollment.id] = blocked + customer_or_invoice
         return snapshot
 
     def _blocked_by_customer_or_invoice(self, enrollment):
@@ -618,12 +620,16 @@ class LifecycleSimulation:
         )
         late = late.filtered(lambda e: e.next_action_date <= e._company_today())
         self._held(7, not late, f"due and not run, with no reason logged: {self._describe(late)}")
-        expired = self.env["collection.enrollment"].search(
-            [
-                ("partner_id", "in", self.customers.ids),
-                ("pause_reason", "=", "promise"),
-                ("pause_until", "<", self.today),
-            ]
+        expired = (
+            self.env["collection.enrollment"]
+            .search(
+                [
+                    ("partner_id", "in", self.customers.ids),
+                    ("pause_reason", "=", "promise"),
+                    ("pause_until", "<", self.today),
+                ]
+            )
+            .filtered(lambda e: e._get_pause_end() <= e._company_today())
         )
         self._held(7, not expired, f"promises past their date still holding: {expired.mapped('name')}")
 

@@ -160,6 +160,9 @@ class TestEngine(CollectionsCommon):
         with self._at(days(4)):
             enrollment.action_pause(reason="promise", until=days(6), amount=1000.0)
         self._walk(4, 6)
+        self.assertEqual(enrollment.state, "paused", "the customer has the whole promised day to pay")
+        self.assertFalse(self._events(enrollment, "promise_broken"))
+        self._walk(7, 7)
         broken = self._events(enrollment, "promise_broken")
         self.assertEqual(len(broken), 1)
         self.assertEqual(broken.amount, 1000.0)

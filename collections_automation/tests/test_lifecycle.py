@@ -508,14 +508,14 @@ class TestPromisePolicy(CollectionsCommon):
         enrollment = self._enrolled()
         self._run_engine(days(3))
         self._promise(enrollment, days(3), days(5), 1000.0)
-        self._run_engine(days(5))
-        self.assertEqual(enrollment.state, "running", "broken")
-        self._promise(enrollment, days(6), days(8), 1000.0)
-        self._run_engine(days(8))
+        self._run_engine(days(6))
+        self.assertEqual(enrollment.state, "running", "broken the day after its date")
+        self._promise(enrollment, days(7), days(9), 1000.0)
+        self._run_engine(days(10))
         with self.assertRaisesRegex(ValidationError, "at most 2 promises"):
-            self._promise(enrollment, days(9), days(12), 1000.0)
+            self._promise(enrollment, days(11), days(14), 1000.0)
         self.standard_process.promise_max_count = 3
-        self._promise(enrollment, days(9), days(12), 1000.0)
+        self._promise(enrollment, days(11), days(14), 1000.0)
         self.assertEqual(enrollment.pause_reason, "promise")
 
     def test_a_promise_covers_the_share_the_process_asks_for(self):
@@ -533,7 +533,7 @@ class TestPromisePolicy(CollectionsCommon):
         self._promise(enrollment, days(3), days(6), 1000.0)
         with self.assertRaises(ValidationError):
             self._promise(enrollment, days(5), days(19), 0.01)
-        self._run_engine(days(6))
+        self._run_engine(days(7))
         self.assertEqual(enrollment.state, "running")
         self.assertEqual(len(self._reminders(enrollment)), 1, "the reminder runs once the promise broke")
 

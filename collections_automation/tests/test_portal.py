@@ -347,6 +347,8 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         promise_day = fields.Date.today() + timedelta(days=5)
         self._post(self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"})
         self._run_engine(promise_day)
+        self.assertEqual(self.enrollment.state, "paused", "kept until the end of the promised day")
+        self._run_engine(promise_day + timedelta(days=1))
         broken = self.enrollment.event_ids.filtered(lambda e: e.action == "promise_broken")
         self.assertEqual(len(broken), 1)
         self.assertEqual(self.enrollment.state, "running")
