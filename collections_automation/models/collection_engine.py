@@ -306,9 +306,13 @@ class CollectionEngine(models.AbstractModel):
     def _plan_after_stage(self, enrollment, stage, today):
         """What comes after ``stage``: the same stage again on the day the
         retry schedule planned after a soft decline, else the next stage."""
-        if enrollment.retry_next_date:
+        if enrollment.retry_next_date and stage.retry_payment:
             return {"next_stage_id": stage.id, "next_action_date": enrollment.retry_next_date}
-        return {"retry_attempt": 0, **enrollment._plan_next_stage(stage, today, today)}
+        return {
+            "retry_attempt": 0,
+            "retry_next_date": False,
+            **enrollment._plan_next_stage(stage, today, today),
+        }
 
     @api.model
     def _record_failure(self, group, stage, error):

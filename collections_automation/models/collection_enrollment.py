@@ -324,6 +324,8 @@ class CollectionEnrollment(models.Model):
             lambda s: (s.sequence, s.id) > (sequence, stage_id)
         ).sorted(lambda s: (s.sequence, s.id))[:1]
         previous = self.last_action_date or self.enrolled_on
+        # A retry schedule belongs to the stage that charged.
+        self.write({"retry_attempt": 0, "retry_next_date": False})
         if following:
             values = {
                 "next_stage_id": following.id,
@@ -986,7 +988,7 @@ class CollectionEnrollment(models.Model):
         """Whether ``stage`` runs again only for a new attempt of its payment
         retry, planned by the retry schedule after a soft decline."""
         self.ensure_one()
-        return bool(self.retry_attempt and self.stage_id == stage)
+        return bool(self.retry_attempt and stage.retry_payment and self.stage_id == stage)
 
     def _handle_decline(self, token, decline_code, advice_code, attempt=0, declined_stage=None):
         """Answer a declined retry by its class: try again by the process's

@@ -332,6 +332,29 @@ class TestProviderAgnosticRetries(CollectionsCommon):
         self.assertEqual(enrollment.state, "paid")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
 
+    def test_removing_a_stage_waiting_for_a_retry_never_leaves_the_collection_stuck(self):
+        self.standard_process.retry_schedule = "2"
+        self._demo_token("error")
+        invoice = self._create_invoice(amount=200.0)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(3))
+        self.assertEqual(
+            (enrollment.next_stage_id, enrollment.next_action_date), (self.reminder_stage, days(5))
+        )
+        with self._at(days(4)):
+            enrollment.action_pause()
+            self.reminder_stage.unlink()
+            enrollment.action_resume()
+        self.assertEqual((enrollment.next_stage_id, enrollment.next_action_date), (self.call_stage, days(10)))
+        self.assertFalse(enrollment.retry_next_date, "the retry schedule went with its stage")
+        for day in range(4, 12):
+            self._run_engine(days(day))
+        self.assertEqual(enrollment.stage_id, self.call_stage)
+        self.assertEqual(
+            (enrollment.next_stage_id, enrollment.next_action_date), (self.final_stage, days(30)), "not stuck"
+        )
+
     def test_a_failed_demo_retry_is_logged_and_tried_again_on_schedule(self):
         self.standard_process.retry_schedule = "2"
         token = self._demo_token("error")
