@@ -30,7 +30,8 @@ class CollectionContactPolicy(models.AbstractModel):
             for index, (stage, group) in enumerate(groups)
             if stage and stage._contacts_customer() and not group[0]._is_retry_rerun(stage)
         }
-        if not contacting:
+        companies = self.env["res.company"].union(*(groups[index][1].company_id for index in contacting))
+        if not contacting or not any(self._has_policy(company) for company in companies):
             return groups
         leads = self.env["collection.enrollment"].union(*(groups[index][1][:1] for index in contacting))
         counts = self._get_recent_contacts(leads)
@@ -52,6 +53,14 @@ class CollectionContactPolicy(models.AbstractModel):
                 deferred.append((stage, group, day, reason))
         self._defer(deferred)
         return allowed
+
+    @api.model
+    def _has_policy(self, company):
+        return bool(
+            company.collection_contact_max_per_day
+            or company.collection_contact_max_per_week
+            or company.collection_quiet_days
+        )
 
     @api.model
     def _get_recent_contacts(self, enrollments):
