@@ -528,6 +528,13 @@ class TestPromisePolicy(CollectionsCommon):
         self._promise(enrollment, days(3), days(10), 500.0)
         self.assertEqual(enrollment.promise_amount, 500.0)
 
+    def test_a_promised_amount_that_is_not_a_finite_number_is_refused(self):
+        enrollment = self._enrolled()
+        for amount in (float("nan"), float("inf"), float("-inf")):
+            with self.subTest(amount=amount), self.assertRaisesRegex(ValidationError, "more than zero"):
+                self._promise(enrollment, days(3), days(10), amount)
+        self.assertEqual(enrollment.state, "running")
+
     def test_the_tiny_later_promise_no_longer_stops_the_reminders_for_good(self):
         enrollment = self._enrolled()
         self._promise(enrollment, days(3), days(6), 1000.0)
