@@ -332,7 +332,10 @@ class CollectionEnrollment(models.Model):
                 "next_action_date": self._scheduled_date_of(following, previous),
             }
         else:
-            values = self._plan_escalation(previous)
+            values = {
+                "next_stage_id": False,
+                "next_action_date": self.process_id._get_escalation_day(previous),
+            }
         self.write(values)
         self._log_event(
             "stage_moved",
@@ -343,15 +346,6 @@ class CollectionEnrollment(models.Model):
                 next=following.name or self.env._("the escalation"),
             ),
         )
-
-    def _plan_escalation(self, last_action_date):
-        """After the last stage: the day the escalation runs, once the
-        deadline the final notice gave has passed."""
-        self.ensure_one()
-        return {
-            "next_stage_id": False,
-            "next_action_date": self.process_id._get_escalation_day(last_action_date),
-        }
 
     # ------------------------------------------------------------------
     # Events
