@@ -511,7 +511,8 @@ SIMULATION_TEST = "collections_automation/tests/test_simulation.py"
 def cmd_simulate(args):
     """The lifecycle simulation with the user's DAYS, CUSTOMERS and SEED, on
     a fresh test database, then its table of invariants."""
-    report = ENV / "simulation-report.md"
+    # One report per database, so that seeds can run side by side.
+    report = ENV / f"simulation-report-{args.database}.md"
     report.unlink(missing_ok=True)
     os.environ.update(
         COLLECTIONS_SIM_DAYS=str(args.days),
