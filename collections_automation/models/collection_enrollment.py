@@ -288,9 +288,6 @@ class CollectionEnrollment(models.Model):
     def _company_today(self):
         return self._get_company_today(self.company_id or self.env.company)
 
-    def _scheduled_date_of(self, stage, previous_action_date):
-        return stage._get_scheduled_date(self.due_date, self.enrolled_on, previous_action_date)
-
     def _schedule_from(self, last_stage):
         """Plan the stage after ``last_stage`` (the first stage when empty)."""
         for enrollment in self:
@@ -317,26 +314,14 @@ class CollectionEnrollment(models.Model):
         return {"next_stage_id": stage.id, "next_action_date": day}
 
     def _replan_after_removed_stage(self, sequence, stage_id, name):
-        """The stage this collection waited for was removed: plan the one
-        after it, or the escalation."""
+        """The stage this collection waited for was removed: plan what
+        comes after its place in the ladder, by the process's one rule."""
         self.ensure_one()
-        following = self.process_id.stage_ids.filtered(
-            lambda s: (s.sequence, s.id) > (sequence, stage_id)
-        ).sorted(lambda s: (s.sequence, s.id))[:1]
-        previous = self.last_action_date or self.enrolled_on
         # A retry schedule belongs to the stage that charged.
         self.write({"retry_attempt": 0, "retry_next_date": False})
-        if following:
-            values = {
-                "next_stage_id": following.id,
-                "next_action_date": self._scheduled_date_of(following, previous),
-            }
-        else:
-            values = {
-                "next_stage_id": False,
-                "next_action_date": self.process_id._get_escalation_day(previous),
-            }
+        values = self._plan_next_stage((sequence, stage_id), self.last_action_date, self._company_today())
         self.write(values)
+        following = self.next_stage_id
         self._log_event(
             "stage_moved",
             stage=following,
@@ -927,131 +912,11 @@ class CollectionEnrollment(models.Model):
             }
         )
 
-    # ------------------------------------------------------------------
-    # Payment retries
-    # ------------------------------------------------------------------
-
-    def _get_retry_token(self):
-        """The customer's saved payment method to charge, if any."""
-        self.ensure_one()
-        return (
-            self.env["payment.token"]
-            .sudo()
-            .search(
-                [
-                    ("partner_id", "child_of", self.partner_id.commercial_partner_id.id),
-                    ("provider_id.state", "in", ("enabled", "test")),
-                    ("provider_id.company_id", "=", self.company_id.id),
-                ],
-                order="id desc",
-                limit=1,
-            )
-        )
-
-    def _prepare_retry_transaction_values(self, token):
-        self.ensure_one()
-        return {
-            "provider_id": token.provider_id.id,
-            "payment_method_id": token.payment_method_id.id,
-            "token_id": token.id,
-            "operation": "offline",
-            "amount": self.amount_residual,
-            "currency_id": self.currency_id.id,
-            "partner_id": self.partner_id.id,
-            "invoice_ids": [fields.Command.set(self.move_id.ids)],
-            "collection_enrollment_id": self.id,
-        }
-
-    def _get_retry_skip_reason(self, token):
-        """Why the retry must not charge ``token``, or False."""
-        self.ensure_one()
-        if not token:
-            return self.env._("No saved payment method to charge.")
-        if self.retry_blocked == "hard":
-            return self.env._("An earlier decline said never to retry.")
-        if self.retry_blocked == "customer" and token == self.retry_blocked_token_id:
-            return self.env._("Waiting for the customer to update the payment method.")
-        return False
-
-    def _collection_retry_payment(self, stage):
-        """Charge the saved payment method for ``stage`` now (its first run
-        or a new attempt of the retry schedule)."""
-        self.env["collection.stage.action.payment_retry"]._charge(self, stage)
-
     def _is_retry_rerun(self, stage):
         """Whether ``stage`` runs again only for a new attempt of its payment
         retry, planned by the retry schedule after a soft decline."""
         self.ensure_one()
         return bool(self.retry_attempt and stage.retry_payment and self.stage_id == stage)
-
-    def _handle_decline(self, token, decline_code, advice_code, attempt=0, declined_stage=None):
-        """Answer a declined retry by its class: try again by the process's
-        retry schedule, ask the customer for a new payment method, or never
-        retry again. Returns the class. ``declined_stage``: the stage whose
-        charge was declined, when the decline comes after the engine ran it
-        (a webhook)."""
-        self.ensure_one()
-        decline_class = self.env["collection.decline.code"].sudo()._classify(decline_code, advice_code)
-        if decline_class == "soft" and declined_stage:
-            self._plan_retry_after_late_soft_decline(declined_stage, attempt, decline_code)
-        elif decline_class == "soft":
-            self._plan_retry_after_soft_decline(attempt, decline_code)
-        elif decline_class == "customer":
-            self.write({"retry_blocked": "customer", "retry_blocked_token_id": token.id})
-            template = self.env.ref("collections_automation.mail_template_update_payment_method")
-            self.message_post_with_source(template, subtype_xmlid="mail.mt_comment")
-        elif decline_class == "hard":
-            self.write({"retry_blocked": "hard", "retry_blocked_token_id": token.id})
-            self.message_post(
-                body=self.env._(
-                    "Payment retries stopped: the card was declined (%(code)s) and must not be tried again.",
-                    code=advice_code or decline_code,
-                ),
-                subtype_xmlid="mail.mt_note",
-            )
-        return decline_class
-
-    def _plan_retry_after_soft_decline(self, attempt, decline_code):
-        """Plan the next attempt of the retry schedule, or say that the
-        schedule is done and the process moves on."""
-        self.ensure_one()
-        waits = self.process_id._get_retry_waits()
-        if attempt < len(waits):
-            retry_date = self._company_today() + timedelta(days=waits[attempt])
-            self.write({"retry_attempt": attempt + 1, "retry_next_date": retry_date})
-            body = self.env._(
-                "The saved payment method was declined (%(code)s): next attempt on %(date)s.",
-                code=decline_code or self.env._("no code"),
-                date=format_date(self.env, retry_date),
-            )
-        else:
-            body = self.env._(
-                "The saved payment method was declined (%(code)s) and the retry schedule is done: "
-                "the process moves on.",
-                code=decline_code or self.env._("no code"),
-            )
-        self.message_post(body=body, subtype_xmlid="mail.mt_note")
-
-    def _plan_retry_after_late_soft_decline(self, stage, attempt, decline_code):
-        """A soft decline learned after the engine ran the charge. While no
-        other stage ran since, the charge of ``stage`` is tried again by the
-        retry schedule, alone, and the next stage waits for it, as after a
-        decline known at once. Once the process moved on, nothing is held
-        back: the next stage that retries charges again."""
-        self.ensure_one()
-        if self.state == "running" and self.stage_id == stage and self.next_stage_id != stage:
-            self._plan_retry_after_soft_decline(attempt, decline_code)
-            if self.retry_next_date:
-                self.write({"next_stage_id": stage.id, "next_action_date": self.retry_next_date})
-            return
-        self.message_post(
-            body=self.env._(
-                "The saved payment method was declined (%(code)s) after the process moved on: the next "
-                "stage that retries charges again.",
-                code=decline_code or self.env._("no code"),
-            ),
-            subtype_xmlid="mail.mt_note",
-        )
 
     def _get_payment_url(self):
         """The absolute link a customer follows to pay, promise or dispute:

@@ -216,7 +216,8 @@ class PaymentTransaction(models.Model):
                     "outcome": "failed",
                     "decline_code": decline_code,
                     "advice_code": advice_code,
-                    "decline_class": enrollment._handle_decline(
+                    "decline_class": self.env["collection.stage.action.payment_retry"]._handle_decline(
+                        enrollment,
                         transaction.token_id,
                         decline_code,
                         advice_code,

@@ -252,7 +252,7 @@ class TestStripeRetries(StripeRetryCommon):
         with self._at(days(1)):
             # The worker dies after Stripe charged, before its commit.
             with self.assertRaises(RuntimeError), self.env.cr.savepoint():
-                enrollment._collection_retry_payment(self.retry_1)
+                self.env["collection.stage.action.payment_retry"]._charge(enrollment, self.retry_1)
                 raise RuntimeError("worker killed")
             self.env.invalidate_all()
             self.assertFalse(self._retries(enrollment), "the event was rolled back with the crash")

@@ -296,7 +296,11 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         transaction = self._complete(processing)
         self.assertTrue(transaction.token_id, "the card is saved")
         self.assertEqual(transaction.token_id.partner_id, self.customer)
-        self.assertEqual(self.enrollment._get_retry_token(), transaction.token_id, "later retries charge it")
+        self.assertEqual(
+            self.env["collection.stage.action.payment_retry"]._get_token(self.enrollment),
+            transaction.token_id,
+            "later retries charge it",
+        )
 
     # ------------------------------------------------------------------
     # Promise to pay
