@@ -33,6 +33,7 @@
         "views/collection_stage_views.xml",
         "views/collection_segment_rule_views.xml",
         "views/collection_decline_code_views.xml",
+        "views/collection_portal_audit_views.xml",
         "views/res_config_settings_views.xml",
         "views/collection_enrollment_views.xml",
         "views/account_move_views.xml",

@@ -1,14 +1,17 @@
 import logging
+import math
+from urllib.parse import urlencode
 
-from odoo import fields, http
+from odoo import api, fields, http
 from odoo.addons.payment.controllers.portal import PaymentPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
-from odoo.fields import Command
+from odoo.fields import Command, Domain
 from odoo.http import request
 from odoo.tools import float_compare
 
 from ..models.collection_enrollment import OPEN_STATES
+from ..models.collection_portal_audit import FORM_POSTS_PER_HOUR
 
 _logger = logging.getLogger(__name__)
 
@@ -150,7 +153,7 @@ class CollectionsPortal(PaymentPortal):
         if access_token:
             params["access_token"] = access_token
         if params:
-            url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
+            url += "?" + urlencode(params)
         return url
 
     def _prepare_collection_status_values(self, enrollment_sudo, access_token):
@@ -187,7 +190,11 @@ class CollectionsPortal(PaymentPortal):
         # Tokens are saved for the visitor's partner when logged in, else for
         # the customer who owes (never for the public user).
         partner_sudo = request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
-        first_day, last_day = enrollment_sudo._get_promise_date_limits()
+        # Each request follows its own process: a form covers the requests
+        # that allow it, and the page names the others.
+        promise_sudo = enrollments_sudo.filtered(lambda enrollment: enrollment.process_id.allow_promise)
+        dispute_sudo = enrollments_sudo.filtered(lambda enrollment: enrollment.process_id.allow_dispute)
+        limits = [enrollment._get_promise_date_limits() for enrollment in promise_sudo] or [(False, False)]
         values = self._prepare_portal_layout_values()
         values.update(
             {
@@ -199,9 +206,13 @@ class CollectionsPortal(PaymentPortal):
                 "company": company,
                 "total_due": sum(enrollments_sudo.mapped("amount_residual")),
                 "pending_transactions": self._get_pending_transactions(enrollments_sudo),
-                "promise_min_amount": enrollments_sudo._get_promise_min_amount(),
-                "promise_first_day": first_day,
-                "promise_last_day": last_day,
+                "promise_enrollments": promise_sudo,
+                "promise_total": sum(promise_sudo.mapped("amount_residual")),
+                "promise_min_amount": promise_sudo._get_promise_min_amount(),
+                "promise_first_day": max(limit[0] for limit in limits),
+                "promise_last_day": min(limit[1] for limit in limits),
+                "dispute_enrollments": dispute_sudo,
+                "bank_account": self._get_collection_bank_account(chosen_sudo, company),
                 "dispute_reasons": enrollment_sudo._fields["dispute_reason"]._description_selection(
                     request.env
                 ),
@@ -217,6 +228,11 @@ class CollectionsPortal(PaymentPortal):
             )
         )
         return values
+
+    def _get_collection_bank_account(self, chosen_sudo, company):
+        """The account to pay into by bank transfer, as on the invoices: the
+        invoice's recipient account, else the company's first one."""
+        return chosen_sudo.move_id.partner_bank_id[:1] or company.partner_id.bank_ids[:1]
 
     def _get_collection_payment_values(
         self, enrollment_sudo, partner_sudo, company, currency, amount, selection, access_token
@@ -259,12 +275,52 @@ class CollectionsPortal(PaymentPortal):
         }
 
     def _get_pending_transactions(self, enrollments_sudo):
+        """The payments of these requests still on their way: pending or
+        authorized at the provider, or done but not yet accounted for (the
+        amount due does not show them yet)."""
         Transaction = request.env["payment.transaction"].sudo()
-        domain = [("state", "in", ("pending", "authorized"))]
+        in_flight = Domain("state", "in", ("pending", "authorized")) | Domain(
+            [("state", "=", "done"), ("is_post_processed", "=", False)]
+        )
+        paying = Domain("collection_enrollment_id", "in", enrollments_sudo.ids) | Domain(
+            "collection_enrollment_ids", "in", enrollments_sudo.ids
+        )
         if enrollments_sudo.move_id:
-            domain += ["|", ("invoice_ids", "in", enrollments_sudo.move_id.ids)]
-        domain += [("collection_enrollment_id", "in", enrollments_sudo.ids)]
-        return Transaction.search(domain)
+            paying |= Domain("invoice_ids", "in", enrollments_sudo.move_id.ids)
+        return Transaction.search(in_flight & paying, order="id desc")
+
+    # ------------------------------------------------------------------
+    # Audit
+    # ------------------------------------------------------------------
+
+    def _audit(self, enrollment_sudo, action, outcome, message=None):
+        """An audit line of the visitor's action, in the request's
+        transaction."""
+        return (
+            request.env["collection.portal.audit"]
+            .sudo()
+            ._record(enrollment_sudo, action, outcome, message=message, httprequest=request.httprequest)
+        )
+
+    def _audit_refusal_after_rollback(self, enrollment_sudo, action, message):
+        """An audit line of an action refused by raising: the request's
+        transaction is rolled back, so the line is written after it, by a
+        cursor of its own."""
+        values = (
+            request.env["collection.portal.audit"]
+            .sudo()
+            ._prepare_audit_values(
+                enrollment_sudo, action, "refused", message=message, httprequest=request.httprequest
+            )
+        )
+        registry = request.env.registry
+
+        @request.env.cr.postrollback.add
+        def write_audit():
+            with registry.cursor() as cr:
+                # The values were prepared from the checked request above;
+                # the request's environment is gone by now.
+                api.Environment(cr, api.SUPERUSER_ID, {})["collection.portal.audit"].create(values)
 
     # ------------------------------------------------------------------
     # Paying
@@ -282,13 +338,46 @@ class CollectionsPortal(PaymentPortal):
             raise ValidationError(request.env._("This payment request is not available.")) from error
         if enrollment_sudo.state not in OPEN_STATES:
             raise ValidationError(request.env._("This payment request is closed: nothing is left to pay."))
+        try:
+            return self._create_collection_transaction(enrollment_sudo, selection, kwargs)
+        except ValidationError as error:
+            self._audit_refusal_after_rollback(enrollment_sudo, "pay", error.args[0])
+            raise
+
+    def _create_collection_transaction(self, enrollment_sudo, selection, kwargs):
         enrollments_sudo = enrollment_sudo._get_request_enrollments()
         chosen_sudo = self._parse_selection(selection, enrollments_sudo)
+        if kwargs.get("is_validation"):
+            # A validation transaction would credit the requests with its
+            # token amount; saving a card has a page of its own.
+            raise ValidationError(request.env._("This page takes payments only."))
+        # Two pay calls for the same requests wait for each other here, and
+        # the second one then sees the first one's transaction below.
+        chosen_sudo.lock_for_update()
+        pending_sudo = self._get_pending_transactions(chosen_sudo)
+        if pending_sudo:
+            raise ValidationError(
+                request.env._(
+                    "A payment of %(amount)s for these invoices is already being processed (%(reference)s): "
+                    "reload the page to see how it ends before paying again.",
+                    amount=pending_sudo[0].currency_id.format(pending_sudo[0].amount),
+                    reference=pending_sudo[0].reference,
+                )
+            )
         amount = sum(chosen_sudo.mapped("amount_residual"))
         currency = enrollment_sudo.currency_id
         # The amount is the server's, from what is due now; a different
         # amount sent by the browser means the page is stale (or was edited).
-        if float_compare(kwargs.get("amount") or 0.0, amount, precision_rounding=currency.rounding):
+        try:
+            sent_amount = float(kwargs.get("amount") or 0.0)
+        except (TypeError, ValueError) as error:
+            raise ValidationError(request.env._("The amount to pay is not valid.")) from error
+        if not math.isfinite(sent_amount):
+            raise ValidationError(request.env._("The amount to pay is not valid."))
+        # Plain floats first: rounding a huge number to cents overflows.
+        if abs(sent_amount - amount) > currency.rounding or float_compare(
+            sent_amount, amount, precision_rounding=currency.rounding
+        ):
             raise ValidationError(
                 request.env._("The amount due has changed since the page was opened: reload the page.")
             )
@@ -311,6 +400,7 @@ class CollectionsPortal(PaymentPortal):
             custom_create_values=self._prepare_collection_transaction_values(enrollment_sudo, chosen_sudo),
             **kwargs,
         )
+        self._audit(enrollment_sudo, "pay", "done", message=transaction_sudo.reference)
         return transaction_sudo._get_processing_values()
 
     def _prepare_collection_transaction_values(self, enrollment_sudo, chosen_sudo):
@@ -326,10 +416,11 @@ class CollectionsPortal(PaymentPortal):
     # Promise to pay and dispute
     # ------------------------------------------------------------------
 
-    def _post_collection_form(self, enrollment_id, access_token, action):
+    def _post_collection_form(self, enrollment_id, access_token, action_name, action):
         """Run ``action(enrollments_sudo)`` for a form of the page and
-        redirect back to it with a message. Bad input shows on the page;
-        nothing changes."""
+        redirect back to it with a message. Bad input shows on the page
+        (400), too many posts in an hour too (429); nothing changes, and
+        each post leaves an audit line."""
         try:
             enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
         except (AccessError, MissingError):
@@ -337,23 +428,50 @@ class CollectionsPortal(PaymentPortal):
         if enrollment_sudo.state not in OPEN_STATES:
             return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token))
         enrollments_sudo = enrollment_sudo._get_request_enrollments()
+        Audit = request.env["collection.portal.audit"].sudo()
+        if Audit._count_recent(enrollments_sudo, action_name) >= FORM_POSTS_PER_HOUR:
+            message = request.env._(
+                "You sent this form too many times: please try again in an hour, or contact us."
+            )
+            self._audit(enrollment_sudo, action_name, "limited", message=message)
+            return self._render_collection_form_error(
+                enrollment_sudo, enrollments_sudo, access_token, message, 429
+            )
         try:
             # Runs as superuser: the visitor proved access to these
             # enrollments above, and the actions check their own input.
-            done = action(enrollments_sudo)
+            with request.env.cr.savepoint():
+                done = action(enrollments_sudo)
         except (UserError, ValidationError) as error:
-            return request.render(
-                "collections_automation.portal_collection_request",
-                self._prepare_collection_request_values(
-                    enrollment_sudo,
-                    enrollments_sudo,
-                    enrollments_sudo,
-                    access_token,
-                    collection_error=error.args[0],
-                ),
-                status=400,
+            self._audit(enrollment_sudo, action_name, "refused", message=error.args[0])
+            return self._render_collection_form_error(
+                enrollment_sudo, enrollments_sudo, access_token, error.args[0], 400
             )
+        self._audit(enrollment_sudo, action_name, "done")
         return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token, message=done))
+
+    def _render_collection_form_error(self, enrollment_sudo, enrollments_sudo, access_token, message, status):
+        return request.render(
+            "collections_automation.portal_collection_request",
+            self._prepare_collection_request_values(
+                enrollment_sudo,
+                enrollments_sudo,
+                enrollments_sudo,
+                access_token,
+                collection_error=message,
+            ),
+            status=status,
+        )
+
+    @staticmethod
+    def _get_allowing(enrollments_sudo, field_name):
+        """The requests of the page whose own process allows the action
+        (``allow_promise``, ``allow_dispute``); none allowing: all of them,
+        for the action to say why it is refused."""
+        return (
+            enrollments_sudo.filtered(lambda enrollment: enrollment.process_id[field_name])
+            or enrollments_sudo
+        )
 
     @http.route(
         "/my/collections/<int:enrollment_id>/promise",
@@ -371,10 +489,10 @@ class CollectionsPortal(PaymentPortal):
                 date = fields.Date.to_date(promise_date) if promise_date else False
             except ValueError as error:
                 raise ValidationError(request.env._("Enter a valid date and amount.")) from error
-            enrollments_sudo.action_promise_to_pay(date, amount)
+            self._get_allowing(enrollments_sudo, "allow_promise").action_promise_to_pay(date, amount)
             return "promised"
 
-        return self._post_collection_form(enrollment_id, access_token, promise)
+        return self._post_collection_form(enrollment_id, access_token, "promise", promise)
 
     @http.route(
         "/my/collections/<int:enrollment_id>/dispute",
@@ -388,7 +506,9 @@ class CollectionsPortal(PaymentPortal):
     ):
         def dispute(enrollments_sudo):
             author = request.env.user.partner_id if not request.env.user._is_public() else None
-            enrollments_sudo.action_dispute(dispute_reason, dispute_message, author=author)
+            self._get_allowing(enrollments_sudo, "allow_dispute").action_dispute(
+                dispute_reason, dispute_message, author=author
+            )
             return "disputed"
 
-        return self._post_collection_form(enrollment_id, access_token, dispute)
+        return self._post_collection_form(enrollment_id, access_token, "dispute", dispute)

@@ -1,11 +1,14 @@
 import logging
 
 import stripe
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import http
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
+
+WEBHOOK_MAX_BYTES = 64 * 1024
 
 
 class CollectionsStripeWebhook(http.Controller):
@@ -15,14 +18,30 @@ class CollectionsStripeWebhook(http.Controller):
 
     @http.route("/collections/stripe/webhook", type="http", auth="public", methods=["POST"], csrf=False)
     def collections_stripe_webhook(self):
-        payload = request.httprequest.get_data()
-        signature = request.httprequest.headers.get("Stripe-Signature")
+        httprequest = request.httprequest
+        # Stripe's events are a few KiB: anything far larger is not one, and
+        # is refused before it is read or checked against every secret.
+        if (httprequest.content_length or 0) > WEBHOOK_MAX_BYTES:
+            return self._refuse(413, "payload too large")
+        # A body sent without its length is cut at the same size.
+        httprequest.max_content_length = WEBHOOK_MAX_BYTES
+        try:
+            payload = httprequest.get_data()
+        except RequestEntityTooLarge:
+            return self._refuse(413, "payload too large")
+        signature = httprequest.headers.get("Stripe-Signature")
         # Read as superuser: a webhook has no user; the signature below is
-        # what authenticates it.
+        # what authenticates it. A disabled provider's secret no longer does.
         providers = (
             request.env["payment.provider"]
             .sudo()
-            .search([("code", "=", "stripe"), ("stripe_webhook_secret", "!=", False)])
+            .search(
+                [
+                    ("code", "=", "stripe"),
+                    ("state", "in", ("enabled", "test")),
+                    ("stripe_webhook_secret", "!=", False),
+                ]
+            )
         )
         for provider in providers:
             try:
@@ -31,11 +50,7 @@ class CollectionsStripeWebhook(http.Controller):
                 continue
             break
         else:
-            _logger.warning(
-                "collections: Stripe webhook refused from %s: bad or missing signature",
-                request.httprequest.remote_addr,
-            )
-            return request.make_json_response({"error": "invalid signature"}, status=400)
+            return self._refuse(400, "invalid signature")
         if (
             request.env["collection.webhook.event"]
             .sudo()
@@ -45,3 +60,9 @@ class CollectionsStripeWebhook(http.Controller):
         else:
             _logger.info("collections: Stripe event %s replayed, ignored", event["id"])
         return request.make_json_response({"received": True})
+
+    def _refuse(self, status, reason):
+        _logger.warning(
+            "collections: Stripe webhook refused from %s: %s", request.httprequest.remote_addr, reason
+        )
+        return request.make_json_response({"error": reason}, status=status)

@@ -9,6 +9,7 @@ from . import collection_event
 from . import collection_kpi
 from . import collection_process
 from . import collection_planning
+from . import collection_portal_audit
 from . import collection_segment_rule
 from . import collection_stage
 from . import collection_webhook_event

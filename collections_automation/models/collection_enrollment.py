@@ -600,6 +600,9 @@ class CollectionEnrollment(models.Model):
         if (
             not isinstance(amount, (int, float))
             or not math.isfinite(amount)
+            # Plain floats first: rounding a huge number to cents overflows.
+            or amount <= 0
+            or amount - total >= currency.rounding
             or currency.compare_amounts(amount, 0.0) <= 0
             or currency.compare_amounts(amount, total) > 0
         ):
@@ -663,8 +666,14 @@ class CollectionEnrollment(models.Model):
         responsible gets an activity."""
         self._check_open()
         lead = self[:1]
-        if not lead.process_id.allow_dispute:
-            raise UserError(self.env._("This payment request does not take disputes online."))
+        forbidding = self.filtered(lambda e: not e.process_id.allow_dispute)
+        if forbidding:
+            raise UserError(
+                self.env._(
+                    "%(requests)s cannot be disputed online: please contact us.",
+                    requests=", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name)),
+                )
+            )
         labels = dict(self._fields["dispute_reason"]._description_selection(self.env))
         if reason not in labels:
             raise ValidationError(self.env._("Choose the reason of your dispute."))

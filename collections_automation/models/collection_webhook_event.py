@@ -1,3 +1,5 @@
+from psycopg2.errors import UniqueViolation
+
 from odoo import api, fields, models
 
 
@@ -22,5 +24,11 @@ class CollectionWebhookEvent(models.Model):
         """Record the event; False when it was received before."""
         if self.search_count([("provider_id", "=", provider.id), ("event_id", "=", event_id)], limit=1):
             return False
-        self.create({"provider_id": provider.id, "event_id": event_id, "event_type": event_type})
+        try:
+            # A second delivery of the event at the same moment waits for the
+            # first one here, then fails on the unique key: it is a replay.
+            with self.env.cr.savepoint():
+                self.create({"provider_id": provider.id, "event_id": event_id, "event_type": event_type})
+        except UniqueViolation:
+            return False
         return True

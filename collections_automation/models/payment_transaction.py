@@ -185,6 +185,16 @@ class PaymentTransaction(models.Model):
             transaction = event.payment_transaction_id
         return transaction
 
+    def _collection_stripe_amount_matches(self, intent):
+        """Whether the PaymentIntent paid this transaction's amount, in its
+        currency (Stripe counts in minor units)."""
+        self.ensure_one()
+        expected = payment_utils.to_minor_currency_units(self.amount, self.currency_id)
+        received = intent.get("amount_received") or intent.get("amount")
+        return (
+            received == expected and (intent.get("currency") or "").lower() == self.currency_id.name.lower()
+        )
+
     def _collection_handle_stripe_event(self, provider, event):
         """Apply a verified Stripe event to its transaction."""
         if event["type"] not in ("payment_intent.succeeded", "payment_intent.payment_failed"):
@@ -197,6 +207,18 @@ class PaymentTransaction(models.Model):
             return
         if event["type"] == "payment_intent.succeeded":
             if transaction.state != "done":
+                if not transaction._collection_stripe_amount_matches(intent):
+                    _logger.warning(
+                        "collections: Stripe event %s paid %s %s, transaction %s expects %s %s: "
+                        "not confirmed",
+                        event["id"],
+                        intent.get("amount"),
+                        intent.get("currency"),
+                        transaction.reference,
+                        payment_utils.to_minor_currency_units(transaction.amount, transaction.currency_id),
+                        transaction.currency_id.name.lower(),
+                    )
+                    return
                 transaction._set_done()
                 transaction._post_process()
             return

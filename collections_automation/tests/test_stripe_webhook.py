@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import json
 import time
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import HttpCase, tagged
@@ -34,6 +35,10 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
             }
         )
 
+    def _paying(self, transaction):
+        """The amount and currency of a PaymentIntent that pays ``transaction``."""
+        return {"amount": round(transaction.amount * 100), "currency": transaction.currency_id.name.lower()}
+
     def _signature(self, payload, secret="whsec_collections"):
         timestamp = int(time.time())
         digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
@@ -65,7 +70,11 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
     def test_a_succeeded_payment_turns_the_enrollment_paid(self):
         invoice, enrollment = self._enroll()
         transaction = self._pending_transaction(invoice, "pi_hook_ok")
-        response = self._post(self._event("payment_intent.succeeded", "pi_hook_ok", status="succeeded"))
+        response = self._post(
+            self._event(
+                "payment_intent.succeeded", "pi_hook_ok", status="succeeded", **self._paying(transaction)
+            )
+        )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(transaction.state, "done")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
@@ -73,8 +82,10 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
 
     def test_a_replayed_event_is_a_no_op(self):
         invoice, _enrollment = self._enroll()
-        self._pending_transaction(invoice, "pi_hook_replay")
-        payload = self._event("payment_intent.succeeded", "pi_hook_replay", event_id="evt_replay")
+        transaction = self._pending_transaction(invoice, "pi_hook_replay")
+        payload = self._event(
+            "payment_intent.succeeded", "pi_hook_replay", event_id="evt_replay", **self._paying(transaction)
+        )
         self.assertEqual(self._post(payload).status_code, 200)
         payments = invoice._get_reconciled_payments()
         self.assertEqual(len(payments), 1)
@@ -192,3 +203,78 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         self.assertEqual(transaction.state, "pending")
         self.assertEqual(enrollment.state, "running")
         self.assertFalse(self.env["collection.webhook.event"].search([("event_id", "=", "evt_forged")]))
+
+    # ------------------------------------------------------------------
+    # Abuse
+    # ------------------------------------------------------------------
+
+    def test_a_payment_of_another_amount_or_currency_is_not_confirmed(self):
+        invoice, enrollment = self._enroll()
+        transaction = self._pending_transaction(invoice, "pi_hook_amount")
+        paying = self._paying(transaction)
+        for event_id, wrong in (
+            ("evt_less", {**paying, "amount": paying["amount"] - 1}),
+            ("evt_currency", {**paying, "currency": "jpy"}),
+            ("evt_no_amount", {}),
+        ):
+            with self.subTest(event_id=event_id):
+                payload = self._event(
+                    "payment_intent.succeeded", "pi_hook_amount", event_id=event_id, **wrong
+                )
+                with self.assertLogs(
+                    "odoo.addons.collections_automation.models.payment_transaction", "WARNING"
+                ):
+                    self.assertEqual(self._post(payload).status_code, 200)
+                self.assertEqual(transaction.state, "pending")
+        self.assertEqual(enrollment.state, "running")
+        self.assertFalse(invoice._get_reconciled_payments())
+
+    def test_a_disabled_providers_secret_no_longer_authenticates(self):
+        invoice, _enrollment = self._enroll()
+        transaction = self._pending_transaction(invoice, "pi_hook_disabled")
+        self.provider.state = "disabled"
+        payload = self._event(
+            "payment_intent.succeeded",
+            "pi_hook_disabled",
+            event_id="evt_disabled",
+            **self._paying(transaction),
+        )
+        with self.assertLogs("odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"):
+            self.assertEqual(self._post(payload).status_code, 400)
+        self.assertEqual(transaction.state, "pending")
+        self.assertFalse(self.env["collection.webhook.event"].search([("event_id", "=", "evt_disabled")]))
+
+    def test_an_oversized_body_is_refused_with_413(self):
+        invoice, _enrollment = self._enroll()
+        transaction = self._pending_transaction(invoice, "pi_hook_big")
+        payload = self._event(
+            "payment_intent.succeeded",
+            "pi_hook_big",
+            event_id="evt_big",
+            padding="x" * (65 * 1024),
+            **self._paying(transaction),
+        )
+        with self.assertLogs(
+            "odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"
+        ) as logs:
+            self.assertEqual(self._post(payload).status_code, 413)
+        self.assertIn("too large", logs.output[0])
+        self.assertEqual(transaction.state, "pending")
+
+    def test_a_delivery_racing_another_of_the_same_event_is_a_replay(self):
+        invoice, _enrollment = self._enroll()
+        transaction = self._pending_transaction(invoice, "pi_hook_race")
+        Received = self.env["collection.webhook.event"].sudo()
+        provider = self.provider
+        Received.create(
+            {"provider_id": provider.id, "event_id": "evt_race", "event_type": "payment_intent.succeeded"}
+        )
+        # The other delivery's row is not visible yet when this one looks.
+        with patch.object(type(Received), "search_count", return_value=0):
+            self.assertFalse(Received._record_received(provider, "evt_race", "payment_intent.succeeded"))
+        payload = self._event(
+            "payment_intent.succeeded", "pi_hook_race", event_id="evt_race", **self._paying(transaction)
+        )
+        with patch.object(type(Received), "search_count", return_value=0):
+            self.assertEqual(self._post(payload).status_code, 200)
+        self.assertEqual(transaction.state, "pending", "the replay was not applied again")
