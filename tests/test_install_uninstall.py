@@ -5,13 +5,25 @@ import pytest
 from odoo_env import drop_database, query, run_odoo
 
 ADDON = "collections_automation"
+# What make run installs in its demo database (tools/devenv.py's DEMO_MODULES).
+DEMO_MODULES = (ADDON, "payment_demo")
 DATABASE = "collections_install_check"
 
 
 @pytest.fixture(scope="module")
 def demo_database():
     drop_database(DATABASE)
-    run_odoo("server", "-d", DATABASE, "-i", ADDON, "--with-demo", "--stop-after-init", "--no-http")
+    # As make run builds its demo database.
+    run_odoo(
+        "server",
+        "-d",
+        DATABASE,
+        "-i",
+        ",".join(DEMO_MODULES),
+        "--with-demo",
+        "--stop-after-init",
+        "--no-http",
+    )
     yield DATABASE
     drop_database(DATABASE)
 
@@ -112,6 +124,36 @@ def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):
     assert "MENU-VISIBLE True" in result.stdout
     # 60 demo invoices: 12 paid before collections, 8 paid after a reminder.
     assert "DEMO-INVOICES 40" in result.stdout
+
+
+def test_a_demo_customer_can_pay_a_reminder_with_the_demo_provider(demo_database):
+    result = run_odoo(
+        "shell",
+        "-d",
+        demo_database,
+        "--no-http",
+        stdin=(
+            "provider = env.ref('payment.payment_provider_demo')\n"
+            "print('PROVIDER', provider.state, provider.is_published)\n"
+            "enrollment = env['collection.enrollment'].search([('state', '=', 'running')], limit=1)\n"
+            "providers = env['payment.provider']._get_compatible_providers(\n"
+            "    enrollment.company_id.id, enrollment.partner_id.id, enrollment.amount_residual,\n"
+            "    currency_id=enrollment.currency_id.id)\n"
+            "print('PAYABLE', provider in providers)\n"
+            "tx = env['payment.transaction'].create({\n"
+            "    'provider_id': provider.id, 'payment_method_id': env.ref('payment.payment_method_unknown').id,\n"
+            "    'operation': 'online_direct',\n"
+            "    'amount': enrollment.amount_residual, 'currency_id': enrollment.currency_id.id,\n"
+            "    'partner_id': enrollment.partner_id.id, 'invoice_ids': [(6, 0, enrollment.move_id.ids)],\n"
+            "    'collection_enrollment_id': enrollment.id})\n"
+            "tx._process('demo', {'reference': tx.reference, 'simulated_state': 'done', 'payment_details': '4242'})\n"
+            "tx._post_process()\n"
+            "print('PAID', enrollment.state, enrollment.move_id.payment_state in ('paid', 'in_payment'))\n"
+        ),
+    )
+    assert "PROVIDER test True" in result.stdout
+    assert "PAYABLE True" in result.stdout
+    assert "PAID paid True" in result.stdout
 
 
 def test_uninstall_removes_everything(demo_database):

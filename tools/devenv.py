@@ -457,13 +457,23 @@ def cmd_env(_args):
     print(f"environment: {ENV}\npython: {venv_python()}\nodoo config: {ODOO_CONF}")
 
 
+# The demo database also holds Odoo's demo payment provider, enabled by the
+# add-on's demo data: a person trying it can pay a reminder end to end.
+DEMO_MODULES = (ADDON, "payment_demo")
+
+
 def ensure_demo_database(database):
+    modules = ",".join(DEMO_MODULES)
     if database_exists(database):
         log(f"updating {ADDON} in the database {database}")
-        run(odoo_command("-d", database, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
+        run(odoo_command("-d", database, "-i", modules, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
     else:
         log(f"creating the database {database} with {ADDON} and its demo data")
-        run(odoo_command("-d", database, "-i", ADDON, "--with-demo", "--stop-after-init", "--log-level=warn"))
+        run(
+            odoo_command(
+                "-d", database, "-i", modules, "--with-demo", "--stop-after-init", "--log-level=warn"
+            )
+        )
 
 
 def cmd_run(args):

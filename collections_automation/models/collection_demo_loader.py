@@ -97,6 +97,16 @@ class CollectionDemoLoader(models.AbstractModel):
         return invoices
 
     @api.model
+    def _enable_demo_payment_provider(self):
+        """With Odoo's demo payment provider installed (``make run`` installs
+        it), a person trying the add-on walks the whole path: reminder,
+        page, pay, invoice paid. It is enabled in test mode, as a demo."""
+        provider = self.env.ref("payment.payment_provider_demo", raise_if_not_found=False)
+        if provider and provider.state == "disabled":
+            provider.write({"state": "test", "is_published": True})
+        return provider
+
+    @api.model
     def _load_demo_collections(self):
         """Enroll the demo customers' open invoices that are due or overdue,
         by segment rules, then run the engine once."""
