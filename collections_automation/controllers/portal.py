@@ -17,7 +17,7 @@ _logger = logging.getLogger(__name__)
 
 REQUESTS_PER_PAGE = 20
 ALL_INVOICES = "all"
-PAGE_MESSAGES = ("promised", "disputed")
+PAGE_MESSAGES = ("promised", "disputed", "payment_method_saved")
 
 
 class CollectionsPortal(PaymentPortal):
@@ -147,8 +147,8 @@ class CollectionsPortal(PaymentPortal):
         )
         return request.render("collections_automation.portal_collection_request", values)
 
-    def _get_collection_page_url(self, enrollment_sudo, access_token=None, **query):
-        url = enrollment_sudo.access_url
+    def _get_collection_page_url(self, enrollment_sudo, access_token=None, path="", **query):
+        url = enrollment_sudo.access_url + path
         params = {key: value for key, value in query.items() if value}
         if access_token:
             params["access_token"] = access_token
@@ -220,6 +220,9 @@ class CollectionsPortal(PaymentPortal):
                 "collection_error": collection_error,
                 "page_access_token": access_token,
                 "page_url": self._get_collection_page_url(enrollment_sudo, access_token),
+                "payment_method_url": self._get_collection_page_url(
+                    enrollment_sudo, access_token, path="/payment-method"
+                ),
             }
         )
         values.update(
@@ -411,6 +414,124 @@ class CollectionsPortal(PaymentPortal):
         if chosen_sudo.move_id:
             values["invoice_ids"] = [Command.set(chosen_sudo.move_id.ids)]
         return values
+
+    # ------------------------------------------------------------------
+    # Saving a payment method without paying
+    # ------------------------------------------------------------------
+
+    def _get_collection_payer(self, enrollment_sudo):
+        """Who pays, or saves a card: the logged-in visitor's partner, else
+        the customer who owes (never the public user)."""
+        logged_in = not request.env.user._is_public()
+        return request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
+
+    @http.route(
+        "/my/collections/<int:enrollment_id>/payment-method",
+        type="http",
+        auth="public",
+        website=True,
+        sitemap=False,
+    )
+    def portal_collection_payment_method(self, enrollment_id, access_token=None, **kwargs):
+        """Save a new payment method for the automatic payment retries,
+        without paying (the link of the "update your payment method"
+        email): Odoo's payment form in validation mode."""
+        try:
+            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
+        except (AccessError, MissingError):
+            return request.not_found()
+        if enrollment_sudo.state not in OPEN_STATES:
+            return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token))
+        return request.render(
+            "collections_automation.portal_collection_payment_method",
+            self._prepare_collection_payment_method_values(enrollment_sudo, access_token),
+        )
+
+    def _prepare_collection_payment_method_values(self, enrollment_sudo, access_token):
+        company = enrollment_sudo.company_id
+        partner_sudo = self._get_collection_payer(enrollment_sudo)
+        availability_report = {}
+        providers_sudo = (
+            request.env["payment.provider"]
+            .sudo()
+            ._get_compatible_providers(
+                company.id,
+                partner_sudo.id,
+                0.0,
+                force_tokenization=True,
+                is_validation=True,
+                report=availability_report,
+            )
+        )
+        payment_methods_sudo = (
+            request.env["payment.method"]
+            .sudo()
+            ._get_compatible_payment_methods(
+                providers_sudo.ids, partner_sudo.id, force_tokenization=True, report=availability_report
+            )
+        )
+        values = self._prepare_portal_layout_values()
+        values.update(
+            {
+                "page_name": "collection_request",
+                "enrollment": enrollment_sudo,
+                "company": company,
+                "page_url": self._get_collection_page_url(enrollment_sudo, access_token),
+                # Odoo's payment form, in validation mode.
+                "mode": "validation",
+                "allow_token_selection": False,
+                "allow_token_deletion": False,
+                "reference_prefix": enrollment_sudo.move_id.name or enrollment_sudo.name,
+                "partner_id": partner_sudo.id,
+                "providers_sudo": providers_sudo,
+                "payment_methods_sudo": payment_methods_sudo,
+                "tokens_sudo": request.env["payment.token"].sudo().browse(),
+                "availability_report": availability_report,
+                "show_tokenize_input_mapping": dict.fromkeys(providers_sudo.ids, False),
+                "transaction_route": f"/my/collections/{enrollment_sudo.id}/payment-method/transaction",
+                "landing_route": self._get_collection_page_url(
+                    enrollment_sudo, access_token, message="payment_method_saved"
+                ),
+                "access_token": access_token,
+            }
+        )
+        return values
+
+    @http.route(
+        "/my/collections/<int:enrollment_id>/payment-method/transaction", type="jsonrpc", auth="public"
+    )
+    def portal_collection_payment_method_transaction(self, enrollment_id, access_token=None, **kwargs):
+        """Create the validation transaction that saves the payment method
+        (the save-only form's ``transaction_route``)."""
+        try:
+            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
+        except (AccessError, MissingError) as error:
+            raise ValidationError(request.env._("This payment request is not available.")) from error
+        try:
+            if enrollment_sudo.state not in OPEN_STATES:
+                raise ValidationError(
+                    request.env._("This payment request is closed: nothing is left to pay.")
+                )
+            if kwargs.get("flow") not in ("direct", "redirect"):
+                raise ValidationError(request.env._("Enter the new payment method to save it."))
+            self._validate_transaction_kwargs(kwargs)
+            kwargs.update(
+                {
+                    # The provider sets the amount and currency of a validation.
+                    "amount": None,
+                    "currency_id": None,
+                    "partner_id": self._get_collection_payer(enrollment_sudo).id,
+                    "is_validation": True,
+                    "tokenization_requested": True,
+                    "reference_prefix": None,
+                }
+            )
+            transaction_sudo = self._create_transaction(**kwargs)
+        except ValidationError as error:
+            self._audit_refusal_after_rollback(enrollment_sudo, "save_payment_method", error.args[0])
+            raise
+        self._audit(enrollment_sudo, "save_payment_method", "done", message=transaction_sudo.reference)
+        return transaction_sudo._get_processing_values()
 
     # ------------------------------------------------------------------
     # Promise to pay and dispute

@@ -933,6 +933,11 @@ class CollectionEnrollment(models.Model):
         self.ensure_one()
         return self.get_base_url() + self.get_portal_url()
 
+    def _get_payment_method_url(self):
+        """The absolute link to save a new payment method without paying."""
+        self.ensure_one()
+        return self.get_base_url() + self.get_portal_url(suffix="/payment-method")
+
     def action_open_invoice(self):
         self.ensure_one()
         return self.move_id._get_records_action()

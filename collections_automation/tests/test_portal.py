@@ -302,6 +302,73 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
             "later retries charge it",
         )
 
+    def test_the_customer_saves_a_new_payment_method_without_paying(self):
+        page = self.url_open(self.enrollment.get_portal_url(suffix="/payment-method"))
+        url = f"{self.enrollment.access_url}/payment-method"
+        self.assertEqual(page.status_code, 200)
+        self.assertInPage("o_payment_form", page.text, "Odoo's payment form, in validation mode")
+        self.assertInPage("/payment-method/transaction", page.text)
+        self.assertEqual(self.url_open(url, params={"access_token": "wrong"}).status_code, 404)
+        processing = self.make_jsonrpc_request(
+            f"{url}/transaction",
+            params={
+                "access_token": self.enrollment.access_token,
+                "provider_id": self.provider.id,
+                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                "token_id": None,
+                "amount": None,
+                "flow": "direct",
+                "tokenization_requested": False,
+                "landing_route": self.enrollment.access_url,
+                "is_validation": True,
+            },
+        )
+        transaction = self._complete(processing)
+        self.assertEqual(transaction.operation, "validation")
+        self.assertTrue(transaction.token_id, "the card is saved")
+        self.assertEqual(transaction.token_id.partner_id, self.customer)
+        self.assertEqual(
+            self.env["collection.stage.action.payment_retry"]._get_token(self.enrollment),
+            transaction.token_id,
+            "the next retry charges it",
+        )
+        self.assertEqual((self.enrollment.state, self.enrollment.amount_residual), ("running", 1000.0))
+        self.assertFalse(
+            self.enrollment.event_ids.filtered(lambda e: e.action in ("paid", "partial_payment"))
+        )
+        audit = self.env["collection.portal.audit"].search([("action", "=", "save_payment_method")])
+        self.assertEqual((audit.outcome, audit.message), ("done", transaction.reference))
+
+    def test_saving_a_payment_method_with_a_saved_token_or_on_a_closed_request_is_refused(self):
+        token = self.env["payment.token"].create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                "partner_id": self.customer.id,
+                "provider_ref": "demo",
+                "payment_details": "4242",
+            }
+        )
+        self.enrollment._portal_ensure_token()
+        url = f"{self.enrollment.access_url}/payment-method/transaction"
+        params = {
+            "access_token": self.enrollment.access_token,
+            "provider_id": self.provider.id,
+            "payment_method_id": None,
+            "token_id": token.id,
+            "amount": None,
+            "flow": "token",
+            "tokenization_requested": False,
+            "landing_route": self.enrollment.access_url,
+            "is_validation": True,
+        }
+        with self.assertRaises(JsonRpcException):
+            self.make_jsonrpc_request(url, params=params)
+        self.assertFalse(self.env["payment.transaction"].search([("token_id", "=", token.id)]))
+        self.enrollment.action_cancel()
+        page = self.url_open(self.enrollment.get_portal_url(suffix="/payment-method"), allow_redirects=False)
+        self.assertEqual(page.status_code, 303, "a closed request sends back to its status page")
+
     # ------------------------------------------------------------------
     # Promise to pay
     # ------------------------------------------------------------------

@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from odoo import fields
 from odoo.fields import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -113,6 +116,28 @@ class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):
     def test_customer_pays_from_the_emailed_link(self):
         self._open_the_emailed_link("collections_portal_pay_tour")
         self.assertEqual((self.enrollment | self.second_enrollment).mapped("state"), ["paid", "paid"])
+
+    def test_customer_saves_a_new_card_and_the_next_retry_charges_it(self):
+        card_process = self.env["collection.process"].create(
+            {
+                "name": "Card on file",
+                "retry_schedule": "",
+                "stage_ids": [
+                    Command.create({"name": "Charge the card", "delay_days": 0, "retry_payment": True})
+                ],
+            }
+        )
+        invoice = self._create_invoice(amount=90.0, due_date=fields.Date.today() - timedelta(days=1))
+        enrollment = invoice.collection_enroll(process_id=card_process.id)
+        self.start_tour(
+            enrollment.get_portal_url(suffix="/payment-method"), "collections_portal_save_card_tour"
+        )
+        token = self.env["collection.stage.action.payment_retry"]._get_token(enrollment)
+        self.assertEqual((token.partner_id, token.provider_id), (self.customer, self.provider))
+        self.env["collection.engine"]._cron_run()
+        retry = enrollment.event_ids.filtered(lambda event: event.action == "payment_retry")
+        self.assertEqual(retry.payment_transaction_id.token_id, token, "the retry charged the new card")
+        self.assertEqual(enrollment.state, "paid")
 
     def test_customer_promises_to_pay(self):
         # The tour promises part of the amount due: a setting of the process.

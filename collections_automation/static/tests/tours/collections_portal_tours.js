@@ -47,6 +47,37 @@ registry.category("web_tour.tours").add("collections_portal_pay_tour", {
     ],
 });
 
+/**
+ * A customer whose card was declined opens the "update your payment
+ * method" link and saves a new card with the demo provider, without paying.
+ */
+registry.category("web_tour.tours").add("collections_portal_save_card_tour", {
+    steps: () => [
+        { trigger: ".o_collection_payment_method h2:contains('Update your payment method')" },
+        {
+            content: "Choose the demo payment method",
+            trigger: "#o_payment_form input[name=o_payment_radio]",
+            run: "click",
+        },
+        {
+            content: "Enter test card details",
+            trigger: "#o_payment_form #customer_input",
+            run: "edit 4242424242424242",
+        },
+        {
+            content: "Save the card",
+            trigger: "#o_payment_form button[name=o_payment_submit_button]",
+            run: "click",
+            expectUnloadPage: true,
+        },
+        {
+            content: "Back on the request: the card is saved",
+            trigger: ".o_collection_payment_method_saved",
+            timeout: 30000,
+        },
+    ],
+});
+
 /** A customer promises to pay in three days. */
 registry.category("web_tour.tours").add("collections_portal_promise_tour", {
     steps: () => [
