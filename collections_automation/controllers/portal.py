@@ -6,7 +6,7 @@ from odoo import api, fields, http
 from odoo.addons.payment.controllers.portal import PaymentPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
-from odoo.fields import Command, Domain
+from odoo.fields import Command
 from odoo.http import request
 from odoo.tools import float_compare
 
@@ -186,10 +186,9 @@ class CollectionsPortal(PaymentPortal):
             invoice._portal_ensure_token()
         amount = sum(chosen_sudo.mapped("amount_residual"))
         selection = self._format_selection(chosen_sudo, enrollments_sudo)
-        logged_in = not request.env.user._is_public()
         # Tokens are saved for the visitor's partner when logged in, else for
         # the customer who owes (never for the public user).
-        partner_sudo = request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
+        partner_sudo = self._get_collection_payer(enrollment_sudo)
         # Each request follows its own process: a form covers the requests
         # that allow it, and the page names the others.
         promise_sudo = enrollments_sudo.filtered(lambda enrollment: enrollment.process_id.allow_promise)
@@ -205,7 +204,7 @@ class CollectionsPortal(PaymentPortal):
                 "process": enrollment_sudo.process_id,
                 "company": company,
                 "total_due": sum(enrollments_sudo.mapped("amount_residual")),
-                "pending_transactions": self._get_pending_transactions(enrollments_sudo),
+                "pending_transactions": enrollments_sudo._get_pending_transactions(),
                 "promise_enrollments": promise_sudo,
                 "promise_total": sum(promise_sudo.mapped("amount_residual")),
                 "promise_min_amount": promise_sudo._get_promise_min_amount(),
@@ -277,21 +276,6 @@ class CollectionsPortal(PaymentPortal):
             "reference_prefix": enrollment_sudo.move_id.name or enrollment_sudo.name,
         }
 
-    def _get_pending_transactions(self, enrollments_sudo):
-        """The payments of these requests still on their way: pending or
-        authorized at the provider, or done but not yet accounted for (the
-        amount due does not show them yet)."""
-        Transaction = request.env["payment.transaction"].sudo()
-        in_flight = Domain("state", "in", ("pending", "authorized")) | Domain(
-            [("state", "=", "done"), ("is_post_processed", "=", False)]
-        )
-        paying = Domain("collection_enrollment_id", "in", enrollments_sudo.ids) | Domain(
-            "collection_enrollment_ids", "in", enrollments_sudo.ids
-        )
-        if enrollments_sudo.move_id:
-            paying |= Domain("invoice_ids", "in", enrollments_sudo.move_id.ids)
-        return Transaction.search(in_flight & paying, order="id desc")
-
     # ------------------------------------------------------------------
     # Audit
     # ------------------------------------------------------------------
@@ -354,19 +338,7 @@ class CollectionsPortal(PaymentPortal):
             # A validation transaction would credit the requests with its
             # token amount; saving a card has a page of its own.
             raise ValidationError(request.env._("This page takes payments only."))
-        # Two pay calls for the same requests wait for each other here, and
-        # the second one then sees the first one's transaction below.
-        chosen_sudo.lock_for_update()
-        pending_sudo = self._get_pending_transactions(chosen_sudo)
-        if pending_sudo:
-            raise ValidationError(
-                request.env._(
-                    "A payment of %(amount)s for these invoices is already being processed (%(reference)s): "
-                    "reload the page to see how it ends before paying again.",
-                    amount=pending_sudo[0].currency_id.format(pending_sudo[0].amount),
-                    reference=pending_sudo[0].reference,
-                )
-            )
+        chosen_sudo._start_online_payment()
         amount = sum(chosen_sudo.mapped("amount_residual"))
         currency = enrollment_sudo.currency_id
         # The amount is the server's, from what is due now; a different
@@ -385,8 +357,7 @@ class CollectionsPortal(PaymentPortal):
                 request.env._("The amount due has changed since the page was opened: reload the page.")
             )
         self._validate_transaction_kwargs(kwargs)
-        logged_in = not request.env.user._is_public()
-        partner_sudo = request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
+        partner_sudo = self._get_collection_payer(enrollment_sudo)
         if not self._can_partner_pay_in_company(partner_sudo, enrollment_sudo.company_id):
             raise ValidationError(
                 request.env._("Please switch to the company of this payment request to pay it.")

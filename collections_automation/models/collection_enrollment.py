@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import LockError, UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import format_date, plaintext2html
 
@@ -88,6 +88,12 @@ class CollectionEnrollment(models.Model):
         help="The last stage that ran.",
     )
     next_stage_id = fields.Many2one("collection.stage", readonly=True)
+    online_payment_started_at = fields.Datetime(
+        string="Last online payment",
+        readonly=True,
+        copy=False,
+        help="When the customer last started a payment from the payment-request page.",
+    )
     next_action_date = fields.Date(index=True, readonly=True, copy=False)
     last_action_date = fields.Date(readonly=True, copy=False)
     stage_cycle = fields.Integer(
@@ -926,6 +932,48 @@ class CollectionEnrollment(models.Model):
         retry, planned by the retry schedule after a soft decline."""
         self.ensure_one()
         return bool(self.retry_attempt and stage.retry_payment and self.stage_id == stage)
+
+    def _get_pending_transactions(self):
+        """The payments of these requests still on their way: pending or
+        authorized at the provider, or done but not yet accounted for (the
+        amount due does not show them yet)."""
+        in_flight = Domain("state", "in", ("pending", "authorized")) | Domain(
+            [("state", "=", "done"), ("is_post_processed", "=", False)]
+        )
+        paying = Domain("collection_enrollment_id", "in", self.ids) | Domain(
+            "collection_enrollment_ids", "in", self.ids
+        )
+        if self.move_id:
+            paying |= Domain("invoice_ids", "in", self.move_id.ids)
+        # Payments of the customer's own requests, which the caller checked.
+        return self.env["payment.transaction"].sudo().search(in_flight & paying, order="id desc")
+
+    def _start_online_payment(self):
+        """Take these requests for a new online payment, or refuse it while
+        another one is on its way. The rows are locked, then written: a
+        second payment of them at the same moment fails on the lock, or,
+        started before this one committed, on a concurrent update (Odoo
+        retries the request with fresh data); either way it cannot charge
+        without seeing this payment's transaction."""
+        try:
+            self.lock_for_update()
+        except LockError as error:
+            raise ValidationError(
+                self.env._(
+                    "A payment of these invoices is being made right now: reload the page in a moment."
+                )
+            ) from error
+        pending = self._get_pending_transactions()
+        if pending:
+            raise ValidationError(
+                self.env._(
+                    "A payment of %(amount)s for these invoices is already being processed (%(reference)s): "
+                    "reload the page to see how it ends before paying again.",
+                    amount=pending[0].currency_id.format(pending[0].amount),
+                    reference=pending[0].reference,
+                )
+            )
+        self.write({"online_payment_started_at": fields.Datetime.now()})
 
     def _get_payment_url(self):
         """The absolute link a customer follows to pay, promise or dispute:
