@@ -104,13 +104,15 @@ def test_demo_collections_desk_is_working(demo_database):
     assert paid[0][0] > 0, "some demo collections are paid"
 
 
+def _shell(database, script):
+    """Run ``script`` in an Odoo shell on ``database``; its output."""
+    return run_odoo("shell", "-d", database, "--no-http", stdin=script)
+
+
 def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):
-    result = run_odoo(
-        "shell",
-        "-d",
+    result = _shell(
         demo_database,
-        "--no-http",
-        stdin=(
+        (
             "from odoo.tools.safe_eval import safe_eval\n"
             "user = env['res.users'].search([('login', '=', 'demo')])\n"
             "menu = env.ref('collections_automation.collections_menu_root')\n"
@@ -127,12 +129,9 @@ def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):
 
 
 def test_a_demo_customer_can_pay_a_reminder_with_the_demo_provider(demo_database):
-    result = run_odoo(
-        "shell",
-        "-d",
+    result = _shell(
         demo_database,
-        "--no-http",
-        stdin=(
+        (
             "provider = env.ref('payment.payment_provider_demo')\n"
             "print('PROVIDER', provider.state, provider.is_published)\n"
             "enrollment = env['collection.enrollment'].search([('state', '=', 'running')], limit=1)\n"
@@ -159,12 +158,9 @@ def test_a_demo_customer_can_pay_a_reminder_with_the_demo_provider(demo_database
 
 
 def test_uninstall_removes_everything(demo_database):
-    run_odoo(
-        "shell",
-        "-d",
+    _shell(
         demo_database,
-        "--no-http",
-        stdin=(
+        (
             f"env['ir.module.module'].search([('name', '=', '{ADDON}')]).button_immediate_uninstall()\n"
             "env.cr.commit()\n"
         ),

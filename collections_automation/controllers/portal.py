@@ -87,6 +87,18 @@ class CollectionsPortal(PaymentPortal):
         its token, or a portal user of its customer (record rules)."""
         return self._document_check_access("collection.enrollment", enrollment_id, access_token=access_token)
 
+    def _get_open_collection_request(self, enrollment_id, access_token):
+        """(the enrollment, sudoed, None) for a visitor with access to an
+        open request; else (None, the response): a 404, or the way back to
+        a closed request's status page."""
+        try:
+            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
+        except (AccessError, MissingError):
+            return None, request.not_found()
+        if enrollment_sudo.state not in OPEN_STATES:
+            return None, request.redirect(self._get_collection_page_url(enrollment_sudo, access_token))
+        return enrollment_sudo, None
+
     @staticmethod
     def _parse_selection(selection, enrollments):
         """The enrollments of the page the customer chose to pay: ``all`` or
@@ -407,12 +419,9 @@ class CollectionsPortal(PaymentPortal):
         """Save a new payment method for the automatic payment retries,
         without paying (the link of the "update your payment method"
         email): Odoo's payment form in validation mode."""
-        try:
-            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
-        except (AccessError, MissingError):
-            return request.not_found()
-        if enrollment_sudo.state not in OPEN_STATES:
-            return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token))
+        enrollment_sudo, refusal = self._get_open_collection_request(enrollment_id, access_token)
+        if refusal:
+            return refusal
         return request.render(
             "collections_automation.portal_collection_payment_method",
             self._prepare_collection_payment_method_values(enrollment_sudo, access_token),
@@ -513,12 +522,9 @@ class CollectionsPortal(PaymentPortal):
         redirect back to it with a message. Bad input shows on the page
         (400), too many posts in an hour too (429); nothing changes, and
         each post leaves an audit line."""
-        try:
-            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
-        except (AccessError, MissingError):
-            return request.not_found()
-        if enrollment_sudo.state not in OPEN_STATES:
-            return request.redirect(self._get_collection_page_url(enrollment_sudo, access_token))
+        enrollment_sudo, refusal = self._get_open_collection_request(enrollment_id, access_token)
+        if refusal:
+            return refusal
         enrollments_sudo = enrollment_sudo._get_request_enrollments()
         Audit = request.env["collection.portal.audit"].sudo()
         if Audit._count_recent(enrollments_sudo, action_name) >= FORM_POSTS_PER_HOUR:

@@ -578,6 +578,16 @@ class CollectionEnrollment(models.Model):
         self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True
 
+    def _check_process_allows(self, field_name, message):
+        """Refuse the customer's action when the process of any of these
+        requests forbids it (``allow_promise``, ``allow_dispute``);
+        ``message`` names them with ``%(requests)s``."""
+        forbidding = self.filtered(lambda enrollment: not enrollment.process_id[field_name])
+        if forbidding:
+            raise UserError(
+                message % {"requests": ", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name))}
+            )
+
     def _get_promise_min_amount(self):
         """The least a promise for all of self may cover, by each process's share."""
         currency = self[:1].currency_id
@@ -587,14 +597,7 @@ class CollectionEnrollment(models.Model):
         """Each enrollment's own process decides: whether it takes promises,
         by which date, for which share of the amount due, how many times;
         and an open promise can only get better (sooner, or more)."""
-        forbidding = self.filtered(lambda e: not e.process_id.allow_promise)
-        if forbidding:
-            raise UserError(
-                self.env._(
-                    "%(requests)s does not take promises to pay.",
-                    requests=", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name)),
-                )
-            )
+        self._check_process_allows("allow_promise", self.env._("%(requests)s does not take promises to pay."))
         limits = [enrollment._get_promise_date_limits() for enrollment in self]
         first, last = max(limit[0] for limit in limits), min(limit[1] for limit in limits)
         if not date or not first <= date <= last:
@@ -672,14 +675,9 @@ class CollectionEnrollment(models.Model):
         responsible gets an activity."""
         self._check_open()
         lead = self[:1]
-        forbidding = self.filtered(lambda e: not e.process_id.allow_dispute)
-        if forbidding:
-            raise UserError(
-                self.env._(
-                    "%(requests)s cannot be disputed online: please contact us.",
-                    requests=", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name)),
-                )
-            )
+        self._check_process_allows(
+            "allow_dispute", self.env._("%(requests)s cannot be disputed online: please contact us.")
+        )
         labels = dict(self._fields["dispute_reason"]._description_selection(self.env))
         if reason not in labels:
             raise ValidationError(self.env._("Choose the reason of your dispute."))

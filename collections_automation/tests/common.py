@@ -115,6 +115,29 @@ class CollectionsCommon(AccountTestInvoicingCommon):
             invoice.action_post()
         return invoice
 
+    @classmethod
+    def _prepare_demo_provider(cls, company):
+        Provider = cls.env["payment.provider"]
+        provider = Provider.search([("code", "=", "demo"), ("company_id", "=", company.id)], limit=1)
+        if not provider:
+            provider = cls.env.ref("payment.payment_provider_demo").copy({"company_id": company.id})
+        provider.write({"state": "test", "is_published": True})
+        return provider
+
+    def _demo_card(self, simulated_state=None):
+        """A card of the customer saved with the demo provider; charging it
+        ends in ``simulated_state``."""
+        return self.env["payment.token"].create(
+            {
+                "provider_id": self.provider.id,
+                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                "partner_id": self.customer.id,
+                "provider_ref": "demo",
+                "payment_details": "4242",
+                "demo_simulated_state": simulated_state,
+            }
+        )
+
     @contextmanager
     def _at(self, day):
         """Freeze Python's clock and the database transaction's ``now()`` at

@@ -1,7 +1,7 @@
 """Two payments of one request at the same moment, on committed data with
 real transactions: the second never charges without seeing the first."""
 
-from contextlib import closing
+from contextlib import closing, contextmanager
 
 from psycopg2.errors import SerializationFailure
 
@@ -88,31 +88,32 @@ class TestPaymentConcurrency(BaseCase):
             cr_one.commit()
         self.assertEqual(self._transaction_count(), 1)
 
-    def test_a_second_payment_that_started_before_the_first_committed_cannot_charge(self):
+    @contextmanager
+    def _second_payment_after_the_first_committed(self):
+        """Yield the second visitor's request, whose transaction read the
+        page's data before the first payment committed: its snapshot does
+        not show the first payment's transaction."""
         cr_one, request_one = self._visitor()
         cr_two, request_two = self._visitor()
         with closing(cr_one), closing(cr_two):
-            # The second request read the page's data before the first paid:
-            # its snapshot does not show the first payment's transaction.
             self.assertEqual(request_two.amount_residual, 120.0)
             self._pay(request_one)
             cr_one.commit()
-            with self.assertRaises(SerializationFailure):
-                self._pay(request_two)
+            yield request_two
             cr_two.rollback()
         self.assertEqual(self._transaction_count(), 1)
 
+    def test_a_second_payment_that_started_before_the_first_committed_cannot_charge(self):
+        with (
+            self._second_payment_after_the_first_committed() as request_two,
+            self.assertRaises(SerializationFailure),
+        ):
+            self._pay(request_two)
+
     def test_the_retried_request_sees_the_first_payment_and_refuses(self):
-        cr_one, request_one = self._visitor()
-        cr_two, request_two = self._visitor()
-        with closing(cr_one), closing(cr_two):
-            self.assertEqual(request_two.amount_residual, 120.0)
-            self._pay(request_one)
-            cr_one.commit()
+        with self._second_payment_after_the_first_committed() as request_two:
             # Odoo retries a request that met a concurrent update, with
             # fresh data: then the first payment shows.
             with self.assertRaises(ValidationError) as refused:
                 retrying(lambda: self._pay(request_two), request_two.env)
             self.assertIn("already being processed", str(refused.exception))
-            cr_two.rollback()
-        self.assertEqual(self._transaction_count(), 1)

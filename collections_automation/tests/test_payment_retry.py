@@ -301,27 +301,11 @@ class TestProviderAgnosticRetries(CollectionsCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        cls.provider = cls.env["payment.provider"].search(
-            [("code", "=", "demo"), ("company_id", "=", company.id)], limit=1
-        ) or cls.env.ref("payment.payment_provider_demo").copy({"company_id": company.id})
-        cls.provider.state = "test"
+        cls.provider = cls._prepare_demo_provider(cls.env.company)
         cls.reminder_stage.retry_payment = True
 
-    def _demo_token(self, simulated_state):
-        return self.env["payment.token"].create(
-            {
-                "provider_id": self.provider.id,
-                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
-                "partner_id": self.customer.id,
-                "provider_ref": "demo",
-                "payment_details": "4242",
-                "demo_simulated_state": simulated_state,
-            }
-        )
-
     def test_a_retry_with_a_demo_token_pays_the_invoice(self):
-        self._demo_token("done")
+        self._demo_card("done")
         invoice = self._create_invoice(amount=200.0)
         with self._at(DAY_0):
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
@@ -334,7 +318,7 @@ class TestProviderAgnosticRetries(CollectionsCommon):
 
     def test_removing_a_stage_waiting_for_a_retry_never_leaves_the_collection_stuck(self):
         self.standard_process.retry_schedule = "2"
-        self._demo_token("error")
+        self._demo_card("error")
         invoice = self._create_invoice(amount=200.0)
         with self._at(DAY_0):
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
@@ -357,7 +341,7 @@ class TestProviderAgnosticRetries(CollectionsCommon):
 
     def test_a_failed_demo_retry_is_logged_and_tried_again_on_schedule(self):
         self.standard_process.retry_schedule = "2"
-        token = self._demo_token("error")
+        token = self._demo_card("error")
         invoice = self._create_invoice(amount=200.0)
         with self._at(DAY_0):
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)

@@ -50,14 +50,20 @@ class PaymentRequestCommon(CollectionsCommon):
         cls.other_enrollment = cls.other_invoice.collection_enroll(process_id=cls.standard_process.id)
         cls.provider = cls._prepare_demo_provider(company)
 
-    @classmethod
-    def _prepare_demo_provider(cls, company):
-        Provider = cls.env["payment.provider"]
-        provider = Provider.search([("code", "=", "demo"), ("company_id", "=", company.id)], limit=1)
-        if not provider:
-            provider = cls.env.ref("payment.payment_provider_demo").copy({"company_id": company.id})
-        provider.write({"state": "test", "is_published": True})
-        return provider
+    def _transaction_params(self, enrollment, amount, token=None, **values):
+        """What Odoo's payment form posts to a transaction route."""
+        return {
+            "access_token": token if token is not None else enrollment.access_token,
+            "provider_id": self.provider.id,
+            "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+            "token_id": None,
+            "amount": amount,
+            "flow": "direct",
+            "tokenization_requested": False,
+            "landing_route": enrollment.access_url,
+            "is_validation": False,
+            **values,
+        }
 
 
 @tagged("post_install", "-at_install")
@@ -96,19 +102,10 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         return self.url_open(f"{enrollment.access_url}/{action}", data=payload, allow_redirects=False)
 
     def _transaction(self, enrollment, selection, amount, token=None, **values):
-        params = {
-            "access_token": token if token is not None else enrollment.access_token,
-            "provider_id": self.provider.id,
-            "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
-            "token_id": None,
-            "amount": amount,
-            "flow": "direct",
-            "tokenization_requested": False,
-            "landing_route": enrollment.access_url,
-            "is_validation": False,
-            **values,
-        }
-        return self.make_jsonrpc_request(f"{enrollment.access_url}/transaction/{selection}", params=params)
+        return self.make_jsonrpc_request(
+            f"{enrollment.access_url}/transaction/{selection}",
+            params=self._transaction_params(enrollment, amount, token=token, **values),
+        )
 
     def _complete(self, processing_values):
         transaction = self.env["payment.transaction"].search(
@@ -310,18 +307,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertInPage("/payment-method/transaction", page.text)
         self.assertEqual(self.url_open(url, params={"access_token": "wrong"}).status_code, 404)
         processing = self.make_jsonrpc_request(
-            f"{url}/transaction",
-            params={
-                "access_token": self.enrollment.access_token,
-                "provider_id": self.provider.id,
-                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
-                "token_id": None,
-                "amount": None,
-                "flow": "direct",
-                "tokenization_requested": False,
-                "landing_route": self.enrollment.access_url,
-                "is_validation": True,
-            },
+            f"{url}/transaction", params=self._transaction_params(self.enrollment, None, is_validation=True)
         )
         transaction = self._complete(processing)
         self.assertEqual(transaction.operation, "validation")
@@ -340,28 +326,12 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertEqual((audit.outcome, audit.message), ("done", transaction.reference))
 
     def test_saving_a_payment_method_with_a_saved_token_or_on_a_closed_request_is_refused(self):
-        token = self.env["payment.token"].create(
-            {
-                "provider_id": self.provider.id,
-                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
-                "partner_id": self.customer.id,
-                "provider_ref": "demo",
-                "payment_details": "4242",
-            }
-        )
+        token = self._demo_card()
         self.enrollment._portal_ensure_token()
         url = f"{self.enrollment.access_url}/payment-method/transaction"
-        params = {
-            "access_token": self.enrollment.access_token,
-            "provider_id": self.provider.id,
-            "payment_method_id": None,
-            "token_id": token.id,
-            "amount": None,
-            "flow": "token",
-            "tokenization_requested": False,
-            "landing_route": self.enrollment.access_url,
-            "is_validation": True,
-        }
+        params = self._transaction_params(
+            self.enrollment, None, payment_method_id=None, token_id=token.id, flow="token", is_validation=True
+        )
         with self.assertRaises(JsonRpcException):
             self.make_jsonrpc_request(url, params=params)
         self.assertFalse(self.env["payment.transaction"].search([("token_id", "=", token.id)]))

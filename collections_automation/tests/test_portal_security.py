@@ -37,20 +37,9 @@ class TestPaymentPageAgainstAbuse(PaymentRequestCommon, HttpCase):
         return self._post("promise", {"promise_date": promise_date, "promise_amount": amount}, **kwargs)
 
     def _pay(self, amount=1250.0, selection="all", **values):
-        params = {
-            "access_token": self.enrollment.access_token,
-            "provider_id": self.provider.id,
-            "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
-            "token_id": None,
-            "amount": amount,
-            "flow": "direct",
-            "tokenization_requested": False,
-            "landing_route": self.enrollment.access_url,
-            "is_validation": False,
-            **values,
-        }
         return self.make_jsonrpc_request(
-            f"{self.enrollment.access_url}/transaction/{selection}", params=params
+            f"{self.enrollment.access_url}/transaction/{selection}",
+            params=self._transaction_params(self.enrollment, amount, **values),
         )
 
     def _refused_pay(self, **values):
@@ -223,16 +212,7 @@ class TestPaymentPageAgainstAbuse(PaymentRequestCommon, HttpCase):
         self.assertFalse(self._transactions())
 
     def test_a_second_payment_while_one_is_being_processed_is_refused(self):
-        token = self.env["payment.token"].create(
-            {
-                "provider_id": self.provider.id,
-                "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
-                "partner_id": self.customer.id,
-                "provider_ref": "demo",
-                "payment_details": "4242",
-                "demo_simulated_state": "pending",
-            }
-        )
+        token = self._demo_card("pending")
         values = {"flow": "token", "token_id": token.id, "payment_method_id": None}
         self._pay(**values)
         self.assertEqual(self._transactions().state, "pending")

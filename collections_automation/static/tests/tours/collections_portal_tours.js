@@ -5,6 +5,28 @@ function dayAhead(days) {
     return new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
 }
 
+/** Enter a test card in Odoo's payment form with the demo provider, and submit. */
+function submitDemoCard(submitContent) {
+    return [
+        {
+            content: "Choose the demo payment method",
+            trigger: "#o_payment_form input[name=o_payment_radio]",
+            run: "click",
+        },
+        {
+            content: "Enter test card details",
+            trigger: "#o_payment_form #customer_input",
+            run: "edit 4242424242424242",
+        },
+        {
+            content: submitContent,
+            trigger: "#o_payment_form button[name=o_payment_submit_button]",
+            run: "click",
+            expectUnloadPage: true,
+        },
+    ];
+}
+
 /**
  * A customer opens the link of a reminder without logging in, pays
  * everything with the demo provider, and sees the request paid.
@@ -23,22 +45,7 @@ registry.category("web_tour.tours").add("collections_portal_pay_tour", {
             },
         },
         { trigger: ".o_collection_total:contains('1,250.00')" },
-        {
-            content: "Choose the demo payment method",
-            trigger: "#o_payment_form input[name=o_payment_radio]",
-            run: "click",
-        },
-        {
-            content: "Enter test card details",
-            trigger: "#o_payment_form #customer_input",
-            run: "edit 4242424242424242",
-        },
-        {
-            content: "Pay",
-            trigger: "#o_payment_form button[name=o_payment_submit_button]",
-            run: "click",
-            expectUnloadPage: true,
-        },
+        ...submitDemoCard("Pay"),
         {
             content: "Back on the request, which is paid",
             trigger: ".o_collection_request_status:contains('Paid, thank you')",
@@ -54,22 +61,7 @@ registry.category("web_tour.tours").add("collections_portal_pay_tour", {
 registry.category("web_tour.tours").add("collections_portal_save_card_tour", {
     steps: () => [
         { trigger: ".o_collection_payment_method h2:contains('Update your payment method')" },
-        {
-            content: "Choose the demo payment method",
-            trigger: "#o_payment_form input[name=o_payment_radio]",
-            run: "click",
-        },
-        {
-            content: "Enter test card details",
-            trigger: "#o_payment_form #customer_input",
-            run: "edit 4242424242424242",
-        },
-        {
-            content: "Save the card",
-            trigger: "#o_payment_form button[name=o_payment_submit_button]",
-            run: "click",
-            expectUnloadPage: true,
-        },
+        ...submitDemoCard("Save the card"),
         {
             content: "Back on the request: the card is saved",
             trigger: ".o_collection_payment_method_saved",
