@@ -8,6 +8,7 @@ from . import collection_enrollment
 from . import collection_event
 from . import collection_kpi
 from . import collection_process
+from . import collection_payment_request
 from . import collection_planning
 from . import collection_portal_audit
 from . import collection_segment_rule
