@@ -1,6 +1,9 @@
 """The add-on installs with its demo data and uninstalls cleanly, in a
 database of its own (the suite's test database keeps the add-on)."""
 
+import re
+import socket
+
 import pytest
 from odoo_env import drop_database, query, run_odoo
 
@@ -155,6 +158,30 @@ def test_a_demo_customer_can_pay_a_reminder_with_the_demo_provider(demo_database
     assert "PROVIDER test True" in result.stdout
     assert "PAYABLE True" in result.stdout
     assert "PAID paid True" in result.stdout
+
+
+def _free_port():
+    # The suite's own HTTP server holds the configured port.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_demo_customer_pays_the_emailed_reminder_in_chromium(demo_database):
+    """collections_automation/tests/demo_database_tour.py, run by Odoo's test
+    runner on the demo database, with its own HTTP server and Chromium."""
+    result = run_odoo(
+        "server",
+        "-d",
+        demo_database,
+        "--test-tags",
+        "collections_demo_database",
+        "--http-port",
+        str(_free_port()),
+        "--stop-after-init",
+    )
+    log = result.stdout + result.stderr
+    assert re.search(r"0 failed, 0 error\(s\) of 1 tests", log), log[-4000:]
 
 
 def test_uninstall_removes_everything(demo_database):

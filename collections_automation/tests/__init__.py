@@ -17,3 +17,7 @@ from . import test_simulation
 from . import test_stripe_webhook
 from . import test_tours
 from . import test_views
+
+# Run on make run's demo database by tests/test_install_uninstall.py; the
+# name pytest does not collect, the alias Odoo's test loader looks for.
+from . import demo_database_tour as test_demo_database_tour

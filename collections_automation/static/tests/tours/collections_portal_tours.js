@@ -27,6 +27,18 @@ function submitDemoCard(submitContent) {
     ];
 }
 
+/** Pay the request with the demo provider; the page then says it is paid. */
+function payWithDemoCard() {
+    return [
+        ...submitDemoCard("Pay"),
+        {
+            content: "Back on the request, which is paid",
+            trigger: ".o_collection_request_status:contains('Paid, thank you')",
+            timeout: 30000,
+        },
+    ];
+}
+
 /**
  * A customer opens the link of a reminder without logging in, pays
  * everything with the demo provider, and sees the request paid.
@@ -45,12 +57,19 @@ registry.category("web_tour.tours").add("collections_portal_pay_tour", {
             },
         },
         { trigger: ".o_collection_total:contains('1,250.00')" },
-        ...submitDemoCard("Pay"),
-        {
-            content: "Back on the request, which is paid",
-            trigger: ".o_collection_request_status:contains('Paid, thank you')",
-            timeout: 30000,
-        },
+        ...payWithDemoCard(),
+    ],
+});
+
+/**
+ * On make run's demo database: a customer opens the link of a reminder the
+ * demo engine emailed, pays with the demo provider, and sees the request paid.
+ */
+registry.category("web_tour.tours").add("collections_demo_pay_tour", {
+    steps: () => [
+        // The title is the demo process's own.
+        { trigger: ".o_collection_request h2" },
+        ...payWithDemoCard(),
     ],
 });
 
