@@ -349,6 +349,12 @@ class TestEngine(CollectionsCommon):
             enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
         template = self.env.ref(f"{ADDON}.mail_template_overdue")
         template.email_cc = "{{ object.partner_id.email or '' }}, {{ object.name }}"
+        # A default for an empty value, a closure over the record and a
+        # comment: each evaluates as Odoo evaluates it.
+        template.subject = (
+            "{{ object.name }}: {{ object.pause_reason ||| not paused }}, "
+            "{{ object.move_id.filtered(lambda move: move.partner_id == object.partner_id).name # same }}"
+        )
         fields_to_render = ("subject", "body_html", "email_from", "partner_to", "email_cc")
         one_by_one = template._generate_template(enrollments.ids, fields_to_render)
         Template = type(template)
@@ -364,6 +370,11 @@ class TestEngine(CollectionsCommon):
                 enrollments.ids, fields_to_render
             )
         self.assertTrue(calls, "inline templates rendered in batch")
+        # Odoo keeps the space before "}}" in a default.
+        self.assertEqual(
+            batched[enrollments[0].id]["subject"],
+            f"{enrollments[0].name}: not paused , {enrollments[0].move_id.name}",
+        )
         for enrollment in enrollments:
             for field in fields_to_render:
                 self.assertEqual(
