@@ -595,6 +595,128 @@ def cmd_bench(args):
     return 1 if failed else 0
 
 
+PEER_SCRIPT = REPO / "tests" / "bench" / "peer_bench.py"
+PEER_ADDON = "account_credit_control"
+# OCA's release for Odoo 19 on PyPI, installed beside the environment for the
+# benchmark only (never into the repository or the test databases).
+PEER_REQUIREMENT = "odoo-addon-account-credit-control>=19.0,<19.1"
+PEER_DIR = ENV / "peers"
+
+
+def ensure_peer():
+    """OCA's account_credit_control from PyPI, and an Odoo configuration
+    whose addons path holds it."""
+    addons = PEER_DIR / "odoo" / "addons"
+    if not (addons / PEER_ADDON / "__manifest__.py").is_file():
+        log(f"installing {PEER_REQUIREMENT} from PyPI into {PEER_DIR}")
+        run(
+            [venv_python(), "-m", "pip", "install", "-q", "--no-deps", "--target", PEER_DIR, PEER_REQUIREMENT]
+        )
+    conf = ODOO_CONF.with_name(f"{ODOO_CONF.stem}-peer.conf")
+    conf.write_text(
+        ODOO_CONF.read_text().replace(
+            f"addons_path = {addons_path()}", f"addons_path = {addons_path()},{addons}"
+        )
+    )
+    return conf
+
+
+def copy_database(source, target):
+    drop_database(target)
+    run(["createdb", "-T", source, target], capture_output=True)
+    filestore = ENV / "data" / "filestore"
+    if (filestore / source).is_dir():
+        shutil.copytree(filestore / source, filestore / target)
+
+
+def cmd_bench_peer(args):
+    ensure()
+    conf = ensure_peer()
+    results = []
+    for invoices in (args.invoices // 5, args.invoices):
+        customers = max(invoices // 5, 1)
+        base = f"{args.database}_{invoices}"
+        modules = f"{ADDON},{PEER_ADDON}"
+        if args.fresh:
+            drop_database(base)
+        command = [
+            venv_python(),
+            "-m",
+            "odoo",
+            "-c",
+            conf,
+            "-d",
+            base,
+            "--stop-after-init",
+            "--log-level=warn",
+        ]
+        if database_exists(base):
+            log(f"updating {modules} in the benchmark database {base}")
+            run([*command, "-u", modules])
+        else:
+            log(f"creating the benchmark database {base} with {modules}")
+            run([*command, "-i", modules])
+        common = ["--config", conf]
+        log(f"growing {base} to {invoices} overdue invoices of {customers} customers")
+        run(
+            [
+                venv_python(),
+                PEER_SCRIPT,
+                "setup",
+                *common,
+                "--database",
+                base,
+                "--invoices",
+                invoices,
+                "--customers",
+                customers,
+            ]
+        )
+        row = {"invoices": invoices}
+        for side in ("ours", "oca"):
+            copy = f"{base}_{side}"
+            copy_database(base, copy)
+            log(f"timing {side} on {copy}")
+            output = run(
+                [venv_python(), PEER_SCRIPT, side, *common, "--database", copy],
+                capture_output=True,
+                text=True,
+            ).stdout
+            row[side] = json.loads(output.strip().splitlines()[-1])
+            drop_database(copy)
+        results.append(row)
+    print_peer_results(results)
+    return 0
+
+
+def print_peer_results(results):
+    print(
+        f"\nfrom overdue invoices to queued reminders, first day, one process, OCA {PEER_ADDON} "
+        f"{results[0]['oca']['version']}"
+    )
+    print(
+        f"{'invoices':>9} {'side':>5} {'seconds':>8} {'invoices/s':>11} {'queries/invoice':>16} "
+        f"{'emails':>7} {'produced':>36} {'peak RSS MB':>12}"
+    )
+    for row in results:
+        invoices = row["invoices"]
+        for side in ("ours", "oca"):
+            figures = row[side]
+            produced = (
+                f"{figures['enrollments']} enrollments, {figures['reminders']} reminders"
+                if side == "ours"
+                else f"{figures['credit_lines']} lines, {figures['communications']} communications"
+            )
+            speed = invoices / figures["seconds"]
+            queries = figures["queries"] / invoices
+            print(
+                f"{invoices:>9} {side:>5} {figures['seconds']:>8} {speed:>11.1f} {queries:>16.2f} "
+                f"{figures['emails_queued']:>7} {produced:>36} {figures['peak_rss_mb']:>12}"
+            )
+        ratio = row["oca"]["seconds"] / row["ours"]["seconds"]
+        print(f"{invoices:>9} ours is {ratio:.1f}x as fast as OCA")
+
+
 LOAD_SCRIPT = REPO / "tests" / "load" / "payment_page_load.py"
 
 
@@ -697,6 +819,18 @@ def main(argv=None):
         help="drop the benchmark databases and build them again",
     )
     bench_parser.set_defaults(func=cmd_bench)
+    peer_parser = commands.add_parser(
+        "bench-peer", help="end to end, ours and OCA's account_credit_control on copies of one dataset"
+    )
+    peer_parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
+    peer_parser.add_argument("--database", default=os.environ.get("BENCH_DB", "collections_peer"))
+    peer_parser.add_argument(
+        "--fresh",
+        action="store_true",
+        default=os.environ.get("BENCH_FRESH", "") not in ("", "0"),
+        help="drop the benchmark databases and build them again",
+    )
+    peer_parser.set_defaults(func=cmd_bench_peer)
     shots_parser = commands.add_parser(
         "screenshots", help="take the README's screenshots from the demo database"
     )

@@ -1,0 +1,298 @@
+"""End-to-end benchmark against OCA's account_credit_control (``make bench-peer``).
+
+What a team lives through each day: invoices fall overdue, and the
+scheduled work turns them into queued reminders. ``setup`` grows a database
+holding both add-ons to N overdue invoices of M customers, none of them in
+collections yet, with the same two-step ladder configured on each side:
+
+- ours: a process that enrolls overdue invoices (no grace period), a
+  reminder one day after the due date, a second one 15 days later;
+- OCA: a policy on the receivable account, level 1 one day after the due
+  date, level 2 15 days after the previous reminder, both by email, with
+  OCA's email template less its PDF attachment (ours attach none).
+
+``ours`` and ``oca`` each time, in a fresh process on their own copy of that
+database, what the scheduled work does on the first day:
+
+- ours: one engine run (``collection.engine._cron_run``: enrollment by the
+  trigger, then the first reminder of every invoice);
+- OCA: a credit control run as its menu does it: generate the lines, mark
+  them ready, run the channel action (one communication per customer and
+  level, one email each).
+
+Each prints its figures as JSON. ``tools/devenv.py bench-peer`` builds the
+dataset, copies it and runs both.
+"""
+
+import argparse
+import json
+import resource
+import sys
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
+import odoo
+from odoo import SUPERUSER_ID, api
+from odoo.fields import Command
+from odoo.modules.registry import Registry
+
+ADDON = "collections_automation"
+PEER = "account_credit_control"
+PROCESS_NAME = "Peer benchmark"
+POLICY_NAME = "Peer benchmark"
+CHUNK = 500
+ANALYZE_EVERY = 5_000
+OVERDUE_DAYS = 10
+SECOND_REMINDER_DAYS = 15
+
+
+def open_env(config, database):
+    odoo.tools.config.parse_config(["-c", config, "-d", database])
+    registry = Registry(database)
+    cr = registry.cursor()
+    return cr, api.Environment(cr, SUPERUSER_ID, {})
+
+
+def ensure_our_process(env):
+    company = env.company
+    # One email per invoice on any day: no contact cap, no quiet days.
+    company.write(
+        {
+            "collection_auto_enroll": True,
+            "collection_contact_max_per_day": 0,
+            "collection_contact_max_per_week": 0,
+            "collection_quiet_days": False,
+        }
+    )
+    process = env["collection.process"].search([("name", "=", PROCESS_NAME)], limit=1)
+    if not process:
+        process = create_our_process(env)
+    # Every invoice goes to this process, as with no segment rule.
+    company.collection_default_process_id = process
+    return process
+
+
+def create_our_process(env):
+    template = env.ref(f"{ADDON}.mail_template_overdue")
+    return env["collection.process"].create(
+        {
+            "name": PROCESS_NAME,
+            "auto_enroll_overdue": True,
+            "grace_days": 0,
+            "stage_ids": [
+                Command.create(
+                    {
+                        "name": "Reminder",
+                        "delay_days": 1,
+                        "delay_from": "due_date",
+                        "send_email": True,
+                        "mail_template_id": template.id,
+                    }
+                ),
+                Command.create(
+                    {
+                        "name": "Second reminder",
+                        "delay_days": SECOND_REMINDER_DAYS,
+                        "delay_from": "previous_stage",
+                        "send_email": True,
+                        "mail_template_id": template.id,
+                    }
+                ),
+            ],
+        }
+    )
+
+
+def ensure_peer_policy(env):
+    company = env.company
+    policy = env["credit.control.policy"].search([("name", "=", POLICY_NAME)], limit=1)
+    if not policy:
+        # OCA's email without the PDF summary it attaches by default: our
+        # reminders carry no PDF either, so both sides render an email body.
+        template = env.ref(f"{PEER}.email_template_credit_control_base").copy(
+            {"name": POLICY_NAME, "report_template_ids": [Command.clear()]}
+        )
+        receivable = env["account.account"].search(
+            [("account_type", "=", "asset_receivable"), ("company_ids", "in", company.ids)]
+        )
+        level = {
+            "channel": "email",
+            "email_template_id": template.id,
+            "custom_text": "Our records show an open amount.",
+            "custom_mail_text": "<p>Our records show an open amount.</p>",
+        }
+        policy = env["credit.control.policy"].create(
+            {
+                "name": POLICY_NAME,
+                "account_ids": [Command.set(receivable.ids)],
+                "level_ids": [
+                    Command.create(
+                        dict(level, name="Reminder", level=1, computation_mode="net_days", delay_days=1)
+                    ),
+                    Command.create(
+                        dict(
+                            level,
+                            name="Second reminder",
+                            level=2,
+                            computation_mode="previous_date",
+                            delay_days=SECOND_REMINDER_DAYS,
+                        )
+                    ),
+                ],
+            }
+        )
+    company.credit_policy_id = policy
+    return policy
+
+
+def grow(env, invoices, customers):
+    """Add customers and overdue invoices, none in collections, up to the
+    asked totals."""
+    company = env.company
+    if not company.chart_template:
+        env["account.chart.template"].try_loading("generic_coa", company=company, install_demo=False)
+    ensure_our_process(env)
+    ensure_peer_policy(env)
+    env.cr.commit()
+    env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True))
+    Partner = env["res.partner"]
+    existing_customers = Partner.search_count([("ref", "=like", "PEER-%")])
+    if existing_customers < customers:
+        Partner.create(
+            [
+                {
+                    "name": f"Peer customer {index}",
+                    "ref": f"PEER-{index}",
+                    "email": f"ap{index}@peer.example.com",
+                }
+                for index in range(existing_customers, customers)
+            ]
+        )
+        env.cr.commit()
+    all_customers = Partner.search([("ref", "=like", "PEER-%")], order="id")
+    Move = env["account.move"]
+    existing = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", all_customers.ids)])
+    today = odoo.fields.Date.context_today(Move)
+    due = today - timedelta(days=OVERDUE_DAYS)
+    for start in range(existing, invoices, CHUNK):
+        stop = min(start + CHUNK, invoices)
+        moves = Move.create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": all_customers[index % len(all_customers)].id,
+                    "invoice_date": due - timedelta(days=30),
+                    "invoice_date_due": due,
+                    "invoice_line_ids": [
+                        Command.create({"name": "Services", "price_unit": 100 + index % 900, "tax_ids": []})
+                    ],
+                }
+                for index in range(start, stop)
+            ]
+        )
+        moves.action_post()
+        if stop % ANALYZE_EVERY == 0:
+            # Posting looks up the sequence: stale planner statistics make the
+            # build quadratic.
+            env.cr.execute("ANALYZE account_move, account_move_line")
+        env.cr.commit()
+        env.invalidate_all()
+        print(f"[bench-peer] {stop} invoices", file=sys.stderr, flush=True)
+    env.cr.execute("ANALYZE")
+    env.cr.commit()
+    return Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", all_customers.ids)])
+
+
+def measured(env, work):
+    """Run ``work()``, committing as it goes; its wall time, statements sent
+    and memory."""
+    statements = []
+    cursor_class = type(env.cr)
+    original_execute = cursor_class.execute
+
+    def counting_execute(cr, *args, **kwargs):
+        statements.append(1)
+        return original_execute(cr, *args, **kwargs)
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    with patch.object(cursor_class, "execute", counting_execute):
+        work()
+        env.cr.commit()
+    elapsed = time.perf_counter() - started
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds": round(elapsed, 2),
+        "queries": len(statements),
+        "peak_rss_mb": round(peak_rss / 1024, 1),
+        "rss_growth_mb": round((peak_rss - rss_before) / 1024, 1),
+    }
+
+
+def overdue_invoices(env):
+    return env["account.move"].search_count(
+        [("move_type", "=", "out_invoice"), ("state", "=", "posted"), ("partner_id.ref", "=like", "PEER-%")]
+    )
+
+
+def run_ours(env):
+    invoices = overdue_invoices(env)
+    mails_before = env["mail.mail"].search_count([])
+    engine = env["collection.engine"].with_context(cron_id=-1)
+    figures = measured(env, engine._cron_run)
+    return {
+        "invoices": invoices,
+        "enrollments": env["collection.enrollment"].search_count([]),
+        "reminders": env["collection.event"].search_count(
+            [("action", "=", "email"), ("outcome", "=", "done")]
+        ),
+        "emails_queued": env["mail.mail"].search_count([]) - mails_before,
+        **figures,
+    }
+
+
+def run_oca(env):
+    invoices = overdue_invoices(env)
+    mails_before = env["mail.mail"].search_count([])
+    today = odoo.fields.Date.context_today(env["credit.control.run"])
+
+    def credit_control_run():
+        run = env["credit.control.run"].create({"date": today})
+        run.generate_credit_lines()
+        run.set_to_ready_lines()
+        run.run_channel_action()
+
+    figures = measured(env, credit_control_run)
+    return {
+        "invoices": invoices,
+        "credit_lines": env["credit.control.line"].search_count([]),
+        "communications": env["credit.control.communication"].search_count([]),
+        "emails_queued": env["mail.mail"].search_count([]) - mails_before,
+        "version": env["ir.module.module"].search([("name", "=", PEER)]).installed_version,
+        **figures,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["setup", "ours", "oca"])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--database", required=True)
+    parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--customers", type=int, default=2_000)
+    args = parser.parse_args()
+    cr, env = open_env(args.config, args.database)
+    try:
+        if args.command == "setup":
+            print(json.dumps({"invoices": grow(env, args.invoices, args.customers)}))
+        elif args.command == "ours":
+            print(json.dumps(run_ours(env)))
+        else:
+            print(json.dumps(run_oca(env)))
+    finally:
+        cr.close()
+
+
+if __name__ == "__main__":
+    main()
