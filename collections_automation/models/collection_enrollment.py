@@ -10,6 +10,7 @@ from odoo.tools import format_date, plaintext2html
 
 # Open for the money: a payment, a promise or a dispute still changes it,
 # and an invoice has at most one enrollment in these states.
+SEQUENCE_CODE = "collection.enrollment"
 OPEN_STATES = ("running", "paused", "escalated")
 # On the ladder: the engine runs stages (running) or will again (paused).
 LADDER_STATES = ("running", "paused")
@@ -266,19 +267,41 @@ class CollectionEnrollment(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        self._assign_names(vals_list)
         for vals in vals_list:
-            if vals.get("name", "/") == "/":
-                vals["name"] = self.env["ir.sequence"].next_by_code("collection.enrollment") or "/"
             vals.setdefault("amount_residual", vals.get("amount_due_at_enrollment", 0.0))
         enrollments = super().create(vals_list)
         enrollments._schedule_from(self.env["collection.stage"])
-        for enrollment in enrollments:
-            enrollment._log_event(
-                "enrolled",
-                amount=enrollment.amount_due_at_enrollment,
-                message=self.env._("Enrolled in %(process)s", process=enrollment.process_id.name),
-            )
+        # One insert for the batch: the engine's triggers enroll thousands.
+        self.env["collection.event"].sudo().create(
+            [
+                enrollment._prepare_event_values(
+                    "enrolled",
+                    amount=enrollment.amount_due_at_enrollment,
+                    message=self.env._("Enrolled in %(process)s", process=enrollment.process_id.name),
+                )
+                for enrollment in enrollments
+            ]
+        )
         return enrollments
+
+    @api.model
+    def _assign_names(self, vals_list):
+        """Number the new collections from the sequence of each one's company
+        (else the shared one), looked up once per company, not per record."""
+        sequences = {}
+        for vals in vals_list:
+            if vals.get("name", "/") != "/":
+                continue
+            company_id = vals.get("company_id") or self.env.company.id
+            if company_id not in sequences:
+                sequences[company_id] = self.env["ir.sequence"].search(
+                    [("code", "=", SEQUENCE_CODE), ("company_id", "in", [company_id, False])],
+                    order="company_id",
+                    limit=1,
+                )
+            sequence = sequences[company_id]
+            vals["name"] = (sequence.next_by_id() if sequence else False) or "/"
 
     # ------------------------------------------------------------------
     # Scheduling
