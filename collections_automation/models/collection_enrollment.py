@@ -794,19 +794,28 @@ class CollectionEnrollment(models.Model):
         Escalation = self.env["collection.stage.action.escalation"]
         Escalation._run([(self.env["collection.stage"], self - already)])
         self.write({"state": "escalated", "next_stage_id": False, "next_action_date": False})
+        messages = {}
         for enrollment in self:
             if enrollment in already:
-                message = self.env._(
+                messages[enrollment.id] = self.env._(
                     "The last stage ran: no more reminders, %(amount)s still due.",
                     amount=enrollment._format_amount(),
                 )
-                Escalation._claim(
-                    [(self.env["collection.stage"], enrollment)],
-                    [{"amount": enrollment.amount_residual, "message": message}],
-                )
             else:
-                message = self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
-            enrollment.message_post(body=message)
+                messages[enrollment.id] = self.env._(
+                    "Escalated with %(amount)s due.", amount=enrollment._format_amount()
+                )
+        if already:
+            Escalation._claim(
+                [(self.env["collection.stage"], enrollment) for enrollment in already],
+                [
+                    {"amount": enrollment.amount_residual, "message": messages[enrollment.id]}
+                    for enrollment in already
+                ],
+            )
+        # One note per collection, logged for the batch (the caller checked
+        # the access to these collections).
+        self._message_log_batch(bodies=messages)
 
     def _format_amount(self):
         self.ensure_one()

@@ -22,40 +22,67 @@ class CollectionStageActionEscalation(models.AbstractModel):
 
     @api.model
     def _run(self, groups):
-        for stage, group in groups:
-            # Paid by this stage's retry, or waiting for a new attempt of it:
-            # the stage is not over.
+        # Paid by this stage's retry, or waiting for a new attempt of it:
+        # the stage is not over.
+        pending = [
+            (stage, enrollment)
+            for stage, group in groups
             for enrollment in group.filtered(
                 lambda e: not e.escalated_on and e.state == "running" and not e.retry_next_date
-            ):
-                self._claim(
-                    [(stage, enrollment)],
-                    [
-                        {
-                            "amount": enrollment.amount_residual,
-                            "message": self.env._(
-                                "Escalated with %(amount)s due.", amount=enrollment._format_amount()
-                            ),
-                        }
-                    ],
-                )
-                self._run_escalation(enrollment)
+            )
+        ]
+        if not pending:
+            return
+        self._claim(
+            pending,
+            [
+                {
+                    "amount": enrollment.amount_residual,
+                    "message": self.env._(
+                        "Escalated with %(amount)s due.", amount=enrollment._format_amount()
+                    ),
+                }
+                for _stage, enrollment in pending
+            ],
+        )
+        self._run_escalation(self.env["collection.enrollment"].union(*(e for _stage, e in pending)))
 
     @api.model
-    def _run_escalation(self, enrollment):
-        process = enrollment.process_id
-        partner = enrollment.partner_id.commercial_partner_id
-        if process.escalation_tag_ids:
-            # Tags and trust are the customer's, which a collections user may
-            # not edit; the escalation was configured by an administrator.
-            partner.sudo().category_id = [fields.Command.link(tag.id) for tag in process.escalation_tag_ids]
-        if process.escalation_set_bad_debtor:
-            partner.sudo().with_company(enrollment.company_id).trust = "bad"
-        if process.escalation_activity_type_id:
-            enrollment.activity_schedule(
-                activity_type_id=process.escalation_activity_type_id.id,
-                summary=self.env._("Escalated: %(amount)s still due", amount=enrollment._format_amount()),
-                user_id=process._get_responsible_user(enrollment).id,
-                date_deadline=enrollment._company_today(),
-            )
-        enrollment.escalated_on = enrollment._company_today()
+    def _run_escalation(self, enrollments):
+        """The effect for all ``enrollments`` at once, process by process:
+        a run may escalate thousands."""
+        for process, process_enrollments in enrollments.grouped("process_id").items():
+            partners = process_enrollments.partner_id.commercial_partner_id
+            if process.escalation_tag_ids:
+                # Tags and trust are the customer's, which a collections user
+                # may not edit; the escalation was configured by an
+                # administrator.
+                partners.sudo().write(
+                    {"category_id": [fields.Command.link(tag.id) for tag in process.escalation_tag_ids]}
+                )
+            if process.escalation_set_bad_debtor:
+                for company, company_enrollments in process_enrollments.grouped("company_id").items():
+                    company_enrollments.partner_id.commercial_partner_id.sudo().with_company(company).write(
+                        {"trust": "bad"}
+                    )
+            if process.escalation_activity_type_id:
+                self.env["mail.activity"].create(
+                    [self._prepare_activity_values(process, enrollment) for enrollment in process_enrollments]
+                )
+        for enrollment in enrollments:
+            enrollment.escalated_on = enrollment._company_today()
+
+    @api.model
+    def _prepare_activity_values(self, process, enrollment):
+        """As ``activity_schedule`` would, with this collection's amount in
+        the summary: the activities of a run are created together."""
+        return {
+            "res_model_id": self.env["ir.model"]._get_id(enrollment._name),
+            "res_id": enrollment.id,
+            "automated": True,
+            "activity_type_id": process.escalation_activity_type_id.id,
+            "summary": self.env._("Escalated: %(amount)s still due", amount=enrollment._format_amount()),
+            "note": process.escalation_activity_type_id.default_note,
+            "user_id": process._get_responsible_user(enrollment).id,
+            "date_deadline": enrollment._company_today(),
+        }
