@@ -586,6 +586,23 @@ def cmd_bench(args):
     small, large = results[0][1], results[-1][1]
     growth = large["queries_per_action"] / small["queries_per_action"]
     print(f"queries per action, large / small: {growth:.2f} (flat is 1.00)")
+    # What a team lives through: overdue invoices, none in collections yet,
+    # turned into queued reminders by one engine run (make bench-peer sets
+    # the same run beside OCA's credit control).
+    end_to_end = [
+        time_end_to_end(ODOO_CONF, f"{args.database}_e2e_{invoices}", ADDON, invoices, ("ours",), args.fresh)
+        for invoices, _figures in results
+    ]
+    print("\nend to end: overdue invoices, none in collections, to queued first reminders, one engine run")
+    print(f"{'invoices':>10} {'seconds':>8} {'invoices/s':>11} {'queries/invoice':>16} {'emails':>7}")
+    for row in end_to_end:
+        figures = row["ours"]
+        speed = row["invoices"] / figures["seconds"]
+        queries = figures["queries"] / row["invoices"]
+        print(
+            f"{row['invoices']:>10} {figures['seconds']:>8} {speed:>11.1f} {queries:>16.2f} "
+            f"{figures['emails_queued']:>7}"
+        )
     failed = (
         large["actions_per_second"] < BENCH_MIN_ACTIONS_PER_SECOND
         or large["queries_per_action"] > BENCH_MAX_QUERIES_PER_ACTION
@@ -629,62 +646,51 @@ def copy_database(source, target):
         shutil.copytree(filestore / source, filestore / target)
 
 
+def time_end_to_end(conf, base, modules, invoices, sides, fresh=False):
+    """Build (or update and grow) ``base`` with ``modules`` and ``invoices``
+    overdue invoices, none in collections; then time each side of
+    ``sides`` ("ours", "oca") on its own copy of it, in a fresh process."""
+    customers = max(invoices // 5, 1)
+    if fresh:
+        drop_database(base)
+    command = [venv_python(), "-m", "odoo", "-c", conf, "-d", base, "--stop-after-init", "--log-level=warn"]
+    if database_exists(base):
+        log(f"updating {modules} in the benchmark database {base}")
+        run([*command, "-u", modules])
+    else:
+        log(f"creating the benchmark database {base} with {modules}")
+        run([*command, "-i", modules])
+    common = ["--config", conf]
+    log(f"growing {base} to {invoices} overdue invoices of {customers} customers")
+    setup = ["setup", *common, "--database", base, "--invoices", invoices, "--customers", customers]
+    run([venv_python(), PEER_SCRIPT, *setup])
+    row = {"invoices": invoices}
+    for side in sides:
+        copy = f"{base}_{side}"
+        copy_database(base, copy)
+        log(f"timing {side} on {copy}")
+        output = run(
+            [venv_python(), PEER_SCRIPT, side, *common, "--database", copy], capture_output=True, text=True
+        ).stdout
+        row[side] = json.loads(output.strip().splitlines()[-1])
+        drop_database(copy)
+    return row
+
+
 def cmd_bench_peer(args):
     ensure()
     conf = ensure_peer()
-    results = []
-    for invoices in (args.invoices // 5, args.invoices):
-        customers = max(invoices // 5, 1)
-        base = f"{args.database}_{invoices}"
-        modules = f"{ADDON},{PEER_ADDON}"
-        if args.fresh:
-            drop_database(base)
-        command = [
-            venv_python(),
-            "-m",
-            "odoo",
-            "-c",
+    results = [
+        time_end_to_end(
             conf,
-            "-d",
-            base,
-            "--stop-after-init",
-            "--log-level=warn",
-        ]
-        if database_exists(base):
-            log(f"updating {modules} in the benchmark database {base}")
-            run([*command, "-u", modules])
-        else:
-            log(f"creating the benchmark database {base} with {modules}")
-            run([*command, "-i", modules])
-        common = ["--config", conf]
-        log(f"growing {base} to {invoices} overdue invoices of {customers} customers")
-        run(
-            [
-                venv_python(),
-                PEER_SCRIPT,
-                "setup",
-                *common,
-                "--database",
-                base,
-                "--invoices",
-                invoices,
-                "--customers",
-                customers,
-            ]
+            f"{args.database}_{invoices}",
+            f"{ADDON},{PEER_ADDON}",
+            invoices,
+            ("ours", "oca"),
+            fresh=args.fresh,
         )
-        row = {"invoices": invoices}
-        for side in ("ours", "oca"):
-            copy = f"{base}_{side}"
-            copy_database(base, copy)
-            log(f"timing {side} on {copy}")
-            output = run(
-                [venv_python(), PEER_SCRIPT, side, *common, "--database", copy],
-                capture_output=True,
-                text=True,
-            ).stdout
-            row[side] = json.loads(output.strip().splitlines()[-1])
-            drop_database(copy)
-        results.append(row)
+        for invoices in (args.invoices // 5, args.invoices)
+    ]
     print_peer_results(results)
     return 0
 
