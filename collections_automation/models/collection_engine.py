@@ -13,6 +13,9 @@ _logger = logging.getLogger(__name__)
 
 # A batch is one transaction: 500 actions take about 1.6 s here (see the README benchmark).
 DEFAULT_BATCH_SIZE = 500
+# A run that enrolled or advanced this many collections refreshes the planner
+# statistics of the tables it grew (see _refresh_statistics).
+STATISTICS_REFRESH_ROWS = 1000
 BACKOFF_BASE_MINUTES = 15
 BACKOFF_MAX_MINUTES = 24 * 60
 
@@ -40,12 +43,13 @@ class CollectionEngine(models.AbstractModel):
         every stage action due today, batch after batch."""
         limit = limit or self._get_batch_size()
         in_cron = bool(self.env.context.get("cron_id"))
-        self._auto_enroll()
+        processed = self._auto_enroll()
         self._end_expired_pauses()
         self._apply_holds()
         while batch := self._take_due_batch(limit):
             before = self._get_progress_marks(batch)
             self._run_batch(batch)
+            processed += len(batch)
             if self._get_progress_marks(batch) == before:
                 # Nothing moved (every row stuck): stop rather than spin; the
                 # next run starts afresh. A row that runs two stages in one
@@ -58,6 +62,19 @@ class CollectionEngine(models.AbstractModel):
                     break
             else:
                 self.env.flush_all()
+        if processed >= STATISTICS_REFRESH_ROWS:
+            self._refresh_statistics()
+
+    @api.model
+    def _refresh_statistics(self):
+        """Measured: right after a first run of 10,000 reminders, the KPI
+        screen took 24 s instead of 0.05 s. PostgreSQL's statistics still
+        said no event had a stage, so it joined the run's events with
+        themselves row by row; autovacuum refreshes them only later, and on
+        a large table only after many runs. ANALYZE takes a sample (tens
+        of milliseconds) and keeps every later query on a good plan."""
+        self.env.flush_all()
+        self.env.cr.execute(SQL("ANALYZE collection_event, collection_enrollment"))
 
     @api.model
     def _get_progress_marks(self, enrollments):
@@ -377,7 +394,8 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _auto_enroll(self):
         """Enroll the invoices that the triggers of active processes ask for:
-        overdue past the grace period, or close to their due date."""
+        overdue past the grace period, or close to their due date. Returns
+        how many."""
         processes = self.env["collection.process"].search(
             [
                 "|",
@@ -385,15 +403,19 @@ class CollectionEngine(models.AbstractModel):
                 ("auto_enroll_pre_due", "=", True),
             ]
         )
+        enrolled = 0
         for company in processes.company_id:
             company_processes = processes.filtered(lambda p, c=company: p.company_id == c)
             for choices in self._get_auto_enroll_choices(company, company_processes):
-                self.env["collection.enrollment"].create(
-                    [
-                        invoice._prepare_collection_enrollment_values(process, rule)
-                        for invoice, process, rule in choices
-                    ]
+                enrolled += len(
+                    self.env["collection.enrollment"].create(
+                        [
+                            invoice._prepare_collection_enrollment_values(process, rule)
+                            for invoice, process, rule in choices
+                        ]
+                    )
                 )
+        return enrolled
 
     @api.model
     def _get_auto_enroll_choices(self, company, processes):

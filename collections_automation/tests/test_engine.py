@@ -8,6 +8,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import collection_engine
 from .common import ADDON, DAY_0, CollectionsCommon
 
 
@@ -403,6 +404,36 @@ class TestEngine(CollectionsCommon):
             ]
         )
         self.assertEqual(len(notes), 30)
+
+    def test_a_large_run_refreshes_the_planner_statistics(self):
+        invoices = self._create_invoice(amount=120) | self._create_invoice(amount=340)
+        invoices |= self._create_invoice(amount=560)
+        with self._at(DAY_0):
+            invoices.collection_enroll(process_id=self.standard_process.id)
+        Engine = type(self.env["collection.engine"])
+        refreshed = []
+        original = Engine._refresh_statistics
+
+        def spy(engine_self):
+            refreshed.append(True)
+            return original(engine_self)
+
+        with patch.object(Engine, "_refresh_statistics", spy):
+            self._run_engine(days(3))
+            self.assertFalse(refreshed, "three reminders leave the statistics to autovacuum")
+            invoices[:1].collection_enrollment_id.write(
+                {"next_stage_id": self.reminder_stage.id, "next_action_date": days(3), "stage_cycle": 1}
+            )
+            with patch.object(collection_engine, "STATISTICS_REFRESH_ROWS", 1):
+                self._run_engine(days(3))
+        self.assertEqual(refreshed, [True])
+        # The statistics now know that events have stages: the KPI screen's
+        # joins are planned for the run's events, not for none.
+        self.env.cr.execute(
+            "SELECT null_frac FROM pg_stats WHERE tablename = 'collection_event' AND attname = 'stage_id'"
+        )
+        (null_frac,) = self.env.cr.fetchone()
+        self.assertLess(null_frac, 1.0)
 
     def test_batch_rendering_matches_odoo_rendering(self):
         invoices = self._create_invoice(amount=120) | self._create_invoice(amount=340)
