@@ -134,7 +134,12 @@ class CollectionEnrollment(models.Model):
         return self.get_base_url() + self.get_portal_url(suffix="/payment-method")
 
     def _get_consolidated_enrollments(self):
-        """The enrollments one consolidated message covers (the engine puts
-        their ids in the context), else this enrollment alone."""
+        """The enrollments one consolidated message covers, else this
+        enrollment alone. The engine puts their ids in the context: for one
+        message (``collection_group_ids``), or for the messages of a batch
+        rendered together (``collection_groups``: (lead id, ids) pairs)."""
         ids = self.env.context.get("collection_group_ids")
-        return self.browse(ids) if ids else self
+        if ids:
+            return self.browse(ids)
+        groups = dict(self.env.context.get("collection_groups") or ())
+        return self.browse(groups[self.id]) if self.id in groups else self

@@ -9,6 +9,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..models import collection_engine
+from ..models.stage_actions.email import EMAIL_RENDER_FIELDS
 from .common import ADDON, DAY_0, CollectionsCommon
 
 
@@ -127,6 +128,43 @@ class TestEngine(CollectionsCommon):
         self.assertEqual(len(email_events), 4)
         self.assertEqual(len(email_events.mail_message_id), 2)
         self.assertEqual(set(enrollments.mapped("stage_id")), {self.reminder_stage})
+
+    def test_consolidated_emails_of_a_batch_render_together_as_each_alone(self):
+        self.standard_process.consolidate = True
+        second = self.env["res.partner"].create({"name": "Second & Sons", "email": "ap@second.example.com"})
+        groups = []
+        with self._at(DAY_0):
+            for partner, amounts in (
+                (self.customer, (100, 200)),
+                (second, (300, 400, 500)),
+                (second, (600,)),
+            ):
+                invoices = self.env["account.move"]
+                for amount in amounts:
+                    invoices |= self._create_invoice(amount=amount, partner=partner)
+                groups.append(
+                    (self.reminder_stage, invoices.collection_enroll(process_id=self.standard_process.id))
+                )
+        Email = self.env["collection.stage.action.email"]
+        template = self.reminder_stage.mail_template_id
+        together = Email._render_emails(groups)
+        for (_stage, group), values in zip(groups, together, strict=True):
+            alone = template.with_context(collection_group_ids=group.ids)._generate_template(
+                group[:1].ids, EMAIL_RENDER_FIELDS
+            )[group[0].id]
+            self.assertEqual(values, alone)
+            for enrollment in group:
+                self.assertIn(enrollment.move_id.name, str(values["body_html"]))
+        messages = Email._post_emails(groups)
+        self.assertEqual(len(messages), 3)
+        notes = self.env["mail.message"].search(
+            [
+                ("model", "=", "collection.enrollment"),
+                ("res_id", "in", [e.id for _stage, group in groups for e in group[1:]]),
+                ("body", "ilike", "Reminder sent with"),
+            ]
+        )
+        self.assertEqual(len(notes), 3, "each collection covered by another's email notes it")
 
     def test_dispute_pause_holds_then_resume_catches_up(self):
         invoice = self._create_invoice()

@@ -28,26 +28,24 @@ class CollectionStageActionEmail(models.AbstractModel):
     @api.model
     def _render_emails(self, groups):
         """Render the email of each group, one template call for all the
-        single-invoice groups of a template (a batch costs a few queries per
-        action, not a few per record). Returns a list of value dicts."""
-        singles = defaultdict(list)
+        groups of a template, consolidated or not (a batch costs a few
+        queries per action, not a few per record). Returns a list of value
+        dicts."""
+        groups_by_template = defaultdict(list)
         for stage, group in groups:
-            if len(group) == 1:
-                singles[stage.mail_template_id].append(group.id)
+            groups_by_template[stage.mail_template_id].append(group)
         rendered = {}
-        for template, res_ids in singles.items():
-            batch_template = template.with_context(collection_batch_render=True)
-            for res_id, values in batch_template._generate_template(res_ids, EMAIL_RENDER_FIELDS).items():
+        for template, template_groups in groups_by_template.items():
+            batch_template = template.with_context(
+                collection_batch_render=True,
+                collection_groups=tuple(
+                    (group[0].id, tuple(group.ids)) for group in template_groups if len(group) > 1
+                ),
+            )
+            lead_ids = [group[0].id for group in template_groups]
+            for res_id, values in batch_template._generate_template(lead_ids, EMAIL_RENDER_FIELDS).items():
                 rendered[template, res_id] = values
-        result = []
-        for stage, group in groups:
-            template = stage.mail_template_id
-            values = rendered.get((template, group.id)) if len(group) == 1 else None
-            if values is None:
-                context_template = template.with_context(collection_group_ids=group.ids)
-                values = context_template._generate_template(group[:1].ids, EMAIL_RENDER_FIELDS)[group[0].id]
-            result.append(values)
-        return result
+        return [rendered[stage.mail_template_id, group[0].id] for stage, group in groups]
 
     @api.model
     def _prepare_email_values(self, stage, group, values):
@@ -131,12 +129,15 @@ class CollectionStageActionEmail(models.AbstractModel):
                 for partner_id in payload["partner_ids"]
             ]
         )
-        for _stage, group in groups:
-            for other in group[1:]:
-                other.message_post(
-                    body=self.env._(
-                        "Reminder sent with %(lead)s (one email for the customer).", lead=group[0].name
-                    ),
-                    subtype_xmlid="mail.mt_note",
-                )
+        # The other collections of a consolidated email note it, logged for
+        # the whole batch (the engine runs them).
+        notes = {
+            other.id: self.env._(
+                "Reminder sent with %(lead)s (one email for the customer).", lead=group[0].name
+            )
+            for _stage, group in groups
+            for other in group[1:]
+        }
+        if notes:
+            self.env["collection.enrollment"].browse(list(notes))._message_log_batch(bodies=notes)
         return messages
