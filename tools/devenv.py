@@ -798,6 +798,21 @@ def cmd_odoo(args):
     os.execv(str(venv_python()), [str(c) for c in command])
 
 
+def add_bench_parser(commands, name, help_text, database_variable, default_database):
+    """A benchmark's command: its size, its databases' name and whether to
+    rebuild them."""
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
+    parser.add_argument("--database", default=os.environ.get(database_variable, default_database))
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        default=os.environ.get("BENCH_FRESH", "") not in ("", "0"),
+        help="drop the benchmark databases and build them again",
+    )
+    return parser
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -815,28 +830,16 @@ def main(argv=None):
     simulate_parser.add_argument("--customers", type=int, default=int(os.environ.get("CUSTOMERS") or 300))
     simulate_parser.add_argument("--seed", default=os.environ.get("SEED") or "1,2,3")
     simulate_parser.set_defaults(func=cmd_simulate)
-    bench_parser = commands.add_parser("bench", help="benchmark the engine at 1/10 and full size")
-    bench_parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
-    bench_parser.add_argument("--database", default=os.environ.get("BENCH_DB", "collections_bench"))
-    bench_parser.add_argument(
-        "--fresh",
-        action="store_true",
-        default=os.environ.get("BENCH_FRESH", "") not in ("", "0"),
-        help="drop the benchmark databases and build them again",
-    )
-    bench_parser.set_defaults(func=cmd_bench)
-    peer_parser = commands.add_parser(
-        "bench-peer", help="end to end, ours and OCA's account_credit_control on copies of one dataset"
-    )
-    peer_parser.add_argument("--invoices", type=int, default=int(os.environ.get("BENCH_SIZE", "10000")))
-    peer_parser.add_argument("--database", default=os.environ.get("BENCH_DB", "collections_peer"))
-    peer_parser.add_argument(
-        "--fresh",
-        action="store_true",
-        default=os.environ.get("BENCH_FRESH", "") not in ("", "0"),
-        help="drop the benchmark databases and build them again",
-    )
-    peer_parser.set_defaults(func=cmd_bench_peer)
+    add_bench_parser(
+        commands, "bench", "benchmark the engine at 1/10 and full size", "BENCH_DB", "collections_bench"
+    ).set_defaults(func=cmd_bench)
+    add_bench_parser(
+        commands,
+        "bench-peer",
+        "end to end, ours and OCA's account_credit_control on copies of one dataset",
+        "PEER_DB",
+        "collections_peer",
+    ).set_defaults(func=cmd_bench_peer)
     shots_parser = commands.add_parser(
         "screenshots", help="take the README's screenshots from the demo database"
     )

@@ -69,40 +69,39 @@ def ensure_company_ready(env):
     return process
 
 
-def grow(env, invoices, customers):
-    """Add customers and enrolled invoices up to the asked totals."""
-    process = ensure_company_ready(env)
-    env.cr.commit()
-    # The dataset is what the engine reads, not how it came: chatter tracking
-    # of its creation would only slow the build down.
-    env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True))
+def grow_customers(env, prefix, customers):
+    """Customers ``<prefix>-<n>`` up to ``customers`` of them; all of them."""
     Partner = env["res.partner"]
-    existing_customers = Partner.search([("ref", "=like", "BENCH-%")], order="id")
-    if len(existing_customers) < customers:
+    existing = Partner.search_count([("ref", "=like", f"{prefix}-%")])
+    if existing < customers:
         Partner.create(
             [
                 {
-                    "name": f"Bench customer {index}",
-                    "ref": f"BENCH-{index}",
-                    "email": f"ap{index}@bench.example.com",
+                    "name": f"{prefix.title()} customer {index}",
+                    "ref": f"{prefix}-{index}",
+                    "email": f"ap{index}@{prefix.lower()}.example.com",
                 }
-                for index in range(len(existing_customers), customers)
+                for index in range(existing, customers)
             ]
         )
         env.cr.commit()
-    all_customers = Partner.search([("ref", "=like", "BENCH-%")], order="id")
+    return Partner.search([("ref", "=like", f"{prefix}-%")], order="id")
+
+
+def grow_invoices(env, customers, invoices, invoice_date, due_date, after_post=None):
+    """Posted invoices of ``customers``, up to ``invoices`` of them, built
+    and committed by chunks; ``after_post(moves)`` runs on each chunk."""
     Move = env["account.move"]
-    existing = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", all_customers.ids)])
-    today = odoo.fields.Date.context_today(Move)
+    existing = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", customers.ids)])
     for start in range(existing, invoices, CHUNK):
         stop = min(start + CHUNK, invoices)
         moves = Move.create(
             [
                 {
                     "move_type": "out_invoice",
-                    "partner_id": all_customers[index % len(all_customers)].id,
-                    "invoice_date": today,
-                    "invoice_date_due": today,
+                    "partner_id": customers[index % len(customers)].id,
+                    "invoice_date": invoice_date,
+                    "invoice_date_due": due_date,
                     "invoice_line_ids": [
                         Command.create({"name": "Services", "price_unit": 100 + index % 900, "tax_ids": []})
                     ],
@@ -111,7 +110,8 @@ def grow(env, invoices, customers):
             ]
         )
         moves.action_post()
-        moves.collection_enroll(process_id=process.id)
+        if after_post:
+            after_post(moves)
         if stop % ANALYZE_EVERY == 0:
             # Odoo's sequence lookup when posting scans every invoice of the
             # journal unless the planner knows the table grew: without fresh
@@ -121,6 +121,25 @@ def grow(env, invoices, customers):
         env.cr.commit()
         env.invalidate_all()
         print(f"[bench] {stop} invoices", file=sys.stderr, flush=True)
+    return Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", customers.ids)])
+
+
+def grow(env, invoices, customers):
+    """Add customers and enrolled invoices up to the asked totals."""
+    process = ensure_company_ready(env)
+    env.cr.commit()
+    # The dataset is what the engine reads, not how it came: chatter tracking
+    # of its creation would only slow the build down.
+    env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True))
+    today = odoo.fields.Date.context_today(env["account.move"])
+    grow_invoices(
+        env,
+        grow_customers(env, "BENCH", customers),
+        invoices,
+        today,
+        today,
+        after_post=lambda moves: moves.collection_enroll(process_id=process.id),
+    )
     # Every enrollment gets its email action due again, under a new key.
     enrollments = env["collection.enrollment"].search([("process_id", "=", process.id)])
     first_stage = process.stage_ids.sorted("sequence")[:1]
@@ -136,13 +155,9 @@ def grow(env, invoices, customers):
     return len(enrollments)
 
 
-def run_once(env):
-    """One engine run as the scheduled action does it: it commits after each
-    batch."""
-    engine = env["collection.engine"].with_context(cron_id=-1)
-    due = env["collection.enrollment"].search_count(engine._get_due_domain())
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # Count every statement sent (the cursor's own counter restarts at commits).
+def measured(env, work):
+    """Run ``work()``, then commit; its wall time, every statement sent (the
+    cursor's own counter restarts at commits) and memory."""
     statements = []
     cursor_class = type(env.cr)
     original_execute = cursor_class.execute
@@ -151,21 +166,36 @@ def run_once(env):
         statements.append(1)
         return original_execute(cr, *args, **kwargs)
 
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     with patch.object(cursor_class, "execute", counting_execute):
-        engine._cron_run()
+        work()
+        env.cr.commit()
     elapsed = time.perf_counter() - started
-    queries = len(statements)
-    events = env["collection.event"].search_count([("action", "=", "email")])
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "seconds": round(elapsed, 2),
+        "queries": len(statements),
+        "peak_rss_mb": round(peak_rss / 1024, 1),
+        "rss_growth_mb": round((peak_rss - rss_before) / 1024, 1),
+    }
+
+
+def run_once(env):
+    """One engine run as the scheduled action does it: it commits after each
+    batch."""
+    engine = env["collection.engine"].with_context(cron_id=-1)
+    due = env["collection.enrollment"].search_count(engine._get_due_domain())
+    figures = measured(env, engine._cron_run)
+    events = env["collection.event"].search_count([("action", "=", "email")])
     dashboard = time_dashboard(env)
     return {
         "actions": due,
-        "seconds": round(elapsed, 2),
-        "actions_per_second": round(due / elapsed, 1) if elapsed else None,
-        "queries_per_action": round(queries / due, 2) if due else None,
-        "peak_rss_mb": round(peak_rss / 1024, 1),
-        "rss_growth_mb": round((peak_rss - rss_before) / 1024, 1),
+        "seconds": figures["seconds"],
+        "actions_per_second": round(due / figures["seconds"], 1) if figures["seconds"] else None,
+        "queries_per_action": round(figures["queries"] / due, 2) if due else None,
+        "peak_rss_mb": figures["peak_rss_mb"],
+        "rss_growth_mb": figures["rss_growth_mb"],
         "email_events_total": events,
         **dashboard,
     }
@@ -194,9 +224,11 @@ def time_dashboard(env):
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["setup", "run"])
+def run_command(description, commands):
+    """Parse the command line, run ``commands[command](env, args)`` on the
+    database and print its figures as one JSON line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("command", choices=list(commands))
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--invoices", type=int, default=10_000)
@@ -204,12 +236,19 @@ def main():
     args = parser.parse_args()
     cr, env = open_env(args.config, args.database)
     try:
-        if args.command == "setup":
-            print(json.dumps({"enrollments": grow(env, args.invoices, args.customers)}))
-        else:
-            print(json.dumps(run_once(env)))
+        print(json.dumps(commands[args.command](env, args)))
     finally:
         cr.close()
+
+
+def main():
+    run_command(
+        __doc__.splitlines()[0],
+        {
+            "setup": lambda env, args: {"enrollments": grow(env, args.invoices, args.customers)},
+            "run": lambda env, _args: run_once(env),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -25,34 +25,20 @@ dataset, copies it and runs both; ``tools/devenv.py bench`` runs ours alone,
 on a database without OCA's add-on.
 """
 
-import argparse
-import json
-import resource
-import sys
-import time
 from datetime import timedelta
-from unittest.mock import patch
+
+# Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
+from engine_bench import grow_customers, grow_invoices, measured, run_command
 
 import odoo
-from odoo import SUPERUSER_ID, api
 from odoo.fields import Command
-from odoo.modules.registry import Registry
 
 ADDON = "collections_automation"
 PEER = "account_credit_control"
 PROCESS_NAME = "Peer benchmark"
 POLICY_NAME = "Peer benchmark"
-CHUNK = 500
-ANALYZE_EVERY = 5_000
 OVERDUE_DAYS = 10
 SECOND_REMINDER_DAYS = 15
-
-
-def open_env(config, database):
-    odoo.tools.config.parse_config(["-c", config, "-d", database])
-    registry = Registry(database)
-    cr = registry.cursor()
-    return cr, api.Environment(cr, SUPERUSER_ID, {})
 
 
 def ensure_our_process(env):
@@ -159,78 +145,14 @@ def grow(env, invoices, customers):
         ensure_peer_policy(env)
     env.cr.commit()
     env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True))
-    Partner = env["res.partner"]
-    existing_customers = Partner.search_count([("ref", "=like", "PEER-%")])
-    if existing_customers < customers:
-        Partner.create(
-            [
-                {
-                    "name": f"Peer customer {index}",
-                    "ref": f"PEER-{index}",
-                    "email": f"ap{index}@peer.example.com",
-                }
-                for index in range(existing_customers, customers)
-            ]
-        )
-        env.cr.commit()
-    all_customers = Partner.search([("ref", "=like", "PEER-%")], order="id")
-    Move = env["account.move"]
-    existing = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", all_customers.ids)])
-    today = odoo.fields.Date.context_today(Move)
-    due = today - timedelta(days=OVERDUE_DAYS)
-    for start in range(existing, invoices, CHUNK):
-        stop = min(start + CHUNK, invoices)
-        moves = Move.create(
-            [
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": all_customers[index % len(all_customers)].id,
-                    "invoice_date": due - timedelta(days=30),
-                    "invoice_date_due": due,
-                    "invoice_line_ids": [
-                        Command.create({"name": "Services", "price_unit": 100 + index % 900, "tax_ids": []})
-                    ],
-                }
-                for index in range(start, stop)
-            ]
-        )
-        moves.action_post()
-        if stop % ANALYZE_EVERY == 0:
-            # Posting looks up the sequence: stale planner statistics make the
-            # build quadratic.
-            env.cr.execute("ANALYZE account_move, account_move_line")
-        env.cr.commit()
-        env.invalidate_all()
-        print(f"[bench-peer] {stop} invoices", file=sys.stderr, flush=True)
+    due = odoo.fields.Date.context_today(env["account.move"]) - timedelta(days=OVERDUE_DAYS)
+    count = grow_invoices(
+        env, grow_customers(env, "PEER", customers), invoices, due - timedelta(days=30), due
+    )
+    # A server in service has planner statistics (autovacuum): so does the bench.
     env.cr.execute("ANALYZE")
     env.cr.commit()
-    return Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", all_customers.ids)])
-
-
-def measured(env, work):
-    """Run ``work()``, committing as it goes; its wall time, statements sent
-    and memory."""
-    statements = []
-    cursor_class = type(env.cr)
-    original_execute = cursor_class.execute
-
-    def counting_execute(cr, *args, **kwargs):
-        statements.append(1)
-        return original_execute(cr, *args, **kwargs)
-
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    with patch.object(cursor_class, "execute", counting_execute):
-        work()
-        env.cr.commit()
-    elapsed = time.perf_counter() - started
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "seconds": round(elapsed, 2),
-        "queries": len(statements),
-        "peak_rss_mb": round(peak_rss / 1024, 1),
-        "rss_growth_mb": round((peak_rss - rss_before) / 1024, 1),
-    }
+    return count
 
 
 def overdue_invoices(env):
@@ -278,23 +200,14 @@ def run_oca(env):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["setup", "ours", "oca"])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--database", required=True)
-    parser.add_argument("--invoices", type=int, default=10_000)
-    parser.add_argument("--customers", type=int, default=2_000)
-    args = parser.parse_args()
-    cr, env = open_env(args.config, args.database)
-    try:
-        if args.command == "setup":
-            print(json.dumps({"invoices": grow(env, args.invoices, args.customers)}))
-        elif args.command == "ours":
-            print(json.dumps(run_ours(env)))
-        else:
-            print(json.dumps(run_oca(env)))
-    finally:
-        cr.close()
+    run_command(
+        __doc__.splitlines()[0],
+        {
+            "setup": lambda env, args: {"invoices": grow(env, args.invoices, args.customers)},
+            "ours": lambda env, _args: run_ours(env),
+            "oca": lambda env, _args: run_oca(env),
+        },
+    )
 
 
 if __name__ == "__main__":
