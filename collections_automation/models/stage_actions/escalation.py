@@ -1,3 +1,5 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
 
 
@@ -51,6 +53,7 @@ class CollectionStageActionEscalation(models.AbstractModel):
     def _run_escalation(self, enrollments):
         """The effect for all ``enrollments`` at once, process by process:
         a run may escalate thousands."""
+        activities = self.env["mail.activity"]
         for process, process_enrollments in enrollments.grouped("process_id").items():
             partners = process_enrollments.partner_id.commercial_partner_id
             if process.escalation_tag_ids:
@@ -66,11 +69,50 @@ class CollectionStageActionEscalation(models.AbstractModel):
                         {"trust": "bad"}
                     )
             if process.escalation_activity_type_id:
-                self.env["mail.activity"].create(
-                    [self._prepare_activity_values(process, enrollment) for enrollment in process_enrollments]
+                # Not one "assigned to you" per activity: a run may escalate
+                # hundreds for one person, who gets one message (below).
+                activities |= (
+                    self.env["mail.activity"]
+                    .with_context(mail_activity_quick_update=True)
+                    .create(
+                        [
+                            self._prepare_activity_values(process, enrollment)
+                            for enrollment in process_enrollments
+                        ]
+                    )
                 )
         for enrollment in enrollments:
             enrollment.escalated_on = enrollment._company_today()
+        self._notify_responsibles(activities)
+
+    @api.model
+    def _notify_responsibles(self, activities):
+        """One message per responsible for the run's escalation activities,
+        by email or in Odoo as they chose: which collections, with links."""
+        for user, user_activities in activities.grouped("user_id").items():
+            if not user or user == self.env.user:
+                continue
+            enrollments = self.env["collection.enrollment"].browse(user_activities.mapped("res_id"))
+            self.env["mail.thread"].with_context(lang=user.lang).message_notify(
+                **self._prepare_responsible_message(user, enrollments.with_context(lang=user.lang))
+            )
+
+    @api.model
+    def _prepare_responsible_message(self, user, enrollments):
+        env = enrollments.env
+        base_url = enrollments[:1].get_base_url()
+        lines = Markup().join(
+            Markup('<li><a href="%s/odoo/collection.enrollment/%s">%s</a>: %s</li>')
+            % (base_url, enrollment.id, enrollment.display_name, enrollment._format_amount())
+            for enrollment in enrollments
+        )
+        return {
+            "partner_ids": user.partner_id.ids,
+            "subject": env._("%(count)s collection(s) escalated to you", count=len(enrollments)),
+            "body": Markup("<p>%s</p><ul>%s</ul>")
+            % (env._("These collections reached the end of their ladder with money still due:"), lines),
+            "email_layout_xmlid": "mail.mail_notification_light",
+        }
 
     @api.model
     def _prepare_activity_values(self, process, enrollment):
