@@ -686,7 +686,7 @@ def cmd_bench_peer(args):
             f"{args.database}_{invoices}",
             f"{ADDON},{PEER_ADDON}",
             invoices,
-            ("ours", "oca"),
+            PEER_SIDES,
             fresh=args.fresh,
         )
         for invoices in (args.invoices // 5, args.invoices)
@@ -695,32 +695,40 @@ def cmd_bench_peer(args):
     return 0
 
 
+PEER_SIDES = ("ours", "ours-escalating", "oca")
+
+
+def produced_by(side, figures):
+    if side == "oca":
+        return f"{figures['credit_lines']} lines, {figures['communications']} communications"
+    produced = f"{figures['enrollments']} enrollments, {figures['reminders']} reminders"
+    if "escalations" in figures:
+        produced += f", {figures['escalations']} escalations"
+    return produced
+
+
 def print_peer_results(results):
     print(
         f"\nfrom overdue invoices to queued reminders, first day, one process, OCA {PEER_ADDON} "
         f"{results[0]['oca']['version']}"
     )
     print(
-        f"{'invoices':>9} {'side':>5} {'seconds':>8} {'invoices/s':>11} {'queries/invoice':>16} "
-        f"{'emails':>7} {'produced':>36} {'peak RSS MB':>12}"
+        f"{'invoices':>9} {'side':>15} {'seconds':>8} {'invoices/s':>11} {'queries/invoice':>16} "
+        f"{'emails':>7} {'produced':>52} {'peak RSS MB':>12}"
     )
     for row in results:
         invoices = row["invoices"]
-        for side in ("ours", "oca"):
+        for side in PEER_SIDES:
             figures = row[side]
-            produced = (
-                f"{figures['enrollments']} enrollments, {figures['reminders']} reminders"
-                if side == "ours"
-                else f"{figures['credit_lines']} lines, {figures['communications']} communications"
-            )
             speed = invoices / figures["seconds"]
             queries = figures["queries"] / invoices
             print(
-                f"{invoices:>9} {side:>5} {figures['seconds']:>8} {speed:>11.1f} {queries:>16.2f} "
-                f"{figures['emails_queued']:>7} {produced:>36} {figures['peak_rss_mb']:>12}"
+                f"{invoices:>9} {side:>15} {figures['seconds']:>8} {speed:>11.1f} {queries:>16.2f} "
+                f"{figures['emails_queued']:>7} {produced_by(side, figures):>52} {figures['peak_rss_mb']:>12}"
             )
-        ratio = row["oca"]["seconds"] / row["ours"]["seconds"]
-        print(f"{invoices:>9} ours is {ratio:.1f}x as fast as OCA")
+        for side in PEER_SIDES[:-1]:
+            ratio = row["oca"]["seconds"] / row[side]["seconds"]
+            print(f"{invoices:>9} {side} is {ratio:.1f}x as fast as OCA")
 
 
 LOAD_SCRIPT = REPO / "tests" / "load" / "payment_page_load.py"

@@ -11,8 +11,10 @@ collections yet, with the same two-step ladder configured on each side:
   date, level 2 15 days after the previous reminder, both by email, with
   OCA's email template less its PDF attachment (ours attach none).
 
-``ours`` and ``oca`` each time, in a fresh process on their own copy of that
-database, what the scheduled work does on the first day:
+``ours``, ``ours-escalating`` and ``oca`` each time, in a fresh process on
+their own copy of that database, what the scheduled work does on the first
+day (``ours-escalating``: the process has one stage and escalates at once, so
+the run reminds and escalates every invoice):
 
 - ours: one engine run (``collection.engine._cron_run``: enrollment by the
   trigger, then the first reminder of every invoice);
@@ -161,6 +163,26 @@ def overdue_invoices(env):
     )
 
 
+def run_ours_escalating(env):
+    """The same run with a one-stage process that escalates at once: the
+    reminder, then the escalation (an activity for the responsible, a tag
+    on the customer) of every invoice, in one engine run."""
+    process = env["collection.process"].search([("name", "=", PROCESS_NAME)], limit=1)
+    process.stage_ids.sorted("sequence")[1:].unlink()
+    process.write(
+        {
+            "escalation_delay_days": 0,
+            "user_id": env.ref("base.user_admin").id,
+            "escalation_activity_type_id": env.ref("mail.mail_activity_data_todo").id,
+            "escalation_tag_ids": [Command.create({"name": "Escalated (benchmark)"})],
+        }
+    )
+    env.cr.commit()
+    figures = run_ours(env)
+    figures["escalations"] = env["collection.enrollment"].search_count([("state", "=", "escalated")])
+    return figures
+
+
 def run_ours(env):
     invoices = overdue_invoices(env)
     mails_before = env["mail.mail"].search_count([])
@@ -205,6 +227,7 @@ def main():
         {
             "setup": lambda env, args: {"invoices": grow(env, args.invoices, args.customers)},
             "ours": lambda env, _args: run_ours(env),
+            "ours-escalating": lambda env, _args: run_ours_escalating(env),
             "oca": lambda env, _args: run_oca(env),
         },
     )

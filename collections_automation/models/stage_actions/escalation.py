@@ -69,7 +69,7 @@ class CollectionStageActionEscalation(models.AbstractModel):
                         {"trust": "bad"}
                     )
             if process.escalation_activity_type_id:
-                # Not one "assigned to you" per activity: a run may escalate
+                # Not one "assigned to you" per activity: a batch may escalate
                 # hundreds for one person, who gets one message (below).
                 activities |= (
                     self.env["mail.activity"]
@@ -87,8 +87,9 @@ class CollectionStageActionEscalation(models.AbstractModel):
 
     @api.model
     def _notify_responsibles(self, activities):
-        """One message per responsible for the run's escalation activities,
-        by email or in Odoo as they chose: which collections, with links."""
+        """One message per responsible for the escalation activities of the
+        batch, by email or in Odoo as they chose: which collections, with
+        links."""
         for user, user_activities in activities.grouped("user_id").items():
             if not user or user == self.env.user:
                 continue
