@@ -423,8 +423,8 @@ def write_odoo_conf():
     ODOO_CONF.write_text("[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items()))
 
 
-def odoo_command(*args):
-    return [venv_python(), "-m", "odoo", "-c", ODOO_CONF, *args]
+def odoo_command(*args, conf=None):
+    return [venv_python(), "-m", "odoo", "-c", conf or ODOO_CONF, *args]
 
 
 def ensure(with_chromium=False):
@@ -545,6 +545,20 @@ BENCH_MIN_ACTIONS_PER_SECOND = 300
 BENCH_MAX_QUERIES_PER_ACTION = 10
 
 
+def ensure_bench_database(database, modules, fresh, conf=None):
+    """A benchmark database with ``modules``, kept between runs (a large
+    dataset takes long to build): created, or its modules updated."""
+    if fresh:
+        drop_database(database)
+    command = odoo_command("-d", database, "--stop-after-init", "--log-level=warn", conf=conf)
+    if database_exists(database):
+        log(f"updating {modules} in the benchmark database {database}")
+        run([*command, "-u", modules])
+    else:
+        log(f"creating the benchmark database {database} with {modules}")
+        run([*command, "-i", modules])
+
+
 def cmd_bench(args):
     ensure()
     results = []
@@ -553,14 +567,7 @@ def cmd_bench(args):
         # One database per size, kept between runs: building 100,000 invoices
         # takes long, and a kept dataset is re-armed (every action due again).
         database = f"{args.database}_{invoices}"
-        if args.fresh:
-            drop_database(database)
-        if database_exists(database):
-            log(f"updating {ADDON} in the benchmark database {database}")
-            run(odoo_command("-d", database, "-u", ADDON, "--stop-after-init", "--log-level=warn"))
-        else:
-            log(f"creating the benchmark database {database}")
-            run(odoo_command("-d", database, "-i", ADDON, "--stop-after-init", "--log-level=warn"))
+        ensure_bench_database(database, ADDON, args.fresh)
         common = ["--config", ODOO_CONF, "--database", database]
         log(f"growing {database} to {invoices} invoices of {customers} customers")
         run([venv_python(), BENCH_SCRIPT, "setup", *common, "--invoices", invoices, "--customers", customers])
@@ -618,6 +625,8 @@ PEER_ADDON = "account_credit_control"
 # benchmark only (never into the repository or the test databases).
 PEER_REQUIREMENT = "odoo-addon-account-credit-control>=19.0,<19.1"
 PEER_DIR = ENV / "peers"
+# What make bench-peer times on its copies (see tests/bench/peer_bench.py).
+PEER_SIDES = ("ours", "ours-escalating", "oca")
 
 
 def ensure_peer():
@@ -649,17 +658,9 @@ def copy_database(source, target):
 def time_end_to_end(conf, base, modules, invoices, sides, fresh=False):
     """Build (or update and grow) ``base`` with ``modules`` and ``invoices``
     overdue invoices, none in collections; then time each side of
-    ``sides`` ("ours", "oca") on its own copy of it, in a fresh process."""
+    ``sides`` (of PEER_SIDES) on its own copy of it, in a fresh process."""
     customers = max(invoices // 5, 1)
-    if fresh:
-        drop_database(base)
-    command = [venv_python(), "-m", "odoo", "-c", conf, "-d", base, "--stop-after-init", "--log-level=warn"]
-    if database_exists(base):
-        log(f"updating {modules} in the benchmark database {base}")
-        run([*command, "-u", modules])
-    else:
-        log(f"creating the benchmark database {base} with {modules}")
-        run([*command, "-i", modules])
+    ensure_bench_database(base, modules, fresh, conf=conf)
     common = ["--config", conf]
     log(f"growing {base} to {invoices} overdue invoices of {customers} customers")
     setup = ["setup", *common, "--database", base, "--invoices", invoices, "--customers", customers]
@@ -693,9 +694,6 @@ def cmd_bench_peer(args):
     ]
     print_peer_results(results)
     return 0
-
-
-PEER_SIDES = ("ours", "ours-escalating", "oca")
 
 
 def produced_by(side, figures):

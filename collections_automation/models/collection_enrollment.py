@@ -8,9 +8,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import format_date, plaintext2html
 
+SEQUENCE_CODE = "collection.enrollment"
 # Open for the money: a payment, a promise or a dispute still changes it,
 # and an invoice has at most one enrollment in these states.
-SEQUENCE_CODE = "collection.enrollment"
 OPEN_STATES = ("running", "paused", "escalated")
 # On the ladder: the engine runs stages (running) or will again (paused).
 LADDER_STATES = ("running", "paused")
@@ -802,9 +802,7 @@ class CollectionEnrollment(models.Model):
                     amount=enrollment._format_amount(),
                 )
             else:
-                messages[enrollment.id] = self.env._(
-                    "Escalated with %(amount)s due.", amount=enrollment._format_amount()
-                )
+                messages[enrollment.id] = Escalation._get_escalated_message(enrollment)
         if already:
             Escalation._claim(
                 [(self.env["collection.stage"], enrollment) for enrollment in already],

@@ -38,16 +38,15 @@ class CollectionStageActionEscalation(models.AbstractModel):
         self._claim(
             pending,
             [
-                {
-                    "amount": enrollment.amount_residual,
-                    "message": self.env._(
-                        "Escalated with %(amount)s due.", amount=enrollment._format_amount()
-                    ),
-                }
+                {"amount": enrollment.amount_residual, "message": self._get_escalated_message(enrollment)}
                 for _stage, enrollment in pending
             ],
         )
         self._run_escalation(self.env["collection.enrollment"].union(*(e for _stage, e in pending)))
+
+    @api.model
+    def _get_escalated_message(self, enrollment):
+        return self.env._("Escalated with %(amount)s due.", amount=enrollment._format_amount())
 
     @api.model
     def _run_escalation(self, enrollments):
