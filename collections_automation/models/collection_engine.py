@@ -42,10 +42,26 @@ class CollectionEngine(models.AbstractModel):
         """Enroll what the triggers ask for, end expired pauses, then run
         every stage action due today, batch after batch."""
         limit = limit or self._get_batch_size()
-        in_cron = bool(self.env.context.get("cron_id"))
-        processed = self._auto_enroll()
+        processed = self._start_run()
+        processed += self._run_due_batches(limit)
+        if processed >= STATISTICS_REFRESH_ROWS:
+            self._refresh_statistics()
+
+    @api.model
+    def _start_run(self):
+        """What a run does before the due stage actions; returns how many
+        collections it enrolled."""
+        enrolled = self._auto_enroll()
         self._end_expired_pauses()
         self._apply_holds()
+        return enrolled
+
+    @api.model
+    def _run_due_batches(self, limit):
+        """Run the due stage actions batch after batch, committing after each
+        one in the scheduled action; returns how many collections ran."""
+        in_cron = bool(self.env.context.get("cron_id"))
+        processed = 0
         while batch := self._take_due_batch(limit):
             before = self._get_progress_marks(batch)
             self._run_batch(batch)
@@ -62,8 +78,7 @@ class CollectionEngine(models.AbstractModel):
                     break
             else:
                 self.env.flush_all()
-        if processed >= STATISTICS_REFRESH_ROWS:
-            self._refresh_statistics()
+        return processed
 
     @api.model
     def _refresh_statistics(self):
@@ -110,18 +125,24 @@ class CollectionEngine(models.AbstractModel):
     def _take_due_batch(self, limit):
         """Lock and return up to ``limit`` due enrollments that no other
         worker holds."""
-        Enrollment = self.env["collection.enrollment"]
-        query = Enrollment._search(self._get_due_domain(), order="next_action_date, id", limit=limit)
-        self.env.flush_all()
         try:
-            with self.env.cr.savepoint(flush=False):
-                rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
+            return self._lock_due_batch(limit)
         except SerializationFailure:
             # Another worker changed due rows after this transaction began
             # (Odoo's transactions are REPEATABLE READ): they are its work,
             # or the next run's.
             _logger.info("collections: due enrollments changed by another worker, ending this run")
-            return Enrollment
+            return self.env["collection.enrollment"]
+
+    @api.model
+    def _lock_due_batch(self, limit):
+        """As ``_take_due_batch``, but a conflict with another worker raises
+        ``SerializationFailure``, for a caller that retries."""
+        Enrollment = self.env["collection.enrollment"]
+        query = Enrollment._search(self._get_due_domain(), order="next_action_date, id", limit=limit)
+        self.env.flush_all()
+        with self.env.cr.savepoint(flush=False):
+            rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
         enrollments = self._add_consolidated_siblings(Enrollment.browse(row[0] for row in rows))
         # Another worker may have run these rows and committed between our
         # query plan and the lock: read them again.
