@@ -5,7 +5,7 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint simulate bench bench-peer load screenshots env help
+.PHONY: run test lint simulate bench bench-peer bench-scale load screenshots env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
@@ -14,6 +14,7 @@ help:
 	@echo "make simulate  a simulated year of collections, invariants checked daily (DAYS, CUSTOMERS, SEED)"
 	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
 	@echo "make bench-peer  end to end, ours and OCA account_credit_control on copies of one dataset"
+	@echo "make bench-scale  the engine through queue_job: one worker, two workers, two servers"
 	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
 	@echo "make screenshots  the README's screenshots, from the demo database (on demand)"
 	@echo "make env    build the environment only, and print where it is"
@@ -41,6 +42,9 @@ bench:
 
 bench-peer:
 	@$(DEVENV) bench-peer
+
+bench-scale:
+	@$(DEVENV) bench-scale
 
 load:
 	@$(DEVENV) load

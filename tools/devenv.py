@@ -401,8 +401,26 @@ def ensure_chromium():
 # --------------------------------------------------------------------------
 
 
+OCA_ADDONS_REQUIREMENTS = REPO / "requirements-addons.txt"
+OCA_ADDONS_DIR = ENV / "oca-addons"
+OCA_ADDONS_STAMP = OCA_ADDONS_DIR / "requirements-addons.txt"
+
+
 def addons_path():
-    return ",".join([str(ODOO_DIR / "odoo" / "addons"), str(REPO)])
+    return ",".join([str(ODOO_DIR / "odoo" / "addons"), str(OCA_ADDONS_DIR / "odoo" / "addons"), str(REPO)])
+
+
+def ensure_oca_addons():
+    """The OCA add-ons of requirements-addons.txt, from PyPI, in a folder of
+    the environment (never the checkout), once per change of the file."""
+    wanted = OCA_ADDONS_REQUIREMENTS.read_text()
+    if OCA_ADDONS_STAMP.is_file() and OCA_ADDONS_STAMP.read_text() == wanted:
+        return
+    log(f"installing the OCA add-ons of {OCA_ADDONS_REQUIREMENTS.name} into {OCA_ADDONS_DIR}")
+    shutil.rmtree(OCA_ADDONS_DIR, ignore_errors=True)
+    pip = [venv_python(), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    run([*pip, "--target", OCA_ADDONS_DIR, "-r", OCA_ADDONS_REQUIREMENTS])
+    OCA_ADDONS_STAMP.write_text(wanted)
 
 
 def write_odoo_conf():
@@ -431,6 +449,7 @@ def ensure(with_chromium=False):
     ENV.mkdir(parents=True, exist_ok=True)
     ensure_odoo()
     ensure_venv()
+    ensure_oca_addons()
     ensure_postgres()
     ensure_wkhtmltopdf()
     if with_chromium:
@@ -491,7 +510,7 @@ def cmd_run(args):
 
 # The test database also holds Odoo's demo payment provider: the portal tests
 # pay with it, as Odoo's own payment tests do.
-TEST_MODULES = (ADDON, "payment_demo")
+TEST_MODULES = (ADDON, "payment_demo", "collections_automation_queue_job")
 
 
 def cmd_test(args):
@@ -729,6 +748,47 @@ def print_peer_results(results):
             print(f"{invoices:>9} {side} is {ratio:.1f}x as fast as OCA")
 
 
+SCALE_SCRIPT = REPO / "tests" / "bench" / "scale_bench.py"
+QUEUE_BRIDGE = "collections_automation_queue_job"
+
+
+def cmd_bench_scale(args):
+    """The engine through queue_job: one worker, two workers, two servers of
+    two workers, on copies of one database of due collections."""
+    ensure()
+    database = f"{args.database}_{args.invoices}"
+    customers = max(args.invoices // 5, 1)
+    ensure_bench_database(database, QUEUE_BRIDGE, args.fresh)
+    common = ["--config", ODOO_CONF, "--database", database]
+    log(f"growing {database} to {args.invoices} due collections of {customers} customers")
+    run(
+        [venv_python(), BENCH_SCRIPT, "setup", *common, "--invoices", args.invoices, "--customers", customers]
+    )
+    output = run([venv_python(), SCALE_SCRIPT, *common], capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    print(
+        f"\n{args.invoices} due collections, from the scheduled action to the last batch job done (queue_job)"
+    )
+    print(
+        f"{'layout':>30} {'seconds':>8} {'collections/s':>14} {'speed-up':>9} {'jobs':>5} "
+        f"{'reminded once':>14} {'missing':>8} {'duplicates':>11}"
+    )
+    for row in rows:
+        speed_up = rows[0]["seconds"] / row["seconds"]
+        print(
+            f"{row['layout']:>30} {row['seconds']:>8} {row['collections_per_second']:>14} {speed_up:>8.2f}x "
+            f"{row['jobs']:>5} {row['reminded_once']:>14} {row['not_reminded']:>8} {row['duplicates']:>11}"
+        )
+    failed = [row["layout"] for row in rows if row["duplicates"] or row["not_reminded"]]
+    if failed or len(rows) != 3:
+        print(
+            f"error: a layout did not remind every collection exactly once: {failed or output}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 LOAD_SCRIPT = REPO / "tests" / "load" / "payment_page_load.py"
 
 
@@ -777,7 +837,8 @@ def cmd_screenshots(args):
     return 0
 
 
-LINT_PATHS = (ADDON, "tests", "tools", "conftest.py")
+ADDON_MODULES = (ADDON, "collections_automation_queue_job")
+LINT_PATHS = (*ADDON_MODULES, "tests", "tools", "conftest.py")
 
 
 def cmd_lint(_args):
@@ -787,7 +848,7 @@ def cmd_lint(_args):
     checks = [
         [bin_dir / "ruff", "check", *LINT_PATHS],
         [bin_dir / "ruff", "format", "--check", *LINT_PATHS],
-        [bin_dir / "pylint", "--rcfile", REPO / ".pylintrc", ADDON],
+        [bin_dir / "pylint", "--rcfile", REPO / ".pylintrc", *ADDON_MODULES],
     ]
     failed = [check for check in checks if run(check, cwd=REPO, check=False).returncode]
     if not failed:
@@ -846,6 +907,13 @@ def main(argv=None):
         "PEER_DB",
         "collections_peer",
     ).set_defaults(func=cmd_bench_peer)
+    add_bench_parser(
+        commands,
+        "bench-scale",
+        "the engine through queue_job: one worker, two workers, two servers",
+        "SCALE_DB",
+        "collections_scale",
+    ).set_defaults(func=cmd_bench_scale)
     shots_parser = commands.add_parser(
         "screenshots", help="take the README's screenshots from the demo database"
     )

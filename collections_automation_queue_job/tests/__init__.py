@@ -1,0 +1,1 @@
+from . import test_queue_job_engine
