@@ -1,0 +1,94 @@
+"""With queue_job, a worker killed (kill -9) in the middle of a collections
+job: the job's transaction dies with it, queue_job's runner requeues the
+job, and every reminder is queued exactly once. Real Odoo servers with
+prefork workers, in a database of their own."""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from odoo_env import drop_database, odoo_config_path, run_odoo
+from queue_servers import (
+    BRIDGE,
+    odoo_servers,
+    process_of_client_port,
+    query,
+    reminders_per_enrollment,
+    trigger_engine,
+    wait_for_batch_jobs,
+)
+
+DATABASE = "collections_queue_crash"
+INVOICES = 600
+BATCH_SIZE = 100
+BENCH_DIR = Path(__file__).parent / "bench"
+# engine_bench's process: its email stage is due today on every invoice.
+PROCESS_NAME = "Benchmark process"
+SETUP = f"""
+import sys
+sys.path.insert(0, {str(BENCH_DIR)!r})
+from engine_bench import grow
+grow(env, {INVOICES}, {INVOICES // 5})
+env["ir.config_parameter"].set_param("collections_automation.batch_size", "{BATCH_SIZE}")
+env.cr.commit()
+"""
+# A worker is in the middle of a job once it holds due collections
+# (FOR UPDATE) and has written an effect (an event) it has not committed.
+WORKER_IN_A_JOB = """
+    SELECT a.client_port
+      FROM pg_stat_activity a
+      JOIN pg_locks taken ON taken.pid = a.pid AND taken.relation = 'collection_enrollment'::regclass
+           AND taken.mode = 'RowShareLock'
+      JOIN pg_locks written ON written.pid = a.pid AND written.relation = 'collection_event'::regclass
+           AND written.mode = 'RowExclusiveLock'
+     WHERE a.datname = current_database() AND a.client_port > 0
+"""
+
+
+@pytest.fixture(scope="module")
+def database():
+    drop_database(DATABASE)
+    run_odoo("server", "-d", DATABASE, "-i", BRIDGE, "--stop-after-init", "--no-http", "--log-level=warn")
+    run_odoo("shell", "-d", DATABASE, "--no-http", "--log-level=warn", stdin=SETUP)
+    yield DATABASE
+    drop_database(DATABASE)
+
+
+def _wait_for_a_worker_in_a_job(database, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for (client_port,) in query(database, WORKER_IN_A_JOB):
+            if pid := process_of_client_port(client_port):
+                return pid
+        time.sleep(0.005)
+    raise AssertionError(f"no worker took a collections job within {timeout} s")
+
+
+def test_a_worker_killed_mid_job_is_requeued_and_repeats_nothing(database, tmp_path):
+    with odoo_servers(
+        odoo_config_path(), database, processes=1, workers=2, capacity=2, log_dir=tmp_path
+    ) as servers:
+        port, main_processes = servers
+        trigger_engine(port, database)
+        victim = _wait_for_a_worker_in_a_job(database)
+        assert victim not in main_processes, "a worker, not the server"
+        os.kill(victim, signal.SIGKILL)
+        wait_for_batch_jobs(database)
+    jobs = query(
+        database, "SELECT state, retry FROM queue_job WHERE method_name = '_job_run_due_batch' ORDER BY id"
+    )
+    assert len(jobs) == INVOICES // BATCH_SIZE
+    assert {state for state, _retry in jobs} == {"done"}
+    assert max(retry for _state, retry in jobs) >= 2, f"no job was requeued after the kill: {jobs}"
+    reminders = reminders_per_enrollment(database, PROCESS_NAME)
+    assert len(reminders) == INVOICES
+    assert set(reminders.values()) == {1}, "every collection got its reminder, once"
+    [(events, enrollments)] = query(
+        database,
+        "SELECT count(*), count(DISTINCT enrollment_id) FROM collection_event WHERE action = 'email'",
+    )
+    assert events == enrollments == INVOICES
+    [(queued_mails,)] = query(database, "SELECT count(*) FROM mail_mail")
+    assert queued_mails == INVOICES
