@@ -764,7 +764,7 @@ def cmd_bench_scale(args):
     run(
         [venv_python(), BENCH_SCRIPT, "setup", *common, "--invoices", args.invoices, "--customers", customers]
     )
-    output = run([venv_python(), SCALE_SCRIPT, *common], capture_output=True, text=True).stdout
+    output = run([venv_python(), SCALE_SCRIPT, *common], stdout=subprocess.PIPE, text=True).stdout
     rows = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     print(
         f"\n{args.invoices} due collections, from the scheduled action to the last batch job done (queue_job)"

@@ -28,7 +28,7 @@ from queue_servers import (
     wait_for_batch_jobs,
 )
 
-import odoo
+from odoo.tools import config as odoo_config
 
 PROCESS_NAME = "Benchmark process"
 # (label, server processes, workers per process)
@@ -42,15 +42,15 @@ LAYOUTS = (
 def copy_database(source, target):
     subprocess.run(["dropdb", "--if-exists", "--force", target], check=True, capture_output=True)
     subprocess.run(["createdb", "-T", source, target], check=True, capture_output=True)
-    filestore = Path(odoo.tools.config.filestore(source))
+    filestore = Path(odoo_config.filestore(source))
     if filestore.is_dir():
-        shutil.rmtree(odoo.tools.config.filestore(target), ignore_errors=True)
-        shutil.copytree(filestore, odoo.tools.config.filestore(target))
+        shutil.rmtree(odoo_config.filestore(target), ignore_errors=True)
+        shutil.copytree(filestore, odoo_config.filestore(target))
 
 
 def drop_database(name):
     subprocess.run(["dropdb", "--if-exists", "--force", name], check=True, capture_output=True)
-    shutil.rmtree(odoo.tools.config.filestore(name), ignore_errors=True)
+    shutil.rmtree(odoo_config.filestore(name), ignore_errors=True)
 
 
 def time_layout(config, database, processes, workers, log_dir):
@@ -84,7 +84,7 @@ def main():
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
     args = parser.parse_args()
-    odoo.tools.config.parse_config(["-c", args.config])
+    odoo_config.parse_config(["-c", args.config])
     with tempfile.TemporaryDirectory(prefix="collections-scale-") as log_dir:
         for label, processes, workers in LAYOUTS:
             copy = f"{args.database}_run"

@@ -1,9 +1,18 @@
+import logging
 from collections import defaultdict
+
+from markupsafe import Markup, escape
 
 from odoo import api, models
 from odoo.fields import Command
 
+_logger = logging.getLogger(__name__)
+
 EMAIL_RENDER_FIELDS = ("subject", "body_html", "email_from", "reply_to", "partner_to", "email_cc", "email_to")
+# What stands for the parts of a reminder that differ from one email to the
+# next when its layout is rendered once for a batch (see _wrap_in_layouts).
+LAYOUT_BODY_MARK = "collections-layout-body-0f3a9c5e"
+LAYOUT_NAME_MARK = "collections/layout/name/0f3a9c5e"
 
 
 class CollectionStageActionEmail(models.AbstractModel):
@@ -72,6 +81,7 @@ class CollectionStageActionEmail(models.AbstractModel):
             self._prepare_email_values(stage, group, values)
             for (stage, group), values in zip(groups, self._render_emails(groups), strict=True)
         ]
+        mail_bodies = self._wrap_in_layouts(groups, [payload["body"] for payload in payloads])
         Letter = self.env["collection.stage.action.letter"]
         attachments = Letter._render_letter_attachments([(s, g) for s, g in groups if s.attach_letter])
         messages = (
@@ -104,13 +114,13 @@ class CollectionStageActionEmail(models.AbstractModel):
                 [
                     {
                         "mail_message_id": message.id,
-                        "body_html": payload["body"],
+                        "body_html": mail_body,
                         "recipient_ids": [Command.set(payload["partner_ids"])],
                         "is_notification": True,
                         "auto_delete": False,
                         "state": "outgoing",
                     }
-                    for message, payload in zip(messages, payloads, strict=True)
+                    for message, payload, mail_body in zip(messages, payloads, mail_bodies, strict=True)
                 ]
             )
         )
@@ -141,3 +151,128 @@ class CollectionStageActionEmail(models.AbstractModel):
         if notes:
             self.env["collection.enrollment"].browse(list(notes))._message_log_batch(bodies=notes)
         return messages
+
+    # ------------------------------------------------------------------
+    # The company's notification layout
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _prepare_layout_context(self, lang, company):
+        return {
+            "company": company,
+            "model_description": self.with_context(lang=lang).env._("payment request"),
+        }
+
+    @api.model
+    def _wrap_in_layouts(self, groups, bodies):
+        """The outgoing body of each group's email: its template's body
+        wrapped in the template's notification layout (``email_layout_xmlid``;
+        the company's logo, colours and footer in Odoo's
+        ``mail.mail_notification_light``), exactly as Odoo's
+        ``mail.template.send_mail`` wraps it, or the bare body when the
+        template names no layout. The chatter keeps the bare body, as
+        Odoo's notifications do.
+
+        Measured: Odoo renders the layout for each email (1.7 ms each here,
+        more than half of what a whole reminder costs). The layout is
+        rendered once per layout, language and company of the batch, and
+        each email's body, preview and name are put in its place."""
+        leads = [group[0] for _stage, group in groups]
+        langs = {}
+        for template, template_leads in self._group_leads_by_template(groups).items():
+            if template.email_layout_xmlid and template.lang:
+                langs.update(
+                    {
+                        (template, res_id): lang
+                        for res_id, lang in template._render_lang(template_leads.ids).items()
+                    }
+                )
+        companies = (
+            self.env["collection.enrollment"].concat(*leads)._mail_get_companies(default=self.env.company)
+        )
+        indexes_by_layout = defaultdict(list)
+        for index, (stage, group) in enumerate(groups):
+            template = stage.mail_template_id
+            if template.email_layout_xmlid:
+                lang = langs.get((template, group[0].id)) or self.env.lang
+                key = (template.email_layout_xmlid, lang, companies[group[0].id])
+                indexes_by_layout[key].append(index)
+        wrapped = list(bodies)
+        for (layout, lang, company), indexes in indexes_by_layout.items():
+            shell = self._render_layout_shell(layout, lang, company, [leads[i] for i in indexes])
+            for index in indexes:
+                lead = leads[index].with_context(lang=lang)
+                if shell:
+                    wrapped[index] = self._fill_layout_shell(shell, bodies[index], lead)
+                else:
+                    wrapped[index] = self._render_layout(layout, lang, company, lead, bodies[index])
+        return wrapped
+
+    @api.model
+    def _group_leads_by_template(self, groups):
+        leads = defaultdict(lambda: self.env["collection.enrollment"])
+        for stage, group in groups:
+            leads[stage.mail_template_id] |= group[0]
+        return leads
+
+    @api.model
+    def _render_layout(self, layout, lang, company, lead, body):
+        """Odoo's own wrapping, for one email (``send_mail``'s)."""
+        return (
+            self.env["mail.template"]
+            .with_context(lang=lang)
+            ._render_encapsulate(
+                layout, body, add_context=self._prepare_layout_context(lang, company), context_record=lead
+            )
+        )
+
+    @api.model
+    def _render_layout_shell(self, layout, lang, company, leads):
+        """The layout rendered once around marks, with how to fill it in, or
+        None when it cannot be shared: fewer than two emails, or a layout
+        whose output depends on the record beyond its name (rendered for no
+        record, the first and the last one, it must come out the same, so
+        that no email ever carries another record's data), or one that
+        shows the marks in an unexpected form."""
+        if len(leads) < 2:
+            return None
+        body_mark = Markup("<p>%s</p>") % LAYOUT_BODY_MARK
+        add_context = dict(self._prepare_layout_context(lang, company), record_name=LAYOUT_NAME_MARK)
+        Template = self.env["mail.template"].with_context(lang=lang)
+        renderings = {
+            str(
+                Template._render_encapsulate(
+                    layout, body_mark, add_context=add_context, context_record=record
+                )
+            )
+            for record in (
+                leads[0].browse(),
+                leads[0].with_context(lang=lang),
+                leads[-1].with_context(lang=lang),
+            )
+        }
+        if len(renderings) != 1:
+            _logger.info("collections: layout %s depends on the record, rendered for each email", layout)
+            return None
+        [html] = renderings
+        dashed_name = LAYOUT_NAME_MARK.replace("/", "-")
+        if html.count(str(body_mark)) != 1 or (LAYOUT_NAME_MARK in html and dashed_name in html):
+            _logger.info(
+                "collections: layout %s shows its content unexpectedly, rendered for each email", layout
+            )
+            return None
+        return {"html": html, "body_mark": str(body_mark), "dashes_in_name": dashed_name in html}
+
+    @api.model
+    def _fill_layout_shell(self, shell, body, lead):
+        name = lead.display_name or ""
+        if shell["dashes_in_name"]:
+            # Odoo's layouts print the record name with dashes for slashes.
+            name = name.replace("/", "-")
+            name_mark = LAYOUT_NAME_MARK.replace("/", "-")
+        else:
+            name_mark = LAYOUT_NAME_MARK
+        preview = self.env["mail.message"].new({"body": body}).preview
+        html = shell["html"].replace(shell["body_mark"], str(body))
+        html = html.replace(LAYOUT_BODY_MARK, str(escape(preview))).replace(name_mark, str(escape(name)))
+        return Markup(html)
