@@ -1,4 +1,6 @@
+import importlib.util
 from datetime import timedelta
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo.tests import tagged
@@ -76,6 +78,20 @@ class TestEmailLayout(CollectionsCommon):
         )
         self.assertEqual(len(templates), 8)
         self.assertEqual(set(templates.mapped("email_layout_xmlid")), {LIGHT_LAYOUT})
+
+    def test_the_upgrade_gives_the_layout_to_templates_without_one(self):
+        path = Path(__file__).parent.parent / "migrations" / "19.0.1.2.0" / "post-migrate.py"
+        spec = importlib.util.spec_from_file_location("collections_post_migrate_19_0_1_2_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        final_notice = self.env.ref(f"{ADDON}.mail_template_final_notice")
+        self.template.email_layout_xmlid = False
+        final_notice.email_layout_xmlid = "mail.mail_notification_layout"
+        self.env.flush_all()
+        migration.migrate(self.env.cr, "19.0.1.1.0")
+        self.env.invalidate_all()
+        self.assertEqual(self.template.email_layout_xmlid, LIGHT_LAYOUT)
+        self.assertEqual(final_notice.email_layout_xmlid, "mail.mail_notification_layout", "an admin's choice stays")
 
     def test_reminders_come_wrapped_as_odoo_wraps_them_in_each_language(self):
         partners = [self.customer, self.customer, self.others[0], self.others[1], self.others[0]]
