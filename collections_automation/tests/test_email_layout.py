@@ -91,7 +91,7 @@ class TestEmailLayout(CollectionsCommon):
         migration.migrate(self.env.cr, "19.0.1.1.0")
         self.env.invalidate_all()
         self.assertEqual(self.template.email_layout_xmlid, LIGHT_LAYOUT)
-        self.assertEqual(final_notice.email_layout_xmlid, "mail.mail_notification_layout", "an admin's choice stays")
+        self.assertEqual(final_notice.email_layout_xmlid, "mail.mail_notification_layout", "kept")
 
     def test_reminders_come_wrapped_as_odoo_wraps_them_in_each_language(self):
         partners = [self.customer, self.customer, self.others[0], self.others[1], self.others[0]]
