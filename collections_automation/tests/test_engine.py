@@ -232,6 +232,33 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(7))
         self.assertEqual(len(invoice.collection_enrollment_ids), 1)
 
+    def test_the_engine_enrolls_without_creation_note_or_robot_follower(self):
+        self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 5})
+        self.env.company.collection_default_process_id = self.standard_process
+        invoice = self._create_invoice()
+        # The suite's environment disables the chatter; this test needs it.
+        chatter = dict.fromkeys(
+            ("tracking_disable", "mail_create_nolog", "mail_create_nosubscribe", "mail_notrack"), False
+        )
+        with self._at(days(6)):
+            self.env["collection.engine"].with_context(**chatter)._cron_run()
+        enrollment = invoice.collection_enrollment_ids
+        self.assertEqual(len(enrollment), 1)
+        self.assertEqual(
+            enrollment.message_ids, self._reminders(enrollment), "the reminder, no creation note"
+        )
+        self.assertFalse(enrollment.message_partner_ids, "no follower")
+        self.assertTrue(enrollment.event_ids.filtered(lambda e: e.action == "enrolled"))
+        # An accountant's enrollment keeps Odoo's note, and its author follows it.
+        manual = self._create_invoice()
+        by_hand = (
+            manual.with_user(self.collections_user)
+            .with_context(**chatter)
+            .collection_enroll(process_id=self.standard_process.id)
+        )
+        self.assertTrue(by_hand.message_ids)
+        self.assertIn(self.collections_user.partner_id, by_hand.message_partner_ids)
+
     def test_auto_enroll_before_the_due_date(self):
         friendly = self.env["collection.process"].create(
             {

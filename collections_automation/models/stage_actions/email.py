@@ -1,10 +1,12 @@
 import logging
+import textwrap
 from collections import defaultdict
 
 from markupsafe import Markup, escape
 
 from odoo import api, models
 from odoo.fields import Command
+from odoo.tools.mail import html_to_inner_content
 
 _logger = logging.getLogger(__name__)
 
@@ -272,7 +274,9 @@ class CollectionStageActionEmail(models.AbstractModel):
             name_mark = LAYOUT_NAME_MARK.replace("/", "-")
         else:
             name_mark = LAYOUT_NAME_MARK
-        preview = self.env["mail.message"].new({"body": body}).preview
+        # mail.message's preview line, computed as Odoo does (_compute_preview)
+        # without making a message, whose body Odoo would sanitize first.
+        preview = textwrap.shorten(html_to_inner_content(body), 190)
         html = shell["html"].replace(shell["body_mark"], str(body))
         html = html.replace(LAYOUT_BODY_MARK, str(escape(preview))).replace(name_mark, str(escape(name)))
         return Markup(html)
