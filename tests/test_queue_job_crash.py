@@ -50,10 +50,30 @@ WORKER_IN_A_JOB = """
 @pytest.fixture(scope="module")
 def database():
     drop_database(DATABASE)
-    run_odoo("server", "-d", DATABASE, "-i", BRIDGE, "--stop-after-init", "--no-http", "--log-level=warn")
+    # The add-on and queue_job: the bridge installs itself.
+    run_odoo(
+        "server", "-d", DATABASE, "-i", "collections_automation,queue_job", "--stop-after-init", "--no-http",
+        "--log-level=warn",
+    )  # fmt: skip
     run_odoo("shell", "-d", DATABASE, "--no-http", "--log-level=warn", stdin=SETUP)
     yield DATABASE
     drop_database(DATABASE)
+
+
+def _module_states(database):
+    return dict(
+        query(
+            database,
+            "SELECT name, state FROM ir_module_module WHERE name IN %s",
+            (("collections_automation", "queue_job", BRIDGE),),
+        )
+    )
+
+
+def test_the_bridge_installs_itself_with_queue_job(database):
+    assert _module_states(database) == dict.fromkeys(
+        ("collections_automation", "queue_job", BRIDGE), "installed"
+    )
 
 
 def _wait_for_a_worker_in_a_job(database, timeout=180):
@@ -92,3 +112,39 @@ def test_a_worker_killed_mid_job_is_requeued_and_repeats_nothing(database, tmp_p
     assert events == enrollments == INVOICES
     [(queued_mails,)] = query(database, "SELECT count(*) FROM mail_mail")
     assert queued_mails == INVOICES
+
+
+UNINSTALL_AND_RUN = (
+    f"""
+env["ir.module.module"].search([("name", "=", "{BRIDGE}")]).button_immediate_uninstall()
+env.cr.commit()
+""",
+    """
+from odoo import fields
+process = env["collection.process"].search([("name", "=", "Benchmark process")])
+stage = process.stage_ids.sorted("sequence")[:1]
+enrollments = env["collection.enrollment"].search([("process_id", "=", process.id)], limit=50)
+# Due again under a new cycle, as engine_bench re-arms them.
+today = fields.Date.context_today(process)
+enrollments.write({"stage_id": False, "next_stage_id": stage.id, "next_action_date": today, "stage_cycle": 2})
+cron = env.ref("collections_automation.ir_cron_collection_engine")
+env["collection.engine"].with_context(cron_id=cron.id)._cron_run()
+env.cr.commit()
+""",
+)
+
+
+def test_without_the_bridge_the_scheduled_action_runs_the_work_itself(database):
+    uninstall, run = UNINSTALL_AND_RUN
+    run_odoo("shell", "-d", database, "--no-http", "--log-level=warn", stdin=uninstall)
+    states = _module_states(database)
+    assert states["collections_automation"] == states["queue_job"] == "installed"
+    assert states[BRIDGE] == "uninstalled"
+    [(jobs_before,)] = query(database, "SELECT count(*) FROM queue_job")
+    run_odoo("shell", "-d", database, "--no-http", "--log-level=warn", stdin=run)
+    [(jobs_after,)] = query(database, "SELECT count(*) FROM queue_job")
+    assert jobs_after == jobs_before, "no job queued"
+    [(second_cycle_emails,)] = query(
+        database, "SELECT count(*) FROM collection_event WHERE action = 'email' AND key LIKE '%%:2:email'"
+    )
+    assert second_cycle_emails == 50

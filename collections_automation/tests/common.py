@@ -1,5 +1,6 @@
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -59,16 +60,7 @@ class CollectionsCommon(AccountTestInvoicingCommon):
                 "escalation_tag_ids": [fields.Command.link(cls.escalation_tag.id)],
                 "escalation_set_bad_debtor": True,
                 "stage_ids": [
-                    fields.Command.create(
-                        {
-                            "name": "Reminder",
-                            "sequence": 1,
-                            "delay_days": 3,
-                            "delay_from": "due_date",
-                            "send_email": True,
-                            "mail_template_id": cls.env.ref(f"{ADDON}.mail_template_overdue").id,
-                        }
-                    ),
+                    fields.Command.create(cls._prepare_reminder_stage_values()),
                     fields.Command.create(
                         {
                             "name": "Call",
@@ -96,6 +88,32 @@ class CollectionsCommon(AccountTestInvoicingCommon):
         cls.reminder_stage, cls.call_stage, cls.final_stage = cls.standard_process.stage_ids.sorted(
             "sequence"
         )
+
+    @classmethod
+    def _prepare_reminder_stage_values(cls):
+        """The first stage of the standard process: an email three days
+        after the due date."""
+        return {
+            "name": "Reminder",
+            "sequence": 1,
+            "delay_days": 3,
+            "delay_from": "due_date",
+            "send_email": True,
+            "mail_template_id": cls.env.ref(f"{ADDON}.mail_template_overdue").id,
+        }
+
+    @contextmanager
+    def _spy(self, model_class, method_name):
+        """Record the first argument of each call of ``method_name``."""
+        calls = []
+        original = getattr(model_class, method_name)
+
+        def spy(model_self, *args, **kwargs):
+            calls.append(args[0] if args else None)
+            return original(model_self, *args, **kwargs)
+
+        with patch.object(model_class, method_name, spy):
+            yield calls
 
     @classmethod
     def _create_invoice(cls, amount=1000.0, due_date=DAY_0, partner=None, post=True, **values):

@@ -1,7 +1,6 @@
 import importlib.util
 from datetime import timedelta
 from pathlib import Path
-from unittest.mock import patch
 
 from odoo.tests import tagged
 
@@ -159,15 +158,7 @@ class TestEmailLayout(CollectionsCommon):
 
         run(4)  # templates, views and the layout loaded once
         ten = run(10)
-        Template = type(self.env["mail.template"])
-        renderings = []
-        original = Template._render_encapsulate
-
-        def spy(template_self, *args, **kwargs):
-            renderings.append(args[0])
-            return original(template_self, *args, **kwargs)
-
-        with patch.object(Template, "_render_encapsulate", spy):
+        with self._spy(type(self.env["mail.template"]), "_render_encapsulate") as renderings:
             thirty = run(30)
         self.assertLess(thirty - ten, 2 * 20, "under two queries per extra reminder, layout included")
         # One language, one company: the layout rendered for no record, the

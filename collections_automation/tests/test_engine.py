@@ -530,15 +530,7 @@ class TestEngine(CollectionsCommon):
         )
         fields_to_render = ("subject", "body_html", "email_from", "partner_to", "email_cc")
         one_by_one = template._generate_template(enrollments.ids, fields_to_render)
-        Template = type(template)
-        calls = []
-        original = Template._render_inline_template_batch
-
-        def spy(template_self, *args, **kwargs):
-            calls.append(args[0])
-            return original(template_self, *args, **kwargs)
-
-        with patch.object(Template, "_render_inline_template_batch", spy):
+        with self._spy(type(template), "_render_inline_template_batch") as calls:
             batched = template.with_context(collection_batch_render=True)._generate_template(
                 enrollments.ids, fields_to_render
             )

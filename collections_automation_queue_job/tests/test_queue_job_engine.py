@@ -120,18 +120,7 @@ class TestQueueJobEngine(CollectionsCommon):
                 "name": "Reminder then call the same day",
                 "user_id": self.collections_manager.id,
                 "stage_ids": [
-                    fields.Command.create(
-                        {
-                            "name": "Reminder",
-                            "sequence": 1,
-                            "delay_days": 3,
-                            "delay_from": "due_date",
-                            "send_email": True,
-                            "mail_template_id": self.env.ref(
-                                "collections_automation.mail_template_overdue"
-                            ).id,
-                        }
-                    ),
+                    fields.Command.create(self._prepare_reminder_stage_values()),
                     fields.Command.create(
                         {
                             "name": "Call",
