@@ -162,7 +162,7 @@ class CollectionStageActionEmail(models.AbstractModel):
     def _prepare_layout_context(self, lang, company):
         return {
             "company": company,
-            "model_description": self.with_context(lang=lang).env._("payment request"),
+            "model_description": self.with_context(lang=lang).env._("Payment Request"),
         }
 
     @api.model
