@@ -122,6 +122,14 @@ class CollectionEngine(models.AbstractModel):
         )
 
     @api.model
+    def _get_due_query(self, partition=None, order=None, limit=None):
+        query = self.env["collection.enrollment"]._search(self._get_due_domain(), order=order, limit=limit)
+        if partition:
+            index, count = partition
+            query.add_where(SQL("%s %% %s = %s", SQL.identifier(query.table, "partner_id"), count, index))
+        return query
+
+    @api.model
     def _take_due_batch(self, limit):
         """Lock and return up to ``limit`` due enrollments that no other
         worker holds."""
@@ -135,11 +143,14 @@ class CollectionEngine(models.AbstractModel):
             return self.env["collection.enrollment"]
 
     @api.model
-    def _lock_due_batch(self, limit):
+    def _lock_due_batch(self, limit, partition=None):
         """As ``_take_due_batch``, but a conflict with another worker raises
-        ``SerializationFailure``, for a caller that retries."""
+        ``SerializationFailure``, for a caller that retries. ``partition``
+        ``(index, count)`` keeps to the customers whose id modulo ``count`` is
+        ``index``: workers given distinct partitions never share a customer,
+        so a customer's consolidated email never splits between them."""
         Enrollment = self.env["collection.enrollment"]
-        query = Enrollment._search(self._get_due_domain(), order="next_action_date, id", limit=limit)
+        query = self._get_due_query(partition, order="next_action_date, id", limit=limit)
         self.env.flush_all()
         with self.env.cr.savepoint(flush=False):
             rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
@@ -167,11 +178,10 @@ class CollectionEngine(models.AbstractModel):
         query = self.env["collection.enrollment"]._search(
             self._get_due_domain() & siblings & Domain("id", "not in", enrollments.ids), order="id"
         )
-        try:
-            with self.env.cr.savepoint(flush=False):
-                rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
-        except SerializationFailure:
-            return enrollments
+        # A conflict propagates: a batch without all its siblings would send
+        # the customer a second email for the same stage.
+        with self.env.cr.savepoint(flush=False):
+            rows = self.env.execute_query(SQL("%s FOR UPDATE SKIP LOCKED", query.select()))
         return enrollments | enrollments.browse(row[0] for row in rows)
 
     @api.model

@@ -73,21 +73,21 @@ class CollectionEngine(models.AbstractModel):
         )
 
     @api.model
-    def _enqueue_due_batches(self, limit, enrolled=0, running_job_uuid=None):
-        """Enqueue one job per batch of due work that no unfinished job will
-        take yet; return how many. A scheduled action that runs again while
-        the jobs of the last one still wait adds none for the same work."""
-        due = self.env["collection.enrollment"].search_count(self._get_due_domain())
-        domain = self._get_open_batch_jobs_domain()
-        if running_job_uuid:
-            domain &= Domain("uuid", "!=", running_job_uuid)
+    def _enqueue_due_batches(self, limit, enrolled=0):
+        """Split the due work into jobs, one per partition of the customers
+        (by id), as many partitions as batches; return how many jobs. While
+        jobs of an earlier run are unfinished, queue none: they take the
+        work of their partitions, and two sets of partitions would let two
+        jobs share a customer."""
         # sudo: counting the queue's own bookkeeping rows; the engine's user
         # need not be a job queue manager.
-        open_jobs = self.env["queue.job"].sudo().search_count(domain)
-        missing = math.ceil(due / limit) - open_jobs
-        if missing <= 0:
+        if self.env["queue.job"].sudo().search_count(self._get_open_batch_jobs_domain(), limit=1):
             return 0
-        batches = group(*(self._prepare_batch_job(limit) for _batch in range(missing)))
+        due = self.env["collection.enrollment"].search_count(self._get_due_domain())
+        count = math.ceil(due / limit)
+        if not count:
+            return 0
+        batches = group(*(self._prepare_batch_job(limit, [index, count]) for index in range(count)))
         if due + enrolled >= STATISTICS_REFRESH_ROWS:
             # As the cron does after a large run (see _refresh_statistics),
             # once every batch job of this run is done.
@@ -97,28 +97,35 @@ class CollectionEngine(models.AbstractModel):
                 )._refresh_statistics()
             )
         batches.delay()
-        _logger.info("collections: %s due, %s job(s) of %s enqueued", due, missing, limit)
-        return missing
+        _logger.info("collections: %s due, %s job(s) of about %s enqueued", due, count, limit)
+        return count
 
     @api.model
-    def _prepare_batch_job(self, limit):
+    def _prepare_batch_job(self, limit, partition):
         return self.delayable(
-            description=self.env._("Collections: run a batch of due stage actions")
-        )._job_run_due_batch(limit)
+            description=self.env._(
+                "Collections: run due stage actions, customers %(index)s modulo %(count)s",
+                index=partition[0],
+                count=partition[1],
+            )
+        )._job_run_due_batch(limit, partition)
 
     @api.model
-    def _job_run_due_batch(self, limit):
-        """One job of the queue: run one batch of due work that no other
-        worker holds. A conflict with another worker raises
+    def _job_run_due_batch(self, limit, partition):
+        """One job of the queue: run one batch of the due work of its
+        partition of the customers. A conflict with another worker raises
         ``SerializationFailure``, which queue_job retries a few seconds
         later."""
-        batch = self._lock_due_batch(limit)
+        batch = self._lock_due_batch(limit, partition)
         if not batch:
             return "nothing due"
         before = self._get_progress_marks(batch)
         self._run_batch(batch)
-        if self._get_progress_marks(batch) != before:
-            # A collection that runs two stages in one run is due again: the
-            # cron runs it in its loop, the queue in one more job.
-            self._enqueue_due_batches(limit, running_job_uuid=self.env.context.get("job_uuid"))
+        if self._get_progress_marks(batch) != before and self.env.execute_query(
+            self._get_due_query(partition, limit=1).select()
+        ):
+            # More due work in the partition (a batch's worth more, or a
+            # collection due again for its next stage): the same job again,
+            # after this one commits. The cron loops instead.
+            self._prepare_batch_job(limit, partition).delay()
         return f"{len(batch)} collection(s) run"

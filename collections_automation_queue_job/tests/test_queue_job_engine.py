@@ -22,9 +22,16 @@ class TestQueueJobEngine(CollectionsCommon):
         cls.cron = cls.env.ref("collections_automation.ir_cron_collection_engine")
         cls.engine = cls.env["collection.engine"]
 
-    def _enroll(self, count, process=None):
+    def _enroll(self, count, process=None, invoices_per_customer=1):
+        customers = self.env["res.partner"].create(
+            [{"name": f"Customer {n}", "email": f"ap{n}@example.com"} for n in range(count)]
+        )
         invoices = self.env["account.move"].concat(
-            *(self._create_invoice(amount=100 + n) for n in range(count))
+            *(
+                self._create_invoice(amount=100 + n, partner=customer)
+                for customer in customers
+                for n in range(invoices_per_customer)
+            )
         )
         with self._at(DAY_0):
             return invoices.collection_enroll(process_id=(process or self.standard_process).id)
@@ -76,16 +83,39 @@ class TestQueueJobEngine(CollectionsCommon):
         jobs = self._batch_jobs()
         self.assertEqual(len(jobs), 3, "five due collections in batches of two")
         self.assertEqual(set(jobs.mapped("channel")), {"root.collections"})
+        self.assertEqual(sorted(job.args[1] for job in jobs), [[0, 3], [1, 3], [2, 3]])
         self.assertFalse(self._reminders(enrollments), "the scheduled action itself sends nothing")
-        self.assertEqual(self._perform_until_none_waits(), 3)
+        self._perform_until_none_waits()
         reminders = self._reminders(enrollments)
         self.assertEqual(len(reminders), 5)
         self.assertEqual(set(reminders.mapped("res_id")), set(enrollments.ids))
         self.assertEqual(set(enrollments.mapped("stage_id")), {self.reminder_stage})
-        self.assertEqual(
-            sorted(self._batch_jobs(("done",)).mapped("result")),
-            ["1 collection(s) run", "2 collection(s) run", "2 collection(s) run"],
-        )
+
+    def test_partitions_share_no_customer_and_keep_each_customers_invoices_together(self):
+        self.standard_process.consolidate = True
+        enrollments = self._enroll(5, invoices_per_customer=3)
+        taken = self.env["collection.enrollment"]
+        with self._at(REMINDER_DAY):
+            for index in range(3):
+                batch = self.engine._lock_due_batch(100, [index, 3])
+                self.assertEqual({partner.id % 3 for partner in batch.partner_id} - {index}, set())
+                for partner in batch.partner_id:
+                    self.assertEqual(
+                        batch.filtered(lambda e, p=partner: e.partner_id == p),
+                        (enrollments.filtered(lambda e, p=partner: e.partner_id == p)),
+                    )
+                taken |= batch
+        self.assertEqual(taken, enrollments)
+
+    def test_a_partition_larger_than_a_batch_runs_in_several_jobs_one_email_per_customer(self):
+        self.standard_process.consolidate = True
+        enrollments = self._enroll(4, invoices_per_customer=3)
+        self._scheduled_run(limit=4)
+        self.assertEqual(len(self._batch_jobs()), 3, "twelve due collections in batches of four")
+        self._perform_until_none_waits()
+        reminders = self._reminders(enrollments)
+        self.assertEqual(len(reminders), 4, "one email per customer")
+        self.assertEqual(set(enrollments.mapped("stage_id")), {self.reminder_stage})
 
     def test_a_second_scheduled_run_queues_no_job_for_work_already_queued(self):
         self._enroll(5)
