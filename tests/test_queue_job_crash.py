@@ -114,6 +114,43 @@ def test_a_worker_killed_mid_job_is_requeued_and_repeats_nothing(database, tmp_p
     assert queued_mails == INVOICES
 
 
+CONSOLIDATE_AND_REARM = """
+from odoo import fields
+process = env["collection.process"].search([("name", "=", "Benchmark process")])
+process.consolidate = True
+stage = process.stage_ids.sorted("sequence")[:1]
+enrollments = env["collection.enrollment"].search([("process_id", "=", process.id)])
+enrollments.write({
+    "stage_id": False, "next_stage_id": stage.id, "next_action_date": fields.Date.context_today(process),
+    "stage_cycle": 3,
+})
+env.cr.commit()
+"""
+
+
+def test_parallel_jobs_send_each_customer_one_consolidated_email(database, tmp_path):
+    run_odoo("shell", "-d", database, "--no-http", "--log-level=warn", stdin=CONSOLIDATE_AND_REARM)
+    with odoo_servers(
+        odoo_config_path(), database, processes=1, workers=2, capacity=2, log_dir=tmp_path
+    ) as servers:
+        trigger_engine(servers[0], database)
+        wait_for_batch_jobs(database)
+    emails = query(
+        database,
+        """
+        SELECT e.partner_id, count(DISTINCT ev.mail_message_id), count(*)
+          FROM collection_event ev
+          JOIN collection_enrollment e ON e.id = ev.enrollment_id
+         WHERE ev.action = 'email' AND ev.key LIKE '%%:3:email'
+         GROUP BY e.partner_id
+        """,
+    )
+    assert len(emails) == INVOICES // 5, "every customer reminded"
+    assert {(messages, invoices) for _partner, messages, invoices in emails} == {(1, 5)}, (
+        "one email per customer, covering its five invoices"
+    )
+
+
 UNINSTALL_AND_RUN = (
     f"""
 env["ir.module.module"].search([("name", "=", "{BRIDGE}")]).button_immediate_uninstall()
