@@ -76,12 +76,22 @@ def test_the_bridge_installs_itself_with_queue_job(database):
     )
 
 
-def _wait_for_a_worker_in_a_job(database, timeout=180):
+def _kill_a_worker_in_a_job(database, main_processes, timeout=180):
+    """Kill (-9) a worker while its job's transaction is open. A worker
+    seen in a job may commit before the kill lands: it is stopped first,
+    and killed only if its transaction is still open then; else it goes on
+    and the next one is tried."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for (client_port,) in query(database, WORKER_IN_A_JOB):
-            if pid := process_of_client_port(client_port):
+            pid = process_of_client_port(client_port)
+            if not pid or pid in main_processes:
+                continue
+            os.kill(pid, signal.SIGSTOP)
+            if (client_port,) in query(database, WORKER_IN_A_JOB):
+                os.kill(pid, signal.SIGKILL)
                 return pid
+            os.kill(pid, signal.SIGCONT)
         time.sleep(0.005)
     raise AssertionError(f"no worker took a collections job within {timeout} s")
 
@@ -92,9 +102,7 @@ def test_a_worker_killed_mid_job_is_requeued_and_repeats_nothing(database, tmp_p
     ) as servers:
         port, main_processes = servers
         trigger_engine(port, database)
-        victim = _wait_for_a_worker_in_a_job(database)
-        assert victim not in main_processes, "a worker, not the server"
-        os.kill(victim, signal.SIGKILL)
+        _kill_a_worker_in_a_job(database, main_processes)
         wait_for_batch_jobs(database)
     jobs = query(
         database, "SELECT state, retry FROM queue_job WHERE method_name = '_job_run_due_batch' ORDER BY id"
