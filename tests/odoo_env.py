@@ -32,15 +32,18 @@ def drop_database(name):
     subprocess.run(["dropdb", "--if-exists", "--force", name], check=True, capture_output=True)
 
 
-def query(database, sql, params=None):
+def connect(database):
     config = odoo.tools.config
-    connection = psycopg2.connect(
+    return psycopg2.connect(
         dbname=database,
         user=config["db_user"] or None,
         host=config["db_host"] or None,
         port=config["db_port"] or None,
         password=config["db_password"] or None,
     )
-    with closing(connection), connection.cursor() as cursor:
+
+
+def query(database, sql, params=None):
+    with closing(connect(database)) as connection, connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -14,7 +14,7 @@ import xmlrpc.client
 from contextlib import closing, contextmanager, suppress
 
 import psutil
-import psycopg2
+from odoo_env import connect, query
 
 import odoo.release
 
@@ -72,16 +72,6 @@ class LoadBalancer:
 
     def close(self):
         self._listener.close()
-
-
-def connect(database):
-    return psycopg2.connect(dbname=database)
-
-
-def query(database, sql, params=None):
-    with closing(connect(database)) as connection, connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description else None
 
 
 @contextmanager
