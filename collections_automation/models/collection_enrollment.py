@@ -793,7 +793,6 @@ class CollectionEnrollment(models.Model):
         already = self.filtered("escalated_on")
         Escalation = self.env["collection.stage.action.escalation"]
         Escalation._run([(self.env["collection.stage"], self - already)])
-        self.write({"state": "escalated", "next_stage_id": False, "next_action_date": False})
         messages = {}
         for enrollment in self:
             if enrollment in already:
@@ -811,9 +810,36 @@ class CollectionEnrollment(models.Model):
                     for enrollment in already
                 ],
             )
-        # One note per collection, logged for the batch (the caller checked
-        # the access to these collections).
-        self._message_log_batch(bodies=messages)
+        self._write_and_log(
+            {"state": "escalated", "next_stage_id": False, "next_action_date": False}, messages
+        )
+
+    def _write_and_log(self, values, bodies):
+        """Write ``values`` and log one note per collection: its body of
+        ``bodies`` with the tracked fields that changed, for the whole batch.
+        Odoo's own tracking would log a message per collection, one at a
+        time: a run may escalate thousands. The caller checked the access to
+        these collections."""
+        tracked = self._track_get_fields().intersection(values)
+        tracked_info = self.fields_get(tracked, attributes=("string", "type", "selection", "currency_field"))
+        # An earlier write of this transaction may have prepared Odoo's
+        # tracking of these records (it logs at commit, from the values of
+        # that moment): take their values from it, and leave the fields
+        # logged here out of it.
+        prepared = self.env.cr.precommit.data.get(f"mail.tracking.{self._name}", {})
+        initial_values = {}
+        for record in self:
+            before = prepared.get(record.id) or {}
+            initial_values[record.id] = {name: before.pop(name, record[name]) for name in tracked}
+        self.with_context(mail_notrack=True).write(values)
+        tracking_values = []
+        for message in self._message_log_batch(bodies=bodies):
+            record = self.browse(message.res_id)
+            _changes, commands = record._mail_track(tracked_info, initial_values[record.id])
+            tracking_values += [
+                dict(tracking, mail_message_id=message.id) for _command, _id, tracking in commands
+            ]
+        self.env["mail.tracking.value"].sudo().create(tracking_values)
 
     def _format_amount(self):
         self.ensure_one()

@@ -13,11 +13,23 @@ ADDON = "collections_automation"
 DAY_0 = date(2026, 3, 2)
 
 
+def days(count):
+    """The day ``count`` days after DAY_0."""
+    return DAY_0 + timedelta(days=count)
+
+
 class CollectionsCommon(AccountTestInvoicingCommon):
     """Fixtures shared by the add-on's tests: a company with a chart of
     accounts (from AccountTestInvoicingCommon), an invoicing user, who is a
     collections user through Accounting's groups, an accounting
     administrator, who is a collections manager, and a three-stage process."""
+
+    @classmethod
+    def default_env_context(cls):
+        """Odoo's test bases turn the chatter's tracking, creation notes and
+        automatic followers off; the engine runs with them on, and pays for
+        them: so do the tests."""
+        return {"no_reset_password": True}
 
     @classmethod
     def setUpClass(cls):
@@ -168,6 +180,9 @@ class CollectionsCommon(AccountTestInvoicingCommon):
     def _run_engine(self, day):
         with self._at(day):
             self.env["collection.engine"]._cron_run()
+            # What the cron's commit does before it commits: Odoo logs the
+            # tracked changes there, and a test never commits.
+            self.env.cr.precommit.run()
             self.env.flush_all()
 
     def _pay(self, invoice, amount=None, day=DAY_0):

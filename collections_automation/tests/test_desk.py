@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from freezegun import freeze_time
 from lxml import etree
 
@@ -8,15 +6,11 @@ from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import ADDON, DAY_0, CollectionsCommon
+from .common import ADDON, DAY_0, CollectionsCommon, days
 
 
 def eval_domain(domain):
     return safe_eval(domain)
-
-
-def days(count):
-    return DAY_0 + timedelta(days=count)
 
 
 @tagged("post_install", "-at_install")

@@ -1,4 +1,3 @@
-from datetime import timedelta
 from unittest.mock import patch
 
 from psycopg2.errors import UniqueViolation
@@ -10,11 +9,7 @@ from odoo.tools import mute_logger
 
 from ..models import collection_engine
 from ..models.stage_actions.email import EMAIL_RENDER_FIELDS
-from .common import ADDON, DAY_0, CollectionsCommon
-
-
-def days(n):
-    return DAY_0 + timedelta(days=n)
+from .common import ADDON, DAY_0, CollectionsCommon, days
 
 
 @tagged("post_install", "-at_install")
@@ -236,12 +231,8 @@ class TestEngine(CollectionsCommon):
         self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 5})
         self.env.company.collection_default_process_id = self.standard_process
         invoice = self._create_invoice()
-        # The suite's environment disables the chatter; this test needs it.
-        chatter = dict.fromkeys(
-            ("tracking_disable", "mail_create_nolog", "mail_create_nosubscribe", "mail_notrack"), False
-        )
         with self._at(days(6)):
-            self.env["collection.engine"].with_context(**chatter)._cron_run()
+            self.env["collection.engine"]._cron_run()
         enrollment = invoice.collection_enrollment_ids
         self.assertEqual(len(enrollment), 1)
         self.assertEqual(
@@ -251,10 +242,8 @@ class TestEngine(CollectionsCommon):
         self.assertTrue(enrollment.event_ids.filtered(lambda e: e.action == "enrolled"))
         # An accountant's enrollment keeps Odoo's note, and its author follows it.
         manual = self._create_invoice()
-        by_hand = (
-            manual.with_user(self.collections_user)
-            .with_context(**chatter)
-            .collection_enroll(process_id=self.standard_process.id)
+        by_hand = manual.with_user(self.collections_user).collection_enroll(
+            process_id=self.standard_process.id
         )
         self.assertTrue(by_hand.message_ids)
         self.assertIn(self.collections_user.partner_id, by_hand.message_partner_ids)
@@ -451,10 +440,13 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(40))
         enrollments = at_the_end_of_the_ladder(30)
         last_message = self.env["mail.message"].search([], order="id desc", limit=1)
-        # Tags, trust, activities, events and notes for the whole batch, and
-        # one message for the responsible: measured 60 for 30 collections
-        # (908 before: each activity told its user on its own).
-        with self.assertQueryCount(75):
+        # Tags, trust, activities, events and notes with their change of
+        # state for the whole batch, and one message for the responsible:
+        # measured 62 for 30 collections (908 before: each activity told its
+        # user on its own; 120 before 2026-12-01: Odoo's tracking logged each
+        # change of state as a message of its own, one at a time, which the
+        # suite did not see while it ran with tracking off).
+        with self.assertQueryCount(70):
             self._run_engine(days(40))
         self.assertEqual(set(enrollments.mapped("state")), {"escalated"})
         self.assertTrue(all(self.escalation_tag in e.partner_id.category_id for e in enrollments))
@@ -481,6 +473,23 @@ class TestEngine(CollectionsCommon):
             ]
         )
         self.assertEqual(len(notes), 30)
+        self.assertEqual(
+            notes.tracking_value_ids.mapped(lambda t: (t.field_id.name, t.old_value_char, t.new_value_char)),
+            [("state", "Running", "Escalated")] * 30,
+            "each note carries its collection's new state",
+        )
+        tracked = (
+            self.env["mail.message"]
+            .search(
+                [
+                    ("model", "=", "collection.enrollment"),
+                    ("res_id", "in", enrollments.ids),
+                    ("id", ">", last_message.id),
+                ]
+            )
+            .filtered("tracking_value_ids")
+        )
+        self.assertEqual(tracked, notes, "no second message for the change of state")
 
     def test_a_large_run_refreshes_the_planner_statistics(self):
         invoices = self._create_invoice(amount=120) | self._create_invoice(amount=340)

@@ -1,13 +1,9 @@
-from datetime import date, timedelta
+from datetime import date
 
 from odoo import fields
 from odoo.tests import Form, tagged
 
-from .common import DAY_0, CollectionsCommon
-
-
-def days(count):
-    return DAY_0 + timedelta(days=count)
+from .common import DAY_0, CollectionsCommon, days
 
 
 @tagged("post_install", "-at_install")

@@ -13,11 +13,7 @@ from odoo.tests import Form, tagged
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
-from .common import ADDON, DAY_0, CollectionsCommon
-
-
-def days(n):
-    return DAY_0 + timedelta(days=n)
+from .common import ADDON, DAY_0, CollectionsCommon, days
 
 
 @tagged("post_install", "-at_install")

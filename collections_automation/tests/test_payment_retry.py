@@ -1,17 +1,11 @@
-from datetime import timedelta
-
 import stripe
 
 from odoo import fields
 from odoo.tests import tagged
 
 from ..models.payment_transaction import STRIPE_API_BASE_PARAM
-from .common import DAY_0, CollectionsCommon
+from .common import DAY_0, CollectionsCommon, days
 from .stripe_servers import FakeStripe, LocalStripe
-
-
-def days(count):
-    return DAY_0 + timedelta(days=count)
 
 
 class StripeRetryCommon(CollectionsCommon):

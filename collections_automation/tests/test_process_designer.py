@@ -1,14 +1,8 @@
-from datetime import timedelta
-
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools import format_date
 
-from .common import DAY_0, CollectionsCommon
-
-
-def days(count):
-    return DAY_0 + timedelta(days=count)
+from .common import DAY_0, CollectionsCommon, days
 
 
 @tagged("post_install", "-at_install")
