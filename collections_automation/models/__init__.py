@@ -1,3 +1,5 @@
+# Mixins first: the models below inherit them.
+from . import collection_late_charge_waiver
 from . import account_move
 from . import account_move_line
 from . import collection_decline_code
@@ -7,7 +9,9 @@ from . import collection_engine
 from . import collection_enrollment
 from . import collection_event
 from . import collection_kpi
+from . import collection_late_charge_rule
 from . import collection_process
+from . import collection_reference_rate
 from . import collection_payment_request
 from . import collection_planning
 from . import collection_portal_audit

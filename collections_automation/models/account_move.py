@@ -6,9 +6,20 @@ from .collection_enrollment import LADDER_STATES, OPEN_STATES
 
 
 class AccountMove(models.Model):
-    _inherit = "account.move"
+    _inherit = ["account.move", "collection.late.charge.waiver"]
 
     collection_enrollment_ids = fields.One2many("collection.enrollment", "move_id", string="Collections")
+    collection_late_invoice_id = fields.Many2one(
+        "account.move",
+        string="Late charges of",
+        index="btree_not_null",
+        copy=False,
+        readonly=True,
+        help="The late invoice whose interest, compensation or fee this invoice charges.",
+    )
+    collection_charge_move_ids = fields.One2many(
+        "account.move", "collection_late_invoice_id", string="Late charge invoices"
+    )
     collection_enrollment_id = fields.Many2one(
         "collection.enrollment",
         string="Collection",

@@ -1,8 +1,15 @@
-from odoo import models
+from odoo import fields, models
 
 
 class AccountMoveLine(models.Model):
     _inherit = "account.move.line"
+
+    collection_charge_type = fields.Selection(
+        [("interest", "Late interest"), ("compensation", "Fixed compensation"), ("fee", "Late fee")],
+        string="Late charge",
+        index="btree_not_null",
+        copy=False,
+    )
 
     def _reconcile_post_hook(self, data):
         """Every payment reaches an invoice through a reconciliation (a

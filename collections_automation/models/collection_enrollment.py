@@ -782,6 +782,11 @@ class CollectionEnrollment(models.Model):
                 break
             invoice.js_assign_outstanding_line(credit_line.id)
 
+    def _get_late_charge_rule(self):
+        """The segment rule's late charge rule, else the process's."""
+        self.ensure_one()
+        return self.segment_rule_id.late_charge_rule_id or self.process_id.late_charge_rule_id
+
     def _ladder_end_key(self):
         self.ensure_one()
         return f"{self.id}:end:{self.stage_cycle or 0}:escalation"

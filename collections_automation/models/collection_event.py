@@ -9,6 +9,7 @@ EVENT_ACTIONS = [
     ("sms", "SMS"),
     ("activity", "Activity"),
     ("payment_retry", "Payment retry"),
+    ("late_charge", "Late charges"),
     ("escalation", "Escalation"),
     ("stage_skipped", "Stage skipped"),
     ("deferred", "Deferred"),
@@ -58,6 +59,7 @@ class CollectionEvent(models.Model):
     amount = fields.Monetary(currency_field="currency_id")
     mail_message_id = fields.Many2one("mail.message", ondelete="set null")
     payment_transaction_id = fields.Many2one("payment.transaction", ondelete="set null")
+    charge_move_id = fields.Many2one("account.move", string="Charge invoice", ondelete="set null")
     attempt = fields.Integer()
     decline_code = fields.Char()
     advice_code = fields.Char()

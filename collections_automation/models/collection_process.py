@@ -124,6 +124,12 @@ class CollectionProcess(models.Model):
     )
 
     # Escalation
+    late_charge_rule_id = fields.Many2one(
+        "collection.late.charge.rule",
+        string="Late charge rule",
+        check_company=True,
+        help="How the stages that charge late fees compute them; a segment rule may choose another.",
+    )
     escalation_activity_type_id = fields.Many2one(
         "mail.activity.type",
         string="Escalation activity",

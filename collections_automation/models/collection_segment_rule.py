@@ -33,6 +33,13 @@ class CollectionSegmentRule(models.Model):
     amount_min = fields.Float(string="Amount from", help="Amount left to pay, in the invoice's currency.")
     amount_max = fields.Float(string="Amount up to", help="0 means no upper limit.")
     invoice_domain = fields.Char(string="Invoice filter", default="[]")
+    late_charge_rule_id = fields.Many2one(
+        "collection.late.charge.rule",
+        string="Late charge rule",
+        check_company=True,
+        help="For the invoices of this segment, instead of the process's rule (e.g. the law of the "
+        "customers' country).",
+    )
 
     @api.constrains("invoice_domain")
     def _check_invoice_domain(self):

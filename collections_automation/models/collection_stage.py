@@ -68,9 +68,22 @@ class CollectionStage(models.Model):
     escalate = fields.Boolean(
         help="Run the process's escalation at this stage, even if later stages follow.",
     )
+    charge_late_fees = fields.Boolean(
+        string="Charge late fees",
+        help="Invoice the late interest, compensation and fee of the process's late charge rule, "
+        "as accrued on the day the stage runs (before its messages, which show them).",
+    )
     action_summary = fields.Char(compute="_compute_action_summary", string="Actions")
 
-    @api.depends("send_email", "attach_letter", "send_sms", "create_activity", "retry_payment", "escalate")
+    @api.depends(
+        "send_email",
+        "attach_letter",
+        "send_sms",
+        "create_activity",
+        "retry_payment",
+        "escalate",
+        "charge_late_fees",
+    )
     def _compute_action_summary(self):
         labels = self._get_action_labels()
         for stage in self:
@@ -78,6 +91,7 @@ class CollectionStage(models.Model):
 
     def _get_action_labels(self):
         return [
+            ("charge_late_fees", self.env._("Late charges")),
             ("send_email", self.env._("Email")),
             ("attach_letter", self.env._("Letter")),
             ("send_sms", self.env._("SMS")),

@@ -87,12 +87,35 @@ class TestCollectionsAccess(CollectionsCommon):
         self.assertIn(self.process, visible)
         self.assertNotIn(foreign, visible)
 
+    def test_late_charge_rules_and_reference_rates_are_the_managers(self):
+        other_company = self.setup_other_company()["company"]
+        Rule = self.env["collection.late.charge.rule"]
+        foreign = Rule.create({"name": "Foreign", "preset": "uk", "company_id": other_company.id})
+        rule = Rule.with_user(self.collections_manager).create({"name": "EU", "preset": "eu"})
+        Rate = self.env["collection.reference.rate"]
+        Rate.with_user(self.collections_manager).create(
+            {"source": "boe", "date_from": "2026-02-05", "rate": 3.75}
+        )
+        self.assertEqual(
+            Rule.with_user(self.collections_manager).search([("id", "in", (rule | foreign).ids)]), rule
+        )
+        self.assertEqual(Rule.with_user(self.collections_user).browse(rule.id).margin, 8.0)
+        with self.assertRaises(AccessError):
+            rule.with_user(self.collections_user).write({"margin": 0.0})
+        with self.assertRaises(AccessError):
+            Rate.with_user(self.collections_user).create(
+                {"source": "ecb", "date_from": "2026-02-05", "rate": 2.0}
+            )
+        with self.assertRaises(AccessError):
+            Rule.with_user(self.internal_user).search([])
+
     def test_a_portal_user_sees_nothing_of_the_backend(self):
         portal = new_test_user(
             self.env, login="portal_customer", groups="base.group_portal", partner_id=self.customer.id
         )
         for model in ("collection.analysis", "collection.event", "collection.process", "collection.stage",
                       "collection.segment.rule", "collection.decline.code", "collection.dashboard",
+                      "collection.late.charge.rule", "collection.reference.rate",
                       "collection.webhook.event"):  # fmt: skip
             with self.subTest(model=model), self.assertRaises(AccessError):
                 self.env[model].with_user(portal).search([], limit=1)

@@ -1,5 +1,6 @@
 # One handler per stage action, in the order the engine runs them.
 from . import base
+from . import late_charge
 from . import email
 from . import letter
 from . import sms

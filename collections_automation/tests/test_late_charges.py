@@ -1,0 +1,320 @@
+from datetime import date
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.exceptions import UserError, ValidationError
+from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import DAY_0, CollectionsCommon, days
+
+
+@tagged("post_install", "-at_install")
+class TestLateChargeComputation(CollectionsCommon):
+    """Every figure here was computed by hand: simple interest per day,
+    yearly rate / days in the year, summed, rounded once to the cent."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.eur = cls._enable_currency("EUR")
+        cls.gbp = cls._enable_currency("GBP")
+        cls.business = cls.env["res.partner"].create(
+            {"name": "Late Payer GmbH", "is_company": True, "email": "ap@latepayer.example.com"}
+        )
+        cls.Rule = cls.env["collection.late.charge.rule"]
+
+    def _invoice(self, amount, due, currency=None):
+        return self._create_invoice(
+            amount=amount, due_date=due, partner=self.business, currency_id=(currency or self.eur).id
+        )
+
+    def _rule(self, preset, **values):
+        return self.Rule.create({"name": preset, "preset": preset, **values})
+
+    def _pay(self, invoice, amount, day):
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"amount": amount, "payment_date": day, "currency_id": invoice.currency_id.id})
+        )
+        return wizard._create_payments()
+
+    def _interest(self, rule, invoice, until):
+        amount, _periods = rule._compute_interest(invoice, until)
+        return amount
+
+    def test_the_issues_example_eu_60_days_late(self):
+        """10,000 x (2.15% + 8) x 60 / 365 = 166.85, plus EUR 40."""
+        rule = self._rule("eu")
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        self._pay(invoice, 10000, date(2025, 9, 13))
+        amount, periods = rule._compute_interest(invoice, date(2025, 10, 31))
+        self.assertEqual(amount, 166.85, "interest stops on the day it was paid")
+        self.assertEqual(periods, [(date(2025, 7, 16), date(2025, 9, 13), 60, 10000.0, 10.15, 365)])
+        self.assertEqual(rule._compute_compensation(invoice, date(2025, 9, 13)), 40.0)
+
+    def test_each_preset_on_its_law(self):
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        until = date(2025, 9, 13)
+        # France: ECB rate of the half-year (2.15% on 1 July 2025) + 10.
+        self.assertEqual(self._interest(self._rule("fr"), invoice, until), 199.73)
+        # Netherlands: ECB + 8, as the directive.
+        self.assertEqual(self._interest(self._rule("nl"), invoice, until), 166.85)
+        # Germany: base rate 1.27% from 1 July 2025 + 9 = 10.27%.
+        self.assertEqual(self._interest(self._rule("de"), invoice, until), 168.82)
+        # Contractual 1.5% a month = 18% a year.
+        self.assertEqual(self._interest(self._rule("contractual"), invoice, until), 295.89)
+        self.assertEqual(self._rule("contractual")._compute_compensation(invoice, until), 0.0)
+
+    def test_uk_rate_of_the_day_before_the_half_year_and_its_scale(self):
+        """Bank Rate in force on 31 December 2024: 4.75% + 8 = 12.75%.
+        5,000 x 12.75% x 30 / 365 = 52.40; a debt under GBP 10,000: GBP 70."""
+        rule = self._rule("uk")
+        invoice = self._invoice(5000, date(2025, 1, 31), currency=self.gbp)
+        self.assertEqual(self._interest(rule, invoice, date(2025, 3, 2)), 52.40)
+        day = date(2025, 3, 2)
+        self.assertEqual(rule._compute_compensation(invoice, day), 70.0)
+        self.assertEqual(
+            rule._compute_compensation(self._invoice(999.99, date(2025, 1, 31), currency=self.gbp), day), 40.0
+        )
+        self.assertEqual(
+            rule._compute_compensation(self._invoice(10000, date(2025, 1, 31), currency=self.gbp), day), 100.0
+        )
+
+    def test_a_partial_payment_lowers_the_base_after_its_day(self):
+        """30 days on 10,000 and 30 days on 6,000 at 10.15%: 83.42 + 50.05."""
+        rule = self._rule("eu")
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        self._pay(invoice, 4000, date(2025, 8, 14))
+        amount, periods = rule._compute_interest(invoice, date(2025, 9, 13))
+        self.assertEqual(amount, 133.48)
+        self.assertEqual(
+            [(first, last, days, base) for first, last, days, base, _rate, _year in periods],
+            [
+                (date(2025, 7, 16), date(2025, 8, 14), 30, 10000.0),
+                (date(2025, 8, 15), date(2025, 9, 13), 30, 6000.0),
+            ],
+        )
+
+    def test_a_rate_change_between_two_half_years(self):
+        """15 days of June at 3.15% + 8 (ECB rate on 1 January 2025), 15 days
+        of July at 2.15% + 8: 45.82 + 41.71."""
+        rule = self._rule("eu")
+        invoice = self._invoice(10000, date(2025, 6, 15))
+        amount, periods = rule._compute_interest(invoice, date(2025, 7, 15))
+        self.assertEqual(amount, 87.53)
+        self.assertEqual(
+            [(days, rate) for _f, _l, days, _base, rate, _year in periods], [(15, 11.15), (15, 10.15)]
+        )
+
+    def test_a_leap_year_by_the_rules_day_count(self):
+        """20 days over 29 February 2024, base rate 3.62% + 9: 69.15 on
+        actual/365, 68.96 on actual/actual."""
+        invoice = self._invoice(10000, date(2024, 2, 19))
+        until = date(2024, 3, 10)
+        self.assertEqual(self._interest(self._rule("de"), invoice, until), 69.15)
+        self.assertEqual(self._interest(self._rule("de", day_count="act_act"), invoice, until), 68.96)
+        self.assertEqual(self._interest(self._rule("de", day_count="act_360"), invoice, until), 70.11)
+
+    def test_a_credit_note_was_never_owed(self):
+        """A credit note of 2,500: 7,500 x 10.15% x 60 / 365 from the first
+        day late, whatever the credit note's date."""
+        rule = self._rule("eu")
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        refund = self.env["account.move"].create(
+            {
+                "move_type": "out_refund",
+                "partner_id": self.business.id,
+                "currency_id": self.eur.id,
+                "invoice_date": date(2025, 8, 20),
+                "invoice_line_ids": [
+                    fields.Command.create({"name": "Refund", "price_unit": 2500, "tax_ids": []})
+                ],
+            }
+        )
+        refund.action_post()
+        (invoice | refund).line_ids.filtered(lambda line: line.account_type == "asset_receivable").reconcile()
+        self.assertEqual(self._interest(rule, invoice, date(2025, 9, 13)), 125.14)
+
+    def test_not_late_no_interest(self):
+        rule = self._rule("eu")
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        self.assertEqual(rule._compute_interest(invoice, date(2025, 7, 15)), (0.0, []))
+        self.assertEqual(
+            self._interest(self._rule("eu", interest_type="none"), invoice, date(2025, 9, 13)), 0.0
+        )
+
+    def test_a_day_without_a_known_rate_is_a_clear_error(self):
+        invoice = self._invoice(10000, date(2015, 1, 15))
+        with self.assertRaisesRegex(UserError, "No ECB main refinancing operations rate is known in force"):
+            self._rule("eu")._compute_interest(invoice, date(2015, 3, 1))
+
+    def test_an_added_reference_rate_counts_from_its_day(self):
+        self.env["collection.reference.rate"].create(
+            {"source": "ecb", "date_from": date(2026, 1, 1), "rate": 3.0}
+        )
+        invoice = self._invoice(10000, date(2026, 1, 15))
+        # 30 days at 3% + 8: 10,000 x 11% x 30 / 365 = 90.41.
+        self.assertEqual(self._interest(self._rule("eu"), invoice, date(2026, 2, 14)), 90.41)
+
+    def test_late_fees(self):
+        day = date(2025, 8, 1)
+        percent = self._rule("contractual", fee_type="percent", fee_percent=2.5)
+        self.assertEqual(percent._compute_fee(self._invoice(2000, date(2025, 7, 15)), day), 50.0)
+        fixed = self._rule("contractual", fee_type="fixed", fee_amount=15.0)
+        invoice = self._create_invoice(amount=2000, due_date=date(2025, 7, 15), partner=self.business)
+        self.assertEqual(fixed._compute_fee(invoice, day), 15.0)
+        self.assertEqual(self._rule("contractual")._compute_fee(invoice, day), 0.0)
+
+    def test_waivers_individuals_and_the_minimum(self):
+        rule = self._rule("eu")
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        self.assertTrue(rule._applies_to(invoice))
+        with self.assertRaisesRegex(ValidationError, "Say why the late charges"):
+            invoice.collection_late_charge_waived = True
+        invoice.write(
+            {"collection_late_charge_waived": True, "collection_late_charge_waiver_reason": "Goodwill"}
+        )
+        self.assertFalse(rule._applies_to(invoice), "waived on the invoice")
+        other = self._invoice(10000, date(2025, 7, 15))
+        self.business.write(
+            {"collection_late_charge_waived": True, "collection_late_charge_waiver_reason": "Key account"}
+        )
+        self.assertFalse(rule._applies_to(other), "waived for the customer")
+        person = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
+        consumer_invoice = self._create_invoice(amount=500, due_date=date(2025, 7, 15), partner=person)
+        self.assertFalse(rule._applies_to(consumer_invoice), "statutory rules are between businesses")
+        self.assertTrue(self._rule("contractual")._applies_to(consumer_invoice))
+        above = self._rule("contractual", minimum_amount=1000)
+        self.assertFalse(above._applies_to(consumer_invoice), "less due than the minimum")
+
+    def test_a_preset_fills_the_form_and_stays_adjustable(self):
+        with Form(self.Rule) as form:
+            form.name = "Statutory interest (UK)"
+            form.preset = "uk"
+            self.assertEqual(form.reference_source, "boe")
+            self.assertEqual(form.rate_rule, "half_year_before")
+            self.assertEqual(form.margin, 8.0)
+            self.assertEqual(form.compensation_type, "uk")
+            form.margin = 4.0
+        rule = form.record
+        self.assertEqual(rule.margin, 4.0)
+        with self.assertRaisesRegex(ValidationError, "contractual rate must be above zero"):
+            self._rule("contractual", contractual_rate=0)
+
+
+@tagged("post_install", "-at_install")
+class TestLateChargeStage(CollectionsCommon):
+    """The stage action that invoices the late charges, through the engine."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.eur = cls._enable_currency("EUR")
+        cls.business = cls.env["res.partner"].create(
+            {"name": "Late Payer BV", "is_company": True, "email": "ap@latepayer.example.com"}
+        )
+        cls.rule = cls.env["collection.late.charge.rule"].create({"name": "EU", "preset": "eu"})
+        cls.process = cls.env["collection.process"].create(
+            {
+                "name": "With late charges",
+                "user_id": cls.collections_manager.id,
+                "late_charge_rule_id": cls.rule.id,
+                "stage_ids": [
+                    fields.Command.create(
+                        {
+                            **cls._prepare_reminder_stage_values(),
+                            "name": "Interest",
+                            "delay_days": 30,
+                            "charge_late_fees": True,
+                        }
+                    ),
+                    fields.Command.create(
+                        {"name": "Interest again", "sequence": 2, "delay_days": 60, "charge_late_fees": True}
+                    ),
+                ],
+            }
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.invoice = self._create_invoice(amount=10000, partner=self.business, currency_id=self.eur.id)
+        with self._at(DAY_0):
+            self.enrollment = self.invoice.collection_enroll(process_id=self.process.id)
+
+    def _charges(self):
+        return self.invoice.collection_charge_move_ids
+
+    def test_the_stage_invoices_interest_and_compensation_once(self):
+        self._run_engine(days(30))
+        charge = self._charges()
+        self.assertEqual(len(charge), 1)
+        self.assertEqual(charge.state, "draft", "the rule leaves charges for an accountant to approve")
+        self.assertEqual(charge.invoice_origin, self.invoice.name)
+        self.assertEqual(charge.partner_id, self.business)
+        self.assertEqual(charge.currency_id, self.eur)
+        lines = charge.invoice_line_ids.sorted("collection_charge_type")
+        # 10,000 x (2.15% + 8) x 30 / 365 = 83.42, and EUR 40.
+        self.assertEqual(lines.mapped("collection_charge_type"), ["compensation", "interest"])
+        self.assertEqual(lines.mapped("price_subtotal"), [40.0, 83.42])
+        self.assertFalse(lines.tax_ids, "damages are outside the scope of VAT")
+        interest = lines.filtered(lambda line: line.collection_charge_type == "interest")
+        self.assertIn("30 days", interest.name)
+        self.assertIn("10.15%", interest.name)
+        self.assertIn("10,000.00", interest.name)
+        self.assertEqual(interest.product_id, self.env.ref("collections_automation.product_late_interest"))
+        event = self.enrollment.event_ids.filtered(lambda e: e.action == "late_charge")
+        self.assertEqual((event.charge_move_id, event.amount, event.outcome), (charge, 123.42, "done"))
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.account_move_action_late_charges_to_approve"
+        )
+        self.assertIn(charge, self.env["account.move"].search(safe_eval(action["domain"])))
+        # The engine runs again the same day, and the next: nothing more.
+        self._run_engine(days(30))
+        self._run_engine(days(31))
+        self.assertEqual(self._charges(), charge)
+        self.assertEqual(len(self._reminders(self.enrollment)), 1)
+
+    def test_a_later_stage_charges_only_the_interest_accrued_since(self):
+        self.rule.auto_post = True
+        self._run_engine(days(30))
+        self._run_engine(days(60))
+        first, second = self._charges().sorted("id")
+        self.assertEqual((first.state, second.state), ("posted", "posted"))
+        # 60 days in all: 166.85, of which 83.42 charged at the first stage.
+        self.assertEqual(second.invoice_line_ids.mapped("collection_charge_type"), ["interest"])
+        self.assertEqual(second.amount_total, 83.43)
+        self.assertIn("charged before", second.invoice_line_ids.name)
+
+    def test_a_failure_later_in_the_stage_rolls_the_charge_back(self):
+        EmailAction = type(self.env["collection.stage.action.email"])
+        with patch.object(EmailAction, "_run", side_effect=RuntimeError("SMTP down")):
+            self._run_engine(days(30))
+        self.assertFalse(self._charges(), "the charge went with the failed stage")
+        self._run_engine(days(31))
+        self.assertEqual(len(self._charges()), 1)
+        self.assertEqual(len(self.enrollment.event_ids.filtered(lambda e: e.action == "late_charge")), 1)
+
+    def test_nothing_charged_when_waived_or_without_a_rule(self):
+        self.invoice.write(
+            {"collection_late_charge_waived": True, "collection_late_charge_waiver_reason": "Goodwill"}
+        )
+        self._run_engine(days(30))
+        self.assertFalse(self._charges())
+        event = self.enrollment.event_ids.filtered(lambda e: e.action == "late_charge")
+        self.assertEqual(event.outcome, "skipped")
+        self.assertIn("do not apply", event.message)
+        self.assertEqual(len(self._reminders(self.enrollment)), 1, "the stage's email still goes")
+
+    def test_a_segment_rule_chooses_another_rule(self):
+        contractual = self.env["collection.late.charge.rule"].create(
+            {"name": "Terms of sale", "preset": "contractual", "compensation_type": "none"}
+        )
+        segment = self.env["collection.segment.rule"].create(
+            {"name": "Dutch customers", "process_id": self.process.id, "late_charge_rule_id": contractual.id}
+        )
+        self.enrollment.segment_rule_id = segment
+        self._run_engine(days(30))
+        # 18% a year: 10,000 x 18% x 30 / 365 = 147.95, no compensation.
+        self.assertEqual(self._charges().amount_total, 147.95)
