@@ -48,6 +48,7 @@
         "wizards/collection_process_activation_views.xml",
         "wizards/collection_dashboard_views.xml",
         "wizards/collection_dispute_resolution_views.xml",
+        "wizards/collection_late_charge_waive_views.xml",
         "data/ir_actions_server_data.xml",
         "views/collections_menus.xml",
     ],

@@ -395,7 +395,7 @@ class CollectionsPortal(PaymentPortal):
             "collection_enrollment_ids": [Command.set(chosen_sudo.ids)],
         }
         if chosen_sudo.move_id:
-            values["invoice_ids"] = [Command.set(chosen_sudo.move_id.ids)]
+            values["invoice_ids"] = [Command.set(chosen_sudo._get_payable_invoices().ids)]
         return values
 
     # ------------------------------------------------------------------

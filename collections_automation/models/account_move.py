@@ -237,6 +237,9 @@ class AccountMove(models.Model):
         self.ensure_one()
         return self.collection_enrollment_id._get_records_action(name=self.env._("Collection"))
 
+    def action_waive_late_charges(self):
+        return self.env["collection.late.charge.waive"].action_open(self)
+
     def action_test_collection_rules(self):
         self.ensure_one()
         return self.env["collection.rule.test"].action_open(move=self)
@@ -251,8 +254,17 @@ class AccountMove(models.Model):
         self._collection_sync()
         return result
 
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        # A posted late charge is due with its invoice's collection.
+        posted.filtered("collection_late_invoice_id")._collection_sync()
+        return posted
+
     def _collection_sync(self):
-        enrollments = self.sudo().collection_enrollment_ids.filtered(lambda e: e.state in OPEN_STATES)
+        # A charge invoice's payments and states count in its late invoice's
+        # collection.
+        moves = self.sudo() | self.sudo().collection_late_invoice_id
+        enrollments = moves.collection_enrollment_ids.filtered(lambda e: e.state in OPEN_STATES)
         # The payment or the cancellation was allowed to this user; closing
         # the enrollment that follows the invoice is a consequence of it.
         enrollments._sync_with_invoices()

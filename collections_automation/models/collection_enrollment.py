@@ -132,7 +132,22 @@ class CollectionEnrollment(models.Model):
     )
     amount_due_at_enrollment = fields.Monetary(string="Amount enrolled", readonly=True)
     amount_residual = fields.Monetary(string="Amount due", readonly=True)
-    amount_collected = fields.Monetary(readonly=True)
+    amount_collected = fields.Monetary(
+        readonly=True, help="Received so far: on the invoice and on its posted late charges."
+    )
+    amount_charged = fields.Monetary(
+        string="Late charges",
+        readonly=True,
+        help="The late charges invoiced on this collection and posted: they are due with the invoice.",
+    )
+    late_charge_move_ids = fields.One2many(
+        related="move_id.collection_charge_move_ids", string="Charge invoices"
+    )
+    late_interest_accrued = fields.Monetary(
+        string="Interest accrued to date",
+        compute="_compute_late_interest_accrued",
+        help="The invoice's late interest to today, by the collection's late charge rule, charged or not.",
+    )
     reference = fields.Char(help="The customer's reference of what is owed.")
     description = fields.Text()
     pause_reason = fields.Selection(PAUSE_REASONS, readonly=True, copy=False)
@@ -204,6 +219,27 @@ class CollectionEnrollment(models.Model):
         for enrollment in self:
             due = enrollment.due_date
             enrollment.days_overdue = max((today - due).days, 0) if due else 0
+
+    @api.depends(
+        "move_id.amount_residual", "process_id.late_charge_rule_id", "segment_rule_id.late_charge_rule_id"
+    )
+    def _compute_late_interest_accrued(self):
+        for enrollment in self:
+            enrollment.late_interest_accrued = enrollment._get_late_interest_accrued()
+
+    def _get_late_interest_accrued(self):
+        """The invoice's late interest to today; nothing where no rule
+        applies. A day with no known reference rate shows nothing here:
+        charging it says which rate is missing."""
+        self.ensure_one()
+        rule = self._get_late_charge_rule()
+        invoice = self.move_id
+        if not (rule and invoice and rule.interest_type != "none" and rule._applies_to(invoice)):
+            return 0.0
+        try:
+            return rule._compute_interest(invoice, self._company_today())[0]
+        except UserError:
+            return 0.0
 
     @api.depends(
         "state", "stage_id", "next_stage_id", "next_action_date", "event_ids", "process_id.stage_ids"
@@ -861,11 +897,19 @@ class CollectionEnrollment(models.Model):
                     "cancelled", self.env._("The invoice was cancelled or reversed."), cancel_reason="invoice"
                 )
                 continue
-            residual = invoice.amount_residual
-            collected = enrollment.amount_due_at_enrollment - residual
-            if enrollment.currency_id.compare_amounts(residual, enrollment.amount_residual) < 0:
+            charges = enrollment._get_posted_charges()
+            waived = charges.reversal_move_ids.filtered(lambda move: move.state == "posted")
+            charged = sum(charges.mapped("amount_total")) - sum(waived.mapped("amount_total"))
+            residual = invoice.amount_residual + sum(charges.mapped("amount_residual"))
+            collected = enrollment.amount_due_at_enrollment + charged - residual
+            currency = enrollment.currency_id
+            if currency.compare_amounts(charged, enrollment.amount_charged):
+                # A charge posted, waived or cancelled: due with the invoice,
+                # or no more; not a payment.
+                enrollment.write({"amount_charged": charged, "amount_residual": residual})
+            if currency.compare_amounts(collected, enrollment.amount_collected) > 0:
                 enrollment.write({"amount_residual": residual, "amount_collected": collected})
-                if enrollment.currency_id.is_zero(residual):
+                if currency.is_zero(residual):
                     enrollment._close("paid", self.env._("The invoice is paid."))
                 else:
                     message = self.env._(
@@ -873,6 +917,18 @@ class CollectionEnrollment(models.Model):
                     )
                     enrollment._log_event("partial_payment", amount=collected, message=message)
                     enrollment.message_post(body=message)
+
+    def _get_posted_charges(self):
+        """The posted charge invoices of the collection's invoice."""
+        self.ensure_one()
+        return self.move_id.collection_charge_move_ids.filtered(lambda move: move.state == "posted")
+
+    def _get_payable_invoices(self):
+        """What paying these collections pays: their invoices and their
+        posted late charges still due."""
+        return self.move_id | self.move_id.collection_charge_move_ids.filtered(
+            lambda move: move.state == "posted" and move.amount_residual
+        )
 
     def _record_payment(self, amount):
         """Register ``amount`` received on standalone payment requests."""

@@ -181,15 +181,17 @@ class CollectionKpi(models.AbstractModel):
     @api.model
     def _get_recovery_rate(self, company, date_from, date_to):
         """For the collections started in the period (in progress ones
-        included): (amount collected / amount enrolled, paid / count)."""
-        enrolled, collected, count = self.env["collection.analysis"]._read_group(
+        included): (amount collected / (amount enrolled + late charges),
+        paid / count)."""
+        enrolled, charged, collected, count = self.env["collection.analysis"]._read_group(
             [
                 ("company_id", "=", company.id),
                 ("enrolled_on", ">=", date_from),
                 ("enrolled_on", "<=", date_to),
             ],
-            aggregates=["amount_enrolled:sum", "amount_collected:sum", "__count"],
+            aggregates=["amount_enrolled:sum", "amount_charged:sum", "amount_collected:sum", "__count"],
         )[0]
+        owed = (enrolled or 0.0) + (charged or 0.0)
         paid = self.env["collection.enrollment"].search_count(
             [
                 ("company_id", "=", company.id),
@@ -199,7 +201,7 @@ class CollectionKpi(models.AbstractModel):
             ]
         )
         return (
-            (collected or 0.0) / enrolled * 100 if enrolled else 0.0,
+            (collected or 0.0) / owed * 100 if owed else 0.0,
             paid / count * 100 if count else 0.0,
         )
 
@@ -240,27 +242,37 @@ class CollectionKpi(models.AbstractModel):
 
     @api.model
     def _get_cash_collected(self, company, date_from, date_to):
-        """Payments reconciled with enrolled invoices while they were
-        enrolled, dated in the period, each given to the last stage that ran
-        before it. Returns (total, {(process id, stage id): amount})."""
+        """Payments reconciled with enrolled invoices, or with their late
+        charge invoices, while they were enrolled, dated in the period, each
+        given to the last stage that ran before it. Returns (total,
+        {(process id, stage id): amount})."""
         rows = self.env.execute_query(
             SQL(
                 """
-                WITH attributed AS (
+                WITH covered AS (
+                    SELECT enrollment.id AS enrollment_id, enrollment.move_id
+                      FROM collection_enrollment enrollment
+                     WHERE enrollment.company_id = %(company)s
+                    UNION ALL
+                    SELECT enrollment.id, charge.id
+                      FROM collection_enrollment enrollment
+                      JOIN account_move charge ON charge.collection_late_invoice_id = enrollment.move_id
+                     WHERE enrollment.company_id = %(company)s
+                ), attributed AS (
                     -- Each payment once: a payment on the day one collection of the
                     -- invoice was replaced and the next began goes to the newer.
                     SELECT DISTINCT ON (partial.id)
                            partial.amount, partial.max_date, enrollment.id AS enrollment_id,
                            enrollment.process_id
-                      FROM collection_enrollment enrollment
+                      FROM covered
+                      JOIN collection_enrollment enrollment ON enrollment.id = covered.enrollment_id
                       JOIN account_move_line line
-                        ON line.move_id = enrollment.move_id AND line.display_type = 'payment_term'
+                        ON line.move_id = covered.move_id AND line.display_type = 'payment_term'
                       JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
                       JOIN account_move_line paying_line ON paying_line.id = partial.credit_move_id
                       JOIN account_move paying ON paying.id = paying_line.move_id
-                     WHERE enrollment.company_id = %(company)s
                        -- Cash is a payment or a bank statement line; a credit note is not.
-                       AND (paying.origin_payment_id IS NOT NULL OR paying.statement_line_id IS NOT NULL)
+                     WHERE (paying.origin_payment_id IS NOT NULL OR paying.statement_line_id IS NOT NULL)
                        AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
                        AND partial.max_date >= enrollment.enrolled_on
                        AND (enrollment.closed_on IS NULL OR partial.max_date <= enrollment.closed_on)

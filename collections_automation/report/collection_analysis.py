@@ -35,6 +35,7 @@ class CollectionAnalysis(models.Model):
     pause_reason = fields.Selection(PAUSE_REASONS, readonly=True)
     is_standalone = fields.Boolean(string="Payment request", readonly=True)
     amount_enrolled = fields.Monetary(readonly=True, aggregator="sum")
+    amount_charged = fields.Monetary(string="Late charges", readonly=True, aggregator="sum")
     amount_collected = fields.Monetary(readonly=True, aggregator="sum")
     amount_outstanding = fields.Monetary(readonly=True, aggregator="sum")
     days_to_collect = fields.Float(
@@ -45,7 +46,7 @@ class CollectionAnalysis(models.Model):
         "collection.enrollment": [
             "company_id", "process_id", "stage_id", "segment_rule_id", "user_id", "invoice_user_id",
             "partner_id", "currency_id", "enrolled_on", "closed_on", "state", "pause_reason", "move_id",
-            "amount_due_at_enrollment", "amount_collected", "amount_residual",
+            "amount_due_at_enrollment", "amount_charged", "amount_collected", "amount_residual",
         ],
         "account.move": ["invoice_currency_rate"],
         "res.partner": ["country_id", "commercial_partner_id"],
@@ -90,6 +91,7 @@ class CollectionAnalysis(models.Model):
                 enrollment.pause_reason,
                 enrollment.move_id IS NULL AS is_standalone,
                 %(enrolled)s AS amount_enrolled,
+                %(charged)s AS amount_charged,
                 %(collected)s AS amount_collected,
                 CASE WHEN enrollment.state IN ('running', 'paused', 'escalated')
                      THEN %(residual)s ELSE 0 END AS amount_outstanding,
@@ -97,6 +99,7 @@ class CollectionAnalysis(models.Model):
                      THEN enrollment.closed_on - enrollment.enrolled_on END AS days_to_collect
             """,
             enrolled=self._converted("amount_due_at_enrollment"),
+            charged=self._converted("amount_charged"),
             collected=self._converted("amount_collected"),
             residual=self._converted("amount_residual"),
         )

@@ -318,3 +318,73 @@ class TestLateChargeStage(CollectionsCommon):
         self._run_engine(days(30))
         # 18% a year: 10,000 x 18% x 30 / 365 = 147.95, no compensation.
         self.assertEqual(self._charges().amount_total, 147.95)
+
+    def test_posted_charges_are_due_with_the_invoice(self):
+        self.rule.auto_post = True
+        self._run_engine(days(30))
+        charge = self._charges()
+        self.assertEqual(self.enrollment.amount_charged, 123.42)
+        self.assertEqual(self.enrollment.amount_residual, 10123.42)
+        self.assertEqual(self.enrollment._get_payable_invoices(), self.invoice | charge)
+        # The invoice paid by transfer: the collection goes on for the charges.
+        self._pay(self.invoice, amount=10000, day=days(32))
+        self.assertEqual(self.enrollment.state, "running")
+        self.assertEqual(
+            (self.enrollment.amount_residual, self.enrollment.amount_collected), (123.42, 10000.0)
+        )
+        self._pay(charge, day=days(33))
+        self.assertEqual(self.enrollment.state, "paid")
+        self.assertEqual(self.enrollment.amount_collected, 10123.42)
+        # Everything owed was collected: the charges count on both sides.
+        self.env.flush_all()
+        amount_rate, _count_rate = self.env["collection.kpi"]._get_recovery_rate(
+            self.env.company, DAY_0, days(40)
+        )
+        self.assertAlmostEqual(amount_rate, 100.0)
+        cash, _by_stage = self.env["collection.kpi"]._get_cash_collected(self.env.company, DAY_0, days(40))
+        rate = self.invoice.invoice_currency_rate
+        self.assertAlmostEqual(cash, round(10000 / rate, 2) + round(123.42 / rate, 2), places=2)
+
+    def test_a_draft_charge_counts_once_an_accountant_posts_it(self):
+        self._run_engine(days(30))
+        charge = self._charges()
+        self.assertEqual(self.enrollment.amount_residual, 10000.0, "a draft is not due yet")
+        charge.action_post()
+        self.assertEqual(
+            (self.enrollment.amount_charged, self.enrollment.amount_residual), (123.42, 10123.42)
+        )
+        self.assertFalse(
+            self.enrollment.event_ids.filtered(lambda e: e.action == "partial_payment"), "not a payment"
+        )
+
+    def test_waiving_a_charge_is_a_credit_note_with_its_reason(self):
+        self.rule.auto_post = True
+        self._run_engine(days(30))
+        charge = self._charges()
+        action = charge.with_user(self.collections_user).action_waive_late_charges()
+        wizard = self.env[action["res_model"]].browse(action["res_id"]).with_user(self.collections_user)
+        wizard.reason = "Long-standing customer, first delay"
+        wizard.action_waive()
+        self.assertEqual(charge.payment_state, "reversed")
+        credit_note = charge.reversal_move_ids
+        self.assertEqual((credit_note.state, credit_note.amount_total), ("posted", 123.42))
+        self.assertIn("Long-standing customer", credit_note.ref)
+        self.assertEqual((self.enrollment.amount_charged, self.enrollment.amount_residual), (0.0, 10000.0))
+        self.assertEqual(self.enrollment.amount_collected, 0.0, "a waiver is not cash")
+        self.assertTrue(
+            self.enrollment.message_ids.filtered(lambda m: "Long-standing customer" in str(m.body))
+        )
+        # The next stage charges the interest accrued since, not the waived.
+        self._run_engine(days(60))
+        self.assertEqual((self._charges() - charge).amount_total, 83.43)
+        with self.assertRaisesRegex(UserError, "Only posted late charge invoices"):
+            self.invoice.action_waive_late_charges()
+
+    def test_the_collection_shows_the_interest_accrued_to_date(self):
+        with self._at(days(45)):
+            self.enrollment.invalidate_recordset(["late_interest_accrued"])
+            # 10,000 x 10.15% x 45 / 365.
+            self.assertEqual(self.enrollment.late_interest_accrued, 125.14)
+        self.enrollment.process_id.late_charge_rule_id = False
+        self.enrollment.invalidate_recordset(["late_interest_accrued"])
+        self.assertEqual(self.enrollment.late_interest_accrued, 0.0)

@@ -210,6 +210,29 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertEqual(status.status_code, 200)
         self.assertInPage("Paid, thank you", status.text)
 
+    def test_late_charges_show_on_the_page_and_are_paid_with_the_invoice(self):
+        rule = self.env["collection.late.charge.rule"].create(
+            {"name": "Terms of sale", "preset": "contractual", "compensation_type": "none", "auto_post": True}
+        )
+        self.standard_process.late_charge_rule_id = rule
+        stage = self.standard_process.stage_ids[:1]
+        stage.charge_late_fees = True
+        self.env["collection.stage.action.late_charge"].run([(stage, self.enrollment)])
+        charge = self.invoice.collection_charge_move_ids
+        # 1,000 x 18% x 10 / 365, due with the invoice.
+        self.assertEqual((charge.state, charge.amount_total), ("posted", 4.93))
+        self.assertEqual((self.enrollment.amount_charged, self.enrollment.amount_residual), (4.93, 1004.93))
+        page = self._page(self.enrollment).text
+        self.assertInPage("Includes late charges of", page)
+        self.assertInPage(charge.name, page)
+        self.assertInPage("Interest accrued to date", page)
+        processing = self._transaction(self.enrollment, "all", 1254.93)
+        transaction = self._complete(processing)
+        self.assertEqual(transaction.invoice_ids, self.invoice | self.second_invoice | charge)
+        self.assertIn(charge.payment_state, ("paid", "in_payment"))
+        self.assertEqual((self.enrollment | self.second_enrollment).mapped("state"), ["paid", "paid"])
+        self.assertEqual(self.enrollment.amount_collected, 1004.93)
+
     def test_pay_only_the_ticked_invoice(self):
         page = self._page(self.enrollment, **{f"pay_{self.second_enrollment.id}": "1"})
         self.assertInPage(f"/transaction/{self.second_enrollment.id}", page.text)

@@ -122,7 +122,7 @@ class CollectionStageActionPaymentRetry(models.AbstractModel):
             "amount": enrollment.amount_residual,
             "currency_id": enrollment.currency_id.id,
             "partner_id": enrollment.partner_id.id,
-            "invoice_ids": [fields.Command.set(enrollment.move_id.ids)],
+            "invoice_ids": [fields.Command.set(enrollment._get_payable_invoices().ids)],
             "collection_enrollment_id": enrollment.id,
         }
 
