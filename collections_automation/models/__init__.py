@@ -10,6 +10,7 @@ from . import collection_enrollment
 from . import collection_event
 from . import collection_kpi
 from . import collection_late_charge_rule
+from . import collection_legal_action
 from . import collection_process
 from . import collection_reference_rate
 from . import collection_payment_request

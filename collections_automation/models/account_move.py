@@ -6,6 +6,7 @@ from .collection_enrollment import LADDER_STATES, OPEN_STATES
 
 
 class AccountMove(models.Model):
+    _name = "account.move"
     _inherit = ["account.move", "collection.late.charge.waiver"]
 
     collection_enrollment_ids = fields.One2many("collection.enrollment", "move_id", string="Collections")

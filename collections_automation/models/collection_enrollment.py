@@ -140,6 +140,14 @@ class CollectionEnrollment(models.Model):
         readonly=True,
         help="The late charges invoiced on this collection and posted: they are due with the invoice.",
     )
+    legal_state = fields.Selection(
+        [("to_approve", "To approve"), ("sent", "Sent to legal"), ("refused", "Refused")],
+        string="Legal action",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+    )
+    legal_sent_on = fields.Date(string="Sent to legal on", readonly=True, copy=False)
     late_charge_move_ids = fields.One2many(
         related="move_id.collection_charge_move_ids", string="Charge invoices"
     )
@@ -817,6 +825,13 @@ class CollectionEnrollment(models.Model):
             if not credit_line:
                 break
             invoice.js_assign_outstanding_line(credit_line.id)
+
+    def action_approve_legal(self):
+        self.env["collection.legal.action"]._approve(self)
+        return True
+
+    def action_refuse_legal(self):
+        return self.env["collection.legal.refuse"].action_open(self)
 
     def _get_late_charge_rule(self):
         """The segment rule's late charge rule, else the process's."""

@@ -179,6 +179,18 @@ class CollectionKpi(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
+    def _get_sent_to_legal(self, company, date_from, date_to):
+        """Collections whose legal action was approved in the period."""
+        return self.env["collection.enrollment"].search_count(
+            [
+                ("company_id", "=", company.id),
+                ("legal_state", "=", "sent"),
+                ("legal_sent_on", ">=", date_from),
+                ("legal_sent_on", "<=", date_to),
+            ]
+        )
+
+    @api.model
     def _get_recovery_rate(self, company, date_from, date_to):
         """For the collections started in the period (in progress ones
         included): (amount collected / (amount enrolled + late charges),
@@ -393,5 +405,6 @@ class CollectionKpi(models.AbstractModel):
             "add_countback": dso_countback - best_countback,
             "cei": self._get_cei(company, date_from, date_to, ending_aging=ending, period_sales=sales),
             "promise_kept_rate": self._get_promise_kept_rate(company, date_from, date_to),
+            "sent_to_legal": self._get_sent_to_legal(company, date_from, date_to),
             **{f"aging_{bucket}": amount for bucket, amount in ending.items()},
         }

@@ -9,46 +9,19 @@ from odoo.tools import format_amount, format_date
 from .collection_reference_rate import REFERENCE_SOURCES
 
 # What each preset sets; the law each follows is in the preset's help.
+STATUTORY = {"interest_type": "statutory", "compensation_type": "eu", "b2b_only": True}
+ECB_HALF_YEAR = {**STATUTORY, "reference_source": "ecb", "rate_rule": "half_year_start"}
 PRESETS = {
-    "eu": {
-        "interest_type": "statutory",
-        "reference_source": "ecb",
-        "rate_rule": "half_year_start",
-        "margin": 8.0,
-        "compensation_type": "eu",
-        "b2b_only": True,
-    },
-    "fr": {
-        "interest_type": "statutory",
-        "reference_source": "ecb",
-        "rate_rule": "half_year_start",
-        "margin": 10.0,
-        "compensation_type": "eu",
-        "b2b_only": True,
-    },
-    "de": {
-        "interest_type": "statutory",
-        "reference_source": "de_base",
-        "rate_rule": "daily",
-        "margin": 9.0,
-        "compensation_type": "eu",
-        "b2b_only": True,
-    },
-    "nl": {
-        "interest_type": "statutory",
-        "reference_source": "ecb",
-        "rate_rule": "half_year_start",
-        "margin": 8.0,
-        "compensation_type": "eu",
-        "b2b_only": True,
-    },
+    "eu": {**ECB_HALF_YEAR, "margin": 8.0},
+    "fr": {**ECB_HALF_YEAR, "margin": 10.0},
+    "de": {**STATUTORY, "reference_source": "de_base", "rate_rule": "daily", "margin": 9.0},
+    "nl": {**ECB_HALF_YEAR, "margin": 8.0},
     "uk": {
-        "interest_type": "statutory",
+        **STATUTORY,
         "reference_source": "boe",
         "rate_rule": "half_year_before",
         "margin": 8.0,
         "compensation_type": "uk",
-        "b2b_only": True,
     },
     "contractual": {
         "interest_type": "contractual",
@@ -62,6 +35,20 @@ PRESETS = {
 # by the size of the debt, in pounds.
 UK_COMPENSATION_SCALE = [(1000, 40.0), (10000, 70.0), (None, 100.0)]
 EU_COMPENSATION_EUR = 40.0
+
+
+def charge_product_field(charge_type, label):
+    """The product of the charge invoice lines of ``charge_type``."""
+    return fields.Many2one(
+        "product.product", string=label, default=lambda self: self._default_product(charge_type)
+    )
+
+
+def charge_account_field(label):
+    """The income account of one type of charge lines."""
+    return fields.Many2one(
+        "account.account", string=label, check_company=True, help="When empty, the product's income account."
+    )
 
 
 class CollectionLateChargeRule(models.Model):
@@ -173,31 +160,12 @@ class CollectionLateChargeRule(models.Model):
         check_company=True,
         help="The sales journal of the charge invoices; when empty, the late invoice's.",
     )
-    interest_product_id = fields.Many2one(
-        "product.product",
-        string="Interest product",
-        default=lambda self: self._default_product("interest"),
-    )
-    interest_account_id = fields.Many2one(
-        "account.account",
-        string="Interest account",
-        check_company=True,
-        help="Income account of the interest lines; when empty, the product's.",
-    )
-    compensation_product_id = fields.Many2one(
-        "product.product",
-        string="Compensation product",
-        default=lambda self: self._default_product("compensation"),
-    )
-    compensation_account_id = fields.Many2one(
-        "account.account", string="Compensation account", check_company=True
-    )
-    fee_product_id = fields.Many2one(
-        "product.product",
-        string="Fee product",
-        default=lambda self: self._default_product("fee"),
-    )
-    fee_account_id = fields.Many2one("account.account", string="Fee account", check_company=True)
+    interest_product_id = charge_product_field("interest", "Interest product")
+    interest_account_id = charge_account_field("Interest account")
+    compensation_product_id = charge_product_field("compensation", "Compensation product")
+    compensation_account_id = charge_account_field("Compensation account")
+    fee_product_id = charge_product_field("fee", "Fee product")
+    fee_account_id = charge_account_field("Fee account")
     auto_post = fields.Boolean(
         string="Post at once",
         help="Post the charge invoices when the stage runs; otherwise they wait in draft, in Late Charges "

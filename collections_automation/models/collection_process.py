@@ -130,6 +130,14 @@ class CollectionProcess(models.Model):
         check_company=True,
         help="How the stages that charge late fees compute them; a segment rule may choose another.",
     )
+    escalation_legal = fields.Boolean(
+        string="Legal action",
+        help="At escalation, ask the Collections administrators to approve legal action; once approved, "
+        "the demand letter of the customer's country and the evidence pack are attached to the collection.",
+    )
+    legal_deadline_days = fields.Integer(
+        string="Demand deadline (days)", default=14, help="The days the demand letter gives to pay."
+    )
     escalation_activity_type_id = fields.Many2one(
         "mail.activity.type",
         string="Escalation activity",

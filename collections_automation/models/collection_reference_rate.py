@@ -20,7 +20,7 @@ class CollectionReferenceRate(models.Model):
     _description = "Collection Reference Rate"
     _order = "source, date_from desc, id"
 
-    source = fields.Selection(REFERENCE_SOURCES, required=True, index=True)
+    source = fields.Selection(REFERENCE_SOURCES, string="Reference rate", required=True, index=True)
     date_from = fields.Date(string="Valid from", required=True, index=True)
     rate = fields.Float(
         string="Rate (%)",

@@ -2,6 +2,7 @@ from odoo import fields, models
 
 
 class ResPartner(models.Model):
+    _name = "res.partner"
     _inherit = ["res.partner", "collection.late.charge.waiver"]
 
     collection_hold = fields.Boolean(

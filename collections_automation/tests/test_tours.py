@@ -11,16 +11,21 @@ from .test_portal import PaymentRequestCommon
 @tagged("post_install", "-at_install")
 class TestCollectionsTours(CollectionsCommon, HttpCase):
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        new_test_user(
+    def _tour_user(cls, login, groups):
+        """A user of the company whose password is its login."""
+        return new_test_user(
             cls.env,
-            login="collections_tour_user",
-            password="collections_tour_user",
-            groups="account.group_account_invoice",
+            login=login,
+            password=login,
+            groups=groups,
             company_id=cls.env.company.id,
             company_ids=cls.env.company.ids,
         )
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._tour_user("collections_tour_user", "account.group_account_invoice")
         customer = cls.env["res.partner"].create({"name": "Tour Customer", "email": "tour@example.com"})
         invoice = cls.env["account.move"].create(
             {
@@ -71,14 +76,7 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
         self.assertEqual(process.stage_ids.sorted("sequence").mapped("delay_days"), [1, 5, 10])
 
     def test_manager_resumes_a_disputed_collection(self):
-        manager = new_test_user(
-            self.env,
-            login="collections_tour_manager",
-            password="collections_tour_manager",
-            groups="account.group_account_manager",
-            company_id=self.env.company.id,
-            company_ids=self.env.company.ids,
-        )
+        manager = self._tour_user("collections_tour_manager", "account.group_account_manager")
         process = self.env["collection.process"].search([("name", "=", "Tour Standard")])
         others = self.invoice.copy({"invoice_date": "2020-02-01", "invoice_date_due": "2020-03-01"})
         others.action_post()
@@ -90,6 +88,34 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
             login="collections_tour_manager",
         )
         self.assertEqual(enrollments.mapped("state"), ["running", "running"])
+
+    def test_administrator_approves_a_late_charge_and_the_legal_escalation(self):
+        manager = self._tour_user("collections_tour_admin", "account.group_account_manager")
+        rule = self.env["collection.late.charge.rule"].create(
+            {"name": "Terms of sale", "preset": "contractual", "compensation_type": "none"}
+        )
+        process = self.env["collection.process"].search([("name", "=", "Tour Standard")])
+        process.write({"late_charge_rule_id": rule.id, "escalation_delay_days": 0, "escalation_legal": True})
+        process.stage_ids.charge_late_fees = True
+        enrollment = self.invoice.collection_enroll(process_id=process.id)
+        enrollment.next_action_date = fields.Date.today()
+        self.env["collection.engine"]._cron_run()
+        charge = self.invoice.collection_charge_move_ids
+        self.assertEqual((charge.state, enrollment.legal_state), ("draft", "to_approve"))
+        self.start_tour(
+            f"/odoo/action-{ADDON}.account_move_action_late_charges_to_approve",
+            "collections_approve_late_charge_tour",
+            login="collections_tour_admin",
+        )
+        self.assertEqual(charge.state, "posted")
+        self.assertEqual(enrollment.amount_charged, charge.amount_total)
+        self.start_tour(
+            f"/odoo/collection.enrollment/{enrollment.id}",
+            "collections_approve_legal_tour",
+            login="collections_tour_admin",
+        )
+        self.assertEqual(enrollment.legal_state, "sent")
+        self.assertIn(manager.name, enrollment.event_ids.filtered(lambda e: e.action == "legal").message)
 
     def test_the_analysis_opens_grouped_by_process_and_stage(self):
         process = self.env["collection.process"].search([("name", "=", "Tour Standard")])

@@ -5,3 +5,4 @@ from . import collection_dashboard
 from . import collection_process_activation
 from . import collection_dispute_resolution
 from . import collection_late_charge_waive
+from . import collection_legal_refuse

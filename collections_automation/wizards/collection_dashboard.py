@@ -8,13 +8,14 @@ KPI_DEFINITIONS = [
     (
         "cash_collected",
         "Cash collected",
-        "Payments reconciled with enrolled invoices while enrolled, dated in the period.",
+        "Payments reconciled with enrolled invoices (or their late charges) while enrolled, dated in the "
+        "period.",
     ),
     (
         "recovery_rate",
         "Recovery rate (%)",
-        "Amount collected / amount enrolled, for collections started in the period, unfinished ones "
-        "included.",
+        "Amount collected / (amount enrolled + late charges posted), for collections started in the period, "
+        "unfinished ones included.",
     ),
     (
         "recovery_rate_count",
@@ -59,6 +60,11 @@ KPI_DEFINITIONS = [
         "Promise kept rate (%)",
         "Promises paid in full by their date / promises that came to their date in the period.",
     ),
+    (
+        "sent_to_legal",
+        "Sent to legal",
+        "Collections whose legal action an administrator approved in the period.",
+    ),
     ("aging_current", "Not due", "Open receivables on the last day of the period, not yet due."),
     ("aging_1_30", "1-30 days late", "Open receivables 1 to 30 days past due."),
     ("aging_31_60", "31-60 days late", "Open receivables 31 to 60 days past due."),
@@ -66,6 +72,7 @@ KPI_DEFINITIONS = [
     ("aging_over_90", "Over 90 days late", "Open receivables more than 90 days past due."),
 ]
 KPI_HELP = {name: definition for name, _label, definition in KPI_DEFINITIONS}
+COUNT_KPIS = {"sent_to_legal"}
 MONETARY_KPIS = {
     "cash_collected",
     "aging_current",
@@ -81,6 +88,8 @@ def kpi_field(name):
     label = next(label for kpi, label, _definition in KPI_DEFINITIONS if kpi == name)
     if name in MONETARY_KPIS:
         return fields.Monetary(label, compute="_compute_kpis", help=KPI_HELP[name])
+    if name in COUNT_KPIS:
+        return fields.Integer(label, compute="_compute_kpis", help=KPI_HELP[name])
     return fields.Float(label, compute="_compute_kpis", digits=(16, 1), help=KPI_HELP[name])
 
 
@@ -112,6 +121,7 @@ class CollectionDashboard(models.TransientModel):
     add_countback = kpi_field("add_countback")
     cei = kpi_field("cei")
     promise_kept_rate = kpi_field("promise_kept_rate")
+    sent_to_legal = kpi_field("sent_to_legal")
     aging_current = kpi_field("aging_current")
     aging_1_30 = kpi_field("aging_1_30")
     aging_31_60 = kpi_field("aging_31_60")
@@ -158,12 +168,19 @@ class CollectionDashboard(models.TransientModel):
             % (
                 self._fields[name].get_description(self.env)["string"],
                 name,
-                self.currency_id.format(values[name]) if name in MONETARY_KPIS else f"{values[name]:.1f}",
+                self._format_kpi(name, values[name]),
                 self._fields[name].get_description(self.env)["help"],
             )
             for name, _label, _help in KPI_DEFINITIONS
         )
         return Markup("<table class='table table-sm o_collection_kpis'><tbody>%s</tbody></table>") % rows
+
+    def _format_kpi(self, name, value):
+        if name in MONETARY_KPIS:
+            return self.currency_id.format(value)
+        if name in COUNT_KPIS:
+            return str(int(value))
+        return f"{value:.1f}"
 
     def _render_stage_table(self, effectiveness, cash_by_stage):
         """One row per stage that ran in the period, in the order of the

@@ -83,6 +83,9 @@ class CollectionStageActionEscalation(models.AbstractModel):
         for enrollment in enrollments:
             enrollment.escalated_on = enrollment._company_today()
         self._notify_responsibles(activities)
+        self.env["collection.legal.action"]._request_approval(
+            enrollments.filtered(lambda enrollment: enrollment.process_id.escalation_legal)
+        )
 
     @api.model
     def _notify_responsibles(self, activities):

@@ -90,3 +90,31 @@ registry.category("web_tour.tours").add("collections_analysis_tour", {
         { trigger: ".o_pivot th:contains('Amount enrolled')" },
     ],
 });
+
+/** A Collections administrator confirms a late charge waiting in draft. */
+registry.category("web_tour.tours").add("collections_approve_late_charge_tour", {
+    steps: () => [
+        {
+            content: "The draft charge waits in Late Charges to Approve",
+            trigger: ".o_list_view .o_data_row:contains('Tour Customer') td[name=invoice_date]",
+            run: "click",
+        },
+        { trigger: ".o_form_view .o_field_widget[name=collection_late_invoice_id]:contains('INV/')" },
+        { trigger: ".o_form_view .o_form_statusbar button[name=action_post]", run: "click" },
+        { trigger: ".o_form_view .o_statusbar_status .o_arrow_button_current:contains('Posted')" },
+    ],
+});
+
+/** The administrator approves the legal action of an escalated collection. */
+registry.category("web_tour.tours").add("collections_approve_legal_tour", {
+    steps: () => [
+        { trigger: ".o_form_view .o_field_widget[name=legal_state]:contains('To approve')" },
+        { trigger: ".o_form_view .o_form_statusbar button[name=action_approve_legal]", run: "click" },
+        { trigger: ".modal-footer button.btn-primary", run: "click" },
+        { trigger: ".o_form_view .o_field_widget[name=legal_state]:contains('Sent to legal')" },
+        {
+            content: "The demand letter and the evidence pack are in the chatter",
+            trigger: ".o-mail-Chatter .o-mail-AttachmentCard:contains('demand-letter')",
+        },
+    ],
+});
