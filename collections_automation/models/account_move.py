@@ -47,7 +47,8 @@ class AccountMove(models.Model):
         """The one rule of which invoices can be collected, used by the
         triggers, ``collection_enroll`` and the demo: posted customer
         invoices with money due, not excluded from follow-up, of a customer
-        who is not on collection hold."""
+        who is not on collection hold, and not the late charges of an
+        invoice in collections (they are collected with it)."""
         return Domain(
             [
                 ("move_type", "=", "out_invoice"),
@@ -59,6 +60,11 @@ class AccountMove(models.Model):
                     [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
                 ),
                 ("commercial_partner_id.collection_hold", "!=", True),
+                (
+                    "collection_late_invoice_id",
+                    "not any",
+                    [("collection_enrollment_ids", "any", [("state", "in", OPEN_STATES)])],
+                ),
             ]
         )
 
@@ -101,6 +107,13 @@ class AccountMove(models.Model):
         if self.commercial_partner_id.collection_hold:
             return self.env._(
                 "%(partner)s is on collection hold.", partner=self.commercial_partner_id.display_name
+            )
+        late_invoice = self.collection_late_invoice_id
+        if late_invoice.collection_enrollment_ids.filtered(lambda e: e.state in OPEN_STATES):
+            return self.env._(
+                "%(move)s charges the late payment of %(invoice)s: it is collected with that invoice.",
+                move=self.display_name,
+                invoice=late_invoice.display_name,
             )
         return False
 

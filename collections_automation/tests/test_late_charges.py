@@ -388,3 +388,20 @@ class TestLateChargeStage(CollectionsCommon):
         self.enrollment.process_id.late_charge_rule_id = False
         self.enrollment.invalidate_recordset(["late_interest_accrued"])
         self.assertEqual(self.enrollment.late_interest_accrued, 0.0)
+
+    def test_a_charge_invoice_is_collected_with_its_invoice_never_on_its_own(self):
+        self.rule.auto_post = True
+        self.process.write({"auto_enroll_overdue": True, "grace_days": 0})
+        self.env.company.collection_default_process_id = self.process
+        self._run_engine(days(30))
+        charge = self._charges()
+        # Overdue too, but it is due with its invoice's collection.
+        self._run_engine(days(45))
+        self.assertFalse(charge.collection_enrollment_ids)
+        with self.assertRaisesRegex(UserError, "collected with that invoice"):
+            charge.collection_enroll(process_id=self.process.id)
+        # Its invoice paid, the collection stays open for the charge alone.
+        self._pay(self.invoice, amount=10000, day=days(46))
+        self._run_engine(days(47))
+        self.assertFalse(charge.collection_enrollment_ids)
+        self.assertEqual(self.enrollment.amount_residual, charge.amount_residual)
