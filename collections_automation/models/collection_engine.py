@@ -412,6 +412,10 @@ class CollectionEngine(models.AbstractModel):
                 "not any",
                 self.env["collection.enrollment"]._get_no_reenrollment_domain(),
             )
+            # Late charges follow their invoice's collection: once it is
+            # over (paid, cancelled, written off), only a person may chase
+            # them on their own.
+            & Domain("collection_late_invoice_id", "=", False)
             & date_domain
         )
 

@@ -918,20 +918,29 @@ class CollectionEnrollment(models.Model):
             residual = invoice.amount_residual + sum(charges.mapped("amount_residual"))
             collected = enrollment.amount_due_at_enrollment + charged - residual
             currency = enrollment.currency_id
-            if currency.compare_amounts(charged, enrollment.amount_charged):
-                # A charge posted, waived or cancelled: due with the invoice,
-                # or no more; not a payment.
-                enrollment.write({"amount_charged": charged, "amount_residual": residual})
-            if currency.compare_amounts(collected, enrollment.amount_collected) > 0:
-                enrollment.write({"amount_residual": residual, "amount_collected": collected})
-                if currency.is_zero(residual):
-                    enrollment._close("paid", self.env._("The invoice is paid."))
-                else:
-                    message = self.env._(
-                        "Partial payment received: %(amount)s still due.", amount=enrollment._format_amount()
-                    )
-                    enrollment._log_event("partial_payment", amount=collected, message=message)
-                    enrollment.message_post(body=message)
+            # A charge posted, waived or cancelled moves what is owed, not
+            # what was received; nothing owed any more closes the collection,
+            # whatever settled it last.
+            received = currency.compare_amounts(collected, enrollment.amount_collected) > 0
+            values = {
+                name: value
+                for name, value in (
+                    ("amount_charged", charged),
+                    ("amount_residual", residual),
+                    ("amount_collected", collected),
+                )
+                if currency.compare_amounts(value, enrollment[name])
+            }
+            if values:
+                enrollment.write(values)
+            if currency.is_zero(residual):
+                enrollment._close("paid", self.env._("The invoice is paid."))
+            elif received:
+                message = self.env._(
+                    "Partial payment received: %(amount)s still due.", amount=enrollment._format_amount()
+                )
+                enrollment._log_event("partial_payment", amount=collected, message=message)
+                enrollment.message_post(body=message)
 
     def _get_posted_charges(self):
         """The posted charge invoices of the collection's invoice."""
@@ -941,9 +950,10 @@ class CollectionEnrollment(models.Model):
     def _get_payable_invoices(self):
         """What paying these collections pays: their invoices and their
         posted late charges still due."""
-        return self.move_id | self.move_id.collection_charge_move_ids.filtered(
-            lambda move: move.state == "posted" and move.amount_residual
+        moves = self.move_id | self.move_id.collection_charge_move_ids.filtered(
+            lambda move: move.state == "posted"
         )
+        return moves.filtered("amount_residual")
 
     def _record_payment(self, amount):
         """Register ``amount`` received on standalone payment requests."""

@@ -4,9 +4,11 @@ A seeded random history drives the real models through the real engine:
 customers and invoices issued daily; full, partial, early and late payments
 (registered, and online through payment transactions); credit notes,
 cancellations and reversals; promises kept and broken, disputes filed and
-resolved, holds, manual pauses, cancellations and re-enrollments; processes
-edited mid-flight and archived; engine runs at random hours, twice a day or
-skipped for days, with failures injected in some batches.
+resolved, holds, manual pauses, cancellations and re-enrollments; late
+charges invoiced by the final notice, paid, waived, reversed or left unpaid
+after the invoice is paid; processes edited mid-flight and archived; engine
+runs at random hours, twice a day or skipped for days, with failures injected
+in some batches.
 
 After every simulated day the invariants of the lifecycle are checked, and
 each check that held is counted. A broken invariant raises with the seed and
@@ -33,12 +35,15 @@ INVARIANTS = {
     2: "nobody contacted or charged while paid, cancelled, disputed, promised, held or excluded",
     3: "at most one open collection per invoice; no trigger re-enrollment after escalation, "
     "user cancellation or write-off",
-    4: "an invoice paid in full has no open collection, in the payment's transaction",
-    5: "cash collected equals the payments on enrolled invoices while enrolled, to the cent",
+    4: "an invoice paid in full with its late charges has no open collection, in the payment's transaction",
+    5: "cash collected equals the payments on enrolled invoices and their charges while enrolled, to "
+    "the cent",
     6: "no customer gets more messages than the contact cap allows",
     7: "every due action runs at the first engine run after it falls due, or the log says why",
+    8: "late charges: one stage run per charge invoice, never a collection of their own; a collection owes "
+    "its invoice's and its posted charges' residual",
 }
-STAGE_ACTIONS = ("email", "sms", "letter", "activity", "payment_retry")
+STAGE_ACTIONS = ("email", "sms", "letter", "activity", "payment_retry", "late_charge")
 CONTACT_ACTIONS = ("email", "sms", "letter")
 
 
@@ -106,9 +111,19 @@ class LifecycleSimulation:
         template = env.ref(f"{ADDON}.mail_template_overdue")
         final_template = env.ref(f"{ADDON}.mail_template_final_notice")
         friendly = env.ref(f"{ADDON}.mail_template_friendly_reminder")
+        self.late_charges = env["collection.late.charge.rule"].create(
+            {
+                "name": "Simulated terms of sale",
+                "preset": "contractual",
+                "compensation_type": "fixed",
+                "compensation_amount": 15.0,
+                "auto_post": True,
+            }
+        )
         self.standard = env["collection.process"].create(
             {
                 "name": "Simulated standard",
+                "late_charge_rule_id": self.late_charges.id,
                 "consolidate": True,
                 "auto_enroll_overdue": True,
                 "grace_days": 3,
@@ -138,6 +153,7 @@ class LifecycleSimulation:
                             "name": "Final notice",
                             "sequence": 30,
                             "delay_days": 30,
+                            "charge_late_fees": True,
                             "send_email": True,
                             "mail_template_id": final_template.id,
                         }
@@ -375,6 +391,7 @@ class LifecycleSimulation:
                 self._try(enrollment.action_resume)
             elif draw < 0.003:
                 self._try(enrollment.action_cancel)
+        self._waive_some_charges()
         for customer in self.customers:
             if self.rng.random() < 0.003:
                 customer.collection_hold = not customer.collection_hold
@@ -393,6 +410,14 @@ class LifecycleSimulation:
                 enrollments = self._try(invoice.collection_enroll, reenroll=True)
                 if enrollments:
                     self.reenrolled_by_hand.update(enrollments.ids)
+
+    def _waive_some_charges(self):
+        for charge in self._open_invoices().filtered("collection_late_invoice_id"):
+            if self.rng.random() < 0.02:
+                wizard = self.env["collection.late.charge.waive"].create(
+                    {"move_ids": charge.ids, "reason": "Simulated goodwill"}
+                )
+                self._try(wizard.action_waive)
 
     def _resolve_dispute(self, enrollment):
         outcome = self.rng.choice(("resume", "resume", "credit_note", "write_off"))
@@ -550,9 +575,18 @@ class LifecycleSimulation:
             blocked.append("customer on hold")
         if invoice and invoice.no_followup:
             blocked.append("excluded from follow-up")
-        if invoice and (invoice.state != "posted" or invoice.payment_state not in ("not_paid", "partial")):
+        # Paid, its late charges may still be due in its collection.
+        closed = invoice and (
+            invoice.state != "posted" or invoice.payment_state not in ("not_paid", "partial")
+        )
+        if closed and not (invoice.state == "posted" and self._charges_due(invoice)):
             blocked.append(f"invoice {invoice.state} {invoice.payment_state}")
         return blocked
+
+    def _charges_due(self, invoice):
+        return invoice.collection_charge_move_ids.filtered(
+            lambda move: move.state == "posted" and move.amount_residual
+        )
 
     def _check_run(self, before, new_events, last_message, created):
         acted = new_events.filtered(lambda e: e.action in STAGE_ACTIONS and e.outcome == "done")
@@ -677,7 +711,9 @@ class LifecycleSimulation:
             )
 
     def _check_paid_invoice_is_closed(self, invoice):
-        if invoice.payment_state in ("paid", "in_payment"):
+        # A paid late charge: its invoice's collection may be done.
+        invoice = invoice.collection_late_invoice_id or invoice
+        if invoice.payment_state in ("paid", "in_payment") and not self._charges_due(invoice):
             still_open = invoice.collection_enrollment_ids.filtered(
                 lambda e: e.state in ("running", "paused", "escalated")
             )
@@ -703,11 +739,48 @@ class LifecycleSimulation:
         # 5. Cash collected, computed from the payments the history made.
         self._check_cash_collected(enrollments)
         self._check_contacts()
+        self._check_late_charges(enrollments)
+
+    def _check_late_charges(self, enrollments):
+        charges = self.env["account.move"].search(
+            [("partner_id", "in", self.customers.ids), ("collection_late_invoice_id", "!=", False)]
+        )
+        runs = Counter(
+            self.env["collection.event"]
+            .search([("charge_move_id", "in", charges.ids), ("action", "=", "late_charge")])
+            .charge_move_id.ids
+        )
+        self._held(
+            8,
+            all(runs[charge.id] == 1 for charge in charges),
+            f"charge invoices not made by one stage run: {[c.name for c in charges if runs[c.id] != 1]}",
+        )
+        self._held(
+            8,
+            not charges.collection_enrollment_ids,
+            f"a charge enrolled on its own: {charges.collection_enrollment_ids.mapped('name')}",
+        )
+        for enrollment in enrollments.filtered(
+            lambda e: e.move_id and e.state in ("running", "paused", "escalated")
+        ):
+            invoice = enrollment.move_id
+            owed = invoice.amount_residual + sum(
+                invoice.collection_charge_move_ids.filtered(lambda move: move.state == "posted").mapped(
+                    "amount_residual"
+                )
+            )
+            self._held(
+                8,
+                not enrollment.currency_id.compare_amounts(owed, enrollment.amount_residual),
+                f"{enrollment.name} owes {enrollment.amount_residual}, its invoice and charges {owed}",
+            )
 
     def _check_cash_collected(self, enrollments):
         windows = defaultdict(list)
         for enrollment in enrollments.filtered("move_id"):
-            windows[enrollment.move_id.id].append((enrollment.enrolled_on, enrollment.closed_on))
+            window = (enrollment.enrolled_on, enrollment.closed_on)
+            for move in enrollment.move_id | enrollment.move_id.collection_charge_move_ids:
+                windows[move.id].append(window)
         expected = 0.0
         for invoice_id, amount, paid_on in self.payments:
             if any(start <= paid_on and (not end or paid_on <= end) for start, end in windows[invoice_id]):

@@ -405,3 +405,9 @@ class TestLateChargeStage(CollectionsCommon):
         self._run_engine(days(47))
         self.assertFalse(charge.collection_enrollment_ids)
         self.assertEqual(self.enrollment.amount_residual, charge.amount_residual)
+        # The collection cancelled by a user: the triggers leave the charge
+        # alone; a person may chase it on its own.
+        self.enrollment.action_cancel()
+        self._run_engine(days(48))
+        self.assertFalse(charge.collection_enrollment_ids)
+        self.assertTrue(charge.collection_enroll(process_id=self.process.id))
