@@ -583,6 +583,9 @@ class LifecycleSimulation:
             blocked.append(f"invoice {invoice.state} {invoice.payment_state}")
         return blocked
 
+    def _describe_charges(self, invoice):
+        return [(c.name, c.payment_state, c.amount_residual) for c in invoice.collection_charge_move_ids]
+
     def _charges_due(self, invoice):
         return invoice.collection_charge_move_ids.filtered(
             lambda move: move.state == "posted" and move.amount_residual
@@ -717,7 +720,12 @@ class LifecycleSimulation:
             still_open = invoice.collection_enrollment_ids.filtered(
                 lambda e: e.state in ("running", "paused", "escalated")
             )
-            self._held(4, not still_open, f"{invoice.name} is paid, {still_open.mapped('name')} still open")
+            self._held(
+                4,
+                not still_open,
+                f"{invoice.name} is {invoice.payment_state}, {self._describe(still_open)} still open, "
+                f"charges {self._describe_charges(invoice)}",
+            )
 
     def _check_day(self):
         Enrollment = self.env["collection.enrollment"]
