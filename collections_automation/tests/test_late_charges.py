@@ -429,3 +429,16 @@ class TestLateChargeStage(CollectionsCommon):
         self.assertEqual(self.enrollment.amount_residual, 50.0)
         self._pay(self.invoice, amount=50, day=days(33))
         self.assertEqual(self.enrollment.state, "paid")
+
+    def test_the_reminder_and_the_letter_show_the_charges(self):
+        """The stage charges first, then its email says what it includes."""
+        self.rule.auto_post = True
+        self._run_engine(days(30))
+        reminder = self._reminders(self.enrollment)
+        self.assertIn("10,123.42", str(reminder.body))
+        self.assertIn("Including late charges of", str(reminder.body))
+        self.assertIn("123.42", str(reminder.body))
+        html, _type = self.env["ir.actions.report"]._render_qweb_html(
+            "collections_automation.collection_letter_report", self.enrollment.ids
+        )
+        self.assertIn("Including late charges of", str(html))
