@@ -228,6 +228,7 @@ class AccountMove(models.Model):
 
     def _prepare_collection_enrollment_values(self, process, rule, start_date=False):
         self.ensure_one()
+        charged_before, charges_due = self._get_collection_charge_figures()
         values = {
             "move_id": self.id,
             "partner_id": self.commercial_partner_id.id,
@@ -235,7 +236,10 @@ class AccountMove(models.Model):
             "process_id": process.id,
             "segment_rule_id": rule.id,
             "currency_id": self.currency_id.id,
-            "amount_due_at_enrollment": self.amount_residual,
+            # Late charges of an earlier collection still due are owed in
+            # this one too.
+            "amount_due_at_enrollment": self.amount_residual + charges_due,
+            "late_charges_before": charged_before,
             "due_date": self.invoice_date_due,
             "reference": self.name,
         }
@@ -267,6 +271,15 @@ class AccountMove(models.Model):
         result = super().button_draft()
         self._collection_sync()
         return result
+
+    def _get_collection_charge_figures(self):
+        """(charged, still due) of the invoice's posted late charges:
+        charged is net of the credit notes that reversed them (waivers)."""
+        self.ensure_one()
+        charges = self.collection_charge_move_ids.filtered(lambda move: move.state == "posted")
+        waived = charges.reversal_move_ids.filtered(lambda move: move.state == "posted")
+        charged = sum(charges.mapped("amount_total")) - sum(waived.mapped("amount_total"))
+        return charged, sum(charges.mapped("amount_residual"))
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)

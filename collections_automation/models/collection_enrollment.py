@@ -148,6 +148,12 @@ class CollectionEnrollment(models.Model):
         index="btree_not_null",
     )
     legal_sent_on = fields.Date(string="Sent to legal on", readonly=True, copy=False)
+    late_charges_before = fields.Monetary(
+        readonly=True,
+        copy=False,
+        help="Technical: what the invoice's late charges came to when this collection started (their "
+        "part still due is in the amount enrolled).",
+    )
     late_charge_move_ids = fields.One2many(
         related="move_id.collection_charge_move_ids", string="Charge invoices"
     )
@@ -912,10 +918,10 @@ class CollectionEnrollment(models.Model):
                     "cancelled", self.env._("The invoice was cancelled or reversed."), cancel_reason="invoice"
                 )
                 continue
-            charges = enrollment._get_posted_charges()
-            waived = charges.reversal_move_ids.filtered(lambda move: move.state == "posted")
-            charged = sum(charges.mapped("amount_total")) - sum(waived.mapped("amount_total"))
-            residual = invoice.amount_residual + sum(charges.mapped("amount_residual"))
+            charged, charges_due = invoice._get_collection_charge_figures()
+            # The charges made while this collection runs.
+            charged -= enrollment.late_charges_before
+            residual = invoice.amount_residual + charges_due
             collected = enrollment.amount_due_at_enrollment + charged - residual
             currency = enrollment.currency_id
             # A charge posted, waived or cancelled moves what is owed, not
@@ -941,11 +947,6 @@ class CollectionEnrollment(models.Model):
                 )
                 enrollment._log_event("partial_payment", amount=collected, message=message)
                 enrollment.message_post(body=message)
-
-    def _get_posted_charges(self):
-        """The posted charge invoices of the collection's invoice."""
-        self.ensure_one()
-        return self.move_id.collection_charge_move_ids.filtered(lambda move: move.state == "posted")
 
     def _get_payable_invoices(self):
         """What paying these collections pays: their invoices and their

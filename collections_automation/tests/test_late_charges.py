@@ -442,3 +442,19 @@ class TestLateChargeStage(CollectionsCommon):
             "collections_automation.collection_letter_report", self.enrollment.ids
         )
         self.assertIn("Including late charges of", str(html))
+
+    def test_charges_still_due_are_owed_in_the_next_collection_of_the_invoice(self):
+        """Found by the simulation: enrolled again by hand, the invoice's new
+        collection owed the invoice alone, not its charges still due."""
+        self.rule.auto_post = True
+        self._run_engine(days(30))
+        charge = self._charges()
+        self.enrollment.action_cancel()
+        with self._at(days(31)):
+            again = self.invoice.collection_enroll(process_id=self.process.id, reenroll=True)
+        self.assertEqual((again.amount_due_at_enrollment, again.amount_residual), (10123.42, 10123.42))
+        self.assertEqual((again.amount_charged, again.amount_collected), (0.0, 0.0))
+        self._pay(charge, day=days(32))
+        self.assertEqual((again.amount_residual, again.amount_collected), (10000.0, 123.42))
+        self._pay(self.invoice, amount=10000, day=days(33))
+        self.assertEqual(again.state, "paid")
