@@ -412,7 +412,10 @@ class LifecycleSimulation:
                     self.reenrolled_by_hand.update(enrollments.ids)
 
     def _waive_some_charges(self):
-        for charge in self._open_invoices().filtered("collection_late_invoice_id"):
+        # Unpaid ones: the wizard refuses a partly paid charge.
+        for charge in self._open_invoices().filtered(
+            lambda move: move.collection_late_invoice_id and move.payment_state == "not_paid"
+        ):
             if self.rng.random() < 0.02:
                 wizard = self.env["collection.late.charge.waive"].create(
                     {"move_ids": charge.ids, "reason": "Simulated goodwill"}

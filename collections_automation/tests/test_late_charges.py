@@ -412,9 +412,10 @@ class TestLateChargeStage(CollectionsCommon):
         self.assertFalse(charge.collection_enrollment_ids)
         self.assertTrue(charge.collection_enroll(process_id=self.process.id))
 
-    def test_a_partly_paid_charge_waived_still_lets_the_last_payment_close_it(self):
-        """Found by the simulation: waiving a partly paid charge lowered what
-        the collection had received, and the payment of the invoice's last 50
+    def test_a_partly_paid_charge_reversed_still_lets_the_last_payment_close_it(self):
+        """Found by the simulation: reversing a partly paid charge (Odoo hands
+        the part paid back to the customer's account) lowered what the
+        collection had received, and the payment of the invoice's last 50
         then left it open (it closed only when what was received rose)."""
         self.rule.auto_post = True
         self._run_engine(days(30))
@@ -422,10 +423,9 @@ class TestLateChargeStage(CollectionsCommon):
         self._pay(self.invoice, amount=9950, day=days(31))
         self._pay(charge, amount=100, day=days(32))
         self.assertEqual(self.enrollment.amount_residual, 50 + 23.42)
-        wizard = self.env["collection.late.charge.waive"].create(
-            {"move_ids": charge.ids, "reason": "Goodwill"}
-        )
-        wizard.action_waive()
+        with self.assertRaisesRegex(UserError, "partly paid"):
+            charge.action_waive_late_charges()
+        charge._reverse_moves([{"invoice_date": days(32)}], cancel=True)
         self.assertEqual(self.enrollment.amount_residual, 50.0)
         self._pay(self.invoice, amount=50, day=days(33))
         self.assertEqual(self.enrollment.state, "paid")

@@ -18,6 +18,15 @@ class CollectionLateChargeWaive(models.TransientModel):
         charges = moves.filtered(lambda move: move.collection_late_invoice_id)
         if not charges or charges != moves or any(move.state != "posted" for move in moves):
             raise UserError(self.env._("Only posted late charge invoices can be waived."))
+        # A full reversal would hand the part already paid back to the
+        # customer's account: not what waiving the rest means.
+        if paid := moves.filtered(lambda move: move.payment_state != "not_paid"):
+            raise UserError(
+                self.env._(
+                    "%(charges)s is partly paid: waive what is left with a credit note for that amount.",
+                    charges=", ".join(paid.mapped("name")),
+                )
+            )
         wizard = self.create({"move_ids": moves.ids, "reason": self.env._("Late charges waived")})
         return wizard._get_records_action(name=self.env._("Waive Late Charges"), target="new")
 
