@@ -286,7 +286,7 @@ class CollectionLegalAction(models.AbstractModel):
     @api.model
     def _get_payments(self, enrollment):
         """The payments and credit notes on the invoice and its charges."""
-        moves = enrollment._get_payable_invoices() | enrollment.late_charge_move_ids.filtered(
+        moves = enrollment.move_id | enrollment.late_charge_move_ids.filtered(
             lambda move: move.state == "posted"
         )
         payments = []

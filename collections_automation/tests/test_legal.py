@@ -162,3 +162,11 @@ class TestLegalEscalation(CollectionsCommon):
         self.assertIn("2,000.00", page)
         self.assertIn("12.15%", page, "the rate of each period")
         self.assertIn(self.invoice.name, page)
+
+    def test_the_evidence_pack_lists_the_payments_of_a_paid_invoice(self):
+        self._escalate()
+        payment = self._pay(self.invoice, amount=10000.0, day=days(33))
+        html, _type = self.env["ir.actions.report"]._render_qweb_html(
+            "collections_automation.collection_evidence_pack_report", self.enrollment.ids
+        )
+        self.assertIn(payment.move_id.name, str(html))
