@@ -1,4 +1,4 @@
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import CollectionsCommon
@@ -60,6 +60,37 @@ class TestCollectionsAccess(CollectionsCommon):
         self.assertNotIn(
             foreign.event_ids, self.env["collection.event"].with_user(self.collections_user).search([])
         )
+
+    def test_a_collection_keeps_to_its_company(self):
+        """A process or a customer of another company is refused, in a batch
+        where the other collections are consistent too."""
+        other_company = self.setup_other_company()["company"]
+        foreign_process = self.env["collection.process"].create(
+            {"name": "Foreign", "company_id": other_company.id, "stage_ids": [(0, 0, {"name": "Reminder"})]}
+        )
+        foreign_customer = self.env["res.partner"].create({"name": "Foreign", "company_id": other_company.id})
+
+        def values(**overrides):
+            invoice = self._create_invoice()
+            return {
+                "partner_id": self.customer.id,
+                "move_id": invoice.id,
+                "process_id": self.process.id,
+                "currency_id": invoice.currency_id.id,
+                "amount_due_at_enrollment": 10.0,
+                **overrides,
+            }
+
+        Enrollment = self.env["collection.enrollment"]
+        for wrong in ({"process_id": foreign_process.id}, {"partner_id": foreign_customer.id}):
+            with self.subTest(wrong=wrong), self.assertRaisesRegex(UserError, "company inconsistencies"):
+                Enrollment.create([values(), values(**wrong)])
+        enrollment = Enrollment.create(values())
+        with self.assertRaisesRegex(UserError, "company inconsistencies"):
+            enrollment.process_id = foreign_process
+        # A customer shared by every company (none of its own) is fine.
+        self.assertFalse(self.customer.company_id)
+        self.assertEqual(enrollment.partner_id, self.customer)
 
     def test_collections_user_reads_but_does_not_design(self):
         process = self.process.with_user(self.collections_user)

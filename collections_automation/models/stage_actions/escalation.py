@@ -80,8 +80,8 @@ class CollectionStageActionEscalation(models.AbstractModel):
                         ]
                     )
                 )
-        for enrollment in enrollments:
-            enrollment.escalated_on = enrollment._company_today()
+        for today, escalated_today in enrollments.grouped(lambda e: e._company_today()).items():
+            escalated_today.write({"escalated_on": today})
         self._notify_responsibles(activities)
         self.env["collection.legal.action"]._request_approval(
             enrollments.filtered(lambda enrollment: enrollment.process_id.escalation_legal)
