@@ -2,7 +2,7 @@
     "name": "Collections Automation",
     "summary": "Automate accounts-receivable collections: processes, stages, "
     "reminders, payment requests and analytics",
-    "version": "19.0.1.2.0",
+    "version": "19.0.1.3.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",
@@ -10,12 +10,9 @@
     "depends": [
         "account",
         "account_payment",
-        "resource",
-        "payment",
         "payment_stripe",
         "portal",
         "mail",
-        "sms",
     ],
     "external_dependencies": {"python": ["stripe"]},
     "data": [

@@ -286,7 +286,7 @@ class CollectionEngine(models.AbstractModel):
     def _get_stage_action_names(self):
         """The stage actions, in the order they run: each is the handler
         ``collection.stage.action.<name>``."""
-        return ["late_charge", "email", "letter", "sms", "activity", "payment_retry"]
+        return ["late_charge", "email", "letter", "activity", "payment_retry"]
 
     @api.model
     def _run_groups(self, groups):

@@ -45,12 +45,6 @@ class CollectionStage(models.Model):
         string="PDF letter",
         help="Render the collection letter, attach it to the chatter and to the email.",
     )
-    send_sms = fields.Boolean(string="SMS")
-    sms_template_id = fields.Many2one(
-        "sms.template",
-        string="SMS template",
-        domain="[('model', '=', 'collection.enrollment')]",
-    )
     create_activity = fields.Boolean(string="Activity")
     activity_type_id = fields.Many2one("mail.activity.type", string="Activity type")
     activity_user_id = fields.Many2one(
@@ -78,7 +72,6 @@ class CollectionStage(models.Model):
     @api.depends(
         "send_email",
         "attach_letter",
-        "send_sms",
         "create_activity",
         "retry_payment",
         "escalate",
@@ -94,34 +87,34 @@ class CollectionStage(models.Model):
             ("charge_late_fees", self.env._("Late charges")),
             ("send_email", self.env._("Email")),
             ("attach_letter", self.env._("Letter")),
-            ("send_sms", self.env._("SMS")),
             ("create_activity", self.env._("Activity")),
             ("retry_payment", self.env._("Payment retry")),
             ("escalate", self.env._("Escalation")),
         ]
 
-    @api.constrains("mail_template_id", "sms_template_id", "send_email", "send_sms")
+    @api.constrains("mail_template_id", "send_email")
     def _check_templates(self):
         for stage in self:
-            for template in (stage.mail_template_id, stage.sms_template_id):
-                if template and template.model != "collection.enrollment":
-                    raise ValidationError(
-                        self.env._(
-                            "The template “%(template)s” of stage “%(stage)s” is made for %(model)s: "
-                            "a stage needs a template for Collection Enrollment.",
-                            template=template.display_name,
-                            stage=stage.display_name,
-                            model=template.model,
-                        )
-                    )
+            stage._check_template_model(stage.mail_template_id)
             if stage.send_email and not stage.mail_template_id:
                 raise ValidationError(
                     self.env._("The stage “%(stage)s” sends an email: choose its template.", stage=stage.name)
                 )
-            if stage.send_sms and not stage.sms_template_id:
-                raise ValidationError(
-                    self.env._("The stage “%(stage)s” sends an SMS: choose its template.", stage=stage.name)
+
+    def _check_template_model(self, template):
+        """A stage's templates render a collection: one made for another
+        model would fail at the first run, or render the wrong record."""
+        self.ensure_one()
+        if template and template.model != "collection.enrollment":
+            raise ValidationError(
+                self.env._(
+                    "The template “%(template)s” of stage “%(stage)s” is made for %(model)s: "
+                    "a stage needs a template for Collection Enrollment.",
+                    template=template.display_name,
+                    stage=self.display_name,
+                    model=template.model,
                 )
+            )
 
     @api.constrains("delay_days", "delay_from", "sequence", "process_id")
     def _check_stage_times_move_forward(self):
@@ -179,7 +172,7 @@ class CollectionStage(models.Model):
         """Whether this stage sends the customer a message (the contact
         policy counts and spaces them)."""
         self.ensure_one()
-        return self.send_email or self.send_sms or self.attach_letter
+        return self.send_email or self.attach_letter
 
     def _get_scheduled_date(self, due_date, enrollment_date, previous_action_date):
         """The day this stage runs, from the three dates it may count from."""

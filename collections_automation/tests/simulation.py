@@ -47,6 +47,18 @@ STAGE_ACTIONS = ("email", "sms", "letter", "activity", "payment_retry", "late_ch
 CONTACT_ACTIONS = ("email", "sms", "letter")
 
 
+def text_message_values(env):
+    """The stage values of a text message: an SMS where the bridge
+    collections_automation_sms is installed (make test installs it), else
+    an email, so that the history keeps its contacts."""
+    if "send_sms" in env["collection.stage"]._fields:
+        return {
+            "send_sms": True,
+            "sms_template_id": env.ref("collections_automation_sms.sms_template_overdue").id,
+        }
+    return {"send_email": True, "mail_template_id": env.ref(f"{ADDON}.mail_template_overdue").id}
+
+
 class InvariantBroken(AssertionError):
     pass
 
@@ -187,8 +199,7 @@ class LifecycleSimulation:
                             "name": "SMS",
                             "sequence": 30,
                             "delay_days": 6,
-                            "send_sms": True,
-                            "sms_template_id": env.ref(f"{ADDON}.sms_template_overdue").id,
+                            **text_message_values(env),
                             "escalate": True,
                         }
                     ),

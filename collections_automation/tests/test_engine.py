@@ -75,18 +75,12 @@ class TestEngine(CollectionsCommon):
         self.assertEqual(enrollment.state, "running")
         self.assertIn("600.00", str(self._reminders(enrollment).body))
 
-    def test_sms_and_letter_actions(self):
-        self.reminder_stage.write(
-            {"send_sms": True, "sms_template_id": self.env.ref(f"{ADDON}.sms_template_overdue").id}
-        )
+    def test_letter_action(self):
         self.call_stage.write({"attach_letter": True})
         invoice = self._create_invoice()
         with self._at(DAY_0):
             enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
         self._walk(3, 10)
-        sms = self.env["sms.sms"].search([("partner_id", "=", self.customer.id)])
-        self.assertEqual(len(sms), 1)
-        self.assertIn("is overdue", sms.body)
         letter_event = self._events(enrollment, "letter")
         self.assertEqual(letter_event.stage_id, self.call_stage)
         self.assertTrue(letter_event.mail_message_id.attachment_ids)

@@ -63,7 +63,6 @@ class TestCollectionsViews(CollectionsCommon):
             enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
         link = enrollment._get_payment_url()
         mail_templates = self._addon_records("mail.template")
-        sms_templates = self._addon_records("sms.template")
         kinds = {
             "friendly_reminder",
             "due_today",
@@ -74,11 +73,11 @@ class TestCollectionsViews(CollectionsCommon):
             "dispute_received",
             "dispute_resolved",
         }
-        for templates, prefix in ((mail_templates, "mail_template_"), (sms_templates, "sms_template_")):
-            shipped = {
-                xml_id.split(".")[1].removeprefix(prefix) for xml_id in templates.get_external_id().values()
-            }
-            self.assertEqual(shipped, kinds, f"one {prefix[:-1]} per stage kind")
+        shipped = {
+            xml_id.split(".")[1].removeprefix("mail_template_")
+            for xml_id in mail_templates.get_external_id().values()
+        }
+        self.assertEqual(shipped, kinds, "one email template per stage kind")
         for template in mail_templates:
             with self.subTest(template=template.name):
                 values = template._generate_template(enrollment.ids, ["subject", "body_html"])[enrollment.id]
@@ -87,11 +86,4 @@ class TestCollectionsViews(CollectionsCommon):
                 self.assertTrue(invoice.name in body or "1,234.00" in body, "says what it is about")
                 self.assertNotIn(">False<", body)
                 if template != self.env.ref(f"{ADDON}.mail_template_dispute_received"):
-                    self.assertIn(link, body)
-        for template in sms_templates:
-            with self.subTest(template=template.name):
-                body = template._render_field("body", enrollment.ids)[enrollment.id]
-                self.assertIn(invoice.name, body)
-                self.assertNotIn("False", body)
-                if template != self.env.ref(f"{ADDON}.sms_template_promise_confirmation"):
                     self.assertIn(link, body)

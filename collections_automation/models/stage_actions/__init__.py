@@ -3,7 +3,6 @@ from . import base
 from . import late_charge
 from . import email
 from . import letter
-from . import sms
 from . import activity
 from . import payment_retry
 from . import escalation
