@@ -5,7 +5,7 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint simulate bench bench-peer bench-scale load screenshots env help
+.PHONY: run test lint simulate bench bench-peer bench-scale load screenshots dist env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench-scale  the engine through queue_job: one worker, two workers, two servers"
 	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
 	@echo "make screenshots  the README's screenshots, from the demo database (on demand)"
+	@echo "make dist   build the modules' wheels into dist/"
 	@echo "make env    build the environment only, and print where it is"
 
 env:
@@ -48,6 +49,9 @@ bench-scale:
 
 load:
 	@$(DEVENV) load
+
+dist:
+	@$(DEVENV) dist
 
 screenshots:
 	@$(DEVENV) screenshots

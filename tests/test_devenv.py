@@ -1,6 +1,7 @@
 """The setup behind 'make run' and 'make test' refuses what it cannot use,
 with one clear line, before building anything."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,18 @@ def test_an_archive_of_another_version_is_refused(tmp_path):
     result = run_devenv(tmp_path, "env", ODOO_SRC=str(archive))
     assert result.returncode == 2
     assert "is Odoo 18.0" in result.stderr
+
+
+def test_pre_commit_runs_the_versions_make_lint_runs():
+    """.pre-commit-config.yaml is make lint for machines that fetch hooks:
+    the same ruff and pylint-odoo as requirements-test.txt pins."""
+    pins = dict(
+        line.split("==")
+        for line in (REPO / "requirements-test.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    config = (REPO / ".pre-commit-config.yaml").read_text()
+    revisions = dict(re.findall(r"repo: https://github.com/[\w-]+/([\w-]+)\n\s+rev: v([\d.]+)", config))
+    assert revisions["ruff-pre-commit"] == pins["ruff"]
+    assert revisions["pylint-odoo"] == pins["pylint-odoo"]
+    assert "--rcfile=.pylintrc" in config

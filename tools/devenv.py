@@ -856,6 +856,21 @@ def cmd_lint(_args):
     return 1 if failed else 0
 
 
+def cmd_dist(args):
+    """One wheel per module (whool builds them from the manifests, OCA's
+    way) into ``args.output``."""
+    ensure_venv()
+    output = Path(args.output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    for stale in output.glob("odoo_addon_collections_automation*.whl"):
+        stale.unlink()
+    pip = [venv_python(), "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps"]
+    run([*pip, "--wheel-dir", output, *(REPO / module for module in ADDON_MODULES)])
+    for wheel in sorted(output.glob("odoo_addon_collections_automation*.whl")):
+        print(wheel)
+    return 0
+
+
 def cmd_odoo(args):
     ensure()
     # Odoo's subcommands (shell, i18n export...) take their options after
@@ -923,6 +938,9 @@ def main(argv=None):
     load_parser.add_argument("--database", default=os.environ.get("LOAD_DB", "collections_load"))
     load_parser.add_argument("--port", default=os.environ.get("LOAD_HTTP_PORT", "8079"))
     load_parser.set_defaults(func=cmd_load)
+    dist_parser = commands.add_parser("dist", help="build the modules' wheels")
+    dist_parser.add_argument("--output", default=str(REPO / "dist"))
+    dist_parser.set_defaults(func=cmd_dist)
     odoo_parser = commands.add_parser("odoo", help="run Odoo with the environment's configuration")
     odoo_parser.set_defaults(func=cmd_odoo)
     # Whatever the script does not know is passed on, to pytest or to Odoo.

@@ -1,0 +1,105 @@
+"""``make dist``'s wheels install like any OCA add-on's: into a fresh
+virtualenv beside the Odoo 19 source, and Odoo installs the modules from
+them, without this repository in its addons path."""
+
+import configparser
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import pytest
+from odoo_env import drop_database, odoo_config_path, query
+
+REPO = Path(__file__).resolve().parents[1]
+MODULES = ("collections_automation", "collections_automation_sms", "collections_automation_queue_job")
+DATABASE = "collections_wheel_check"
+
+
+def _run(command, **kwargs):
+    result = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, timeout=900, check=False, **kwargs
+    )
+    assert not result.returncode, f"{command} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel_venv():
+    """The wheels built by make dist's command, installed into a new
+    virtualenv that sees the environment's packages (Odoo's source and
+    requirements) but not this checkout."""
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        _run([sys.executable, REPO / "tools" / "devenv.py", "dist", "--output", folder / "dist"])
+        wheels = sorted((folder / "dist").glob("*.whl"))
+        _run([sys.executable, "-m", "venv", folder / "venv"])
+        python = folder / "venv" / "bin" / "python"
+        site_packages = _run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).strip()
+        environment = sysconfig.get_paths()["purelib"]
+        # addsitedir, not a bare path: the environment's own .pth files
+        # (Odoo's source) apply too.
+        (Path(site_packages) / "collections-environment.pth").write_text(
+            f"import site; site.addsitedir({environment!r})\n"
+        )
+        _run([python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", *wheels])
+        yield {"python": python, "wheels": wheels, "site_packages": Path(site_packages), "folder": folder}
+
+
+def _requirements(python, distribution):
+    script = f"from importlib.metadata import requires; print('\\n'.join(requires({distribution!r})))"
+    return set(_run([python, "-c", script]).split())
+
+
+def test_the_wheels_name_what_each_module_needs(wheel_venv):
+    names = sorted(wheel.name.split("-")[0] for wheel in wheel_venv["wheels"])
+    assert names == sorted(f"odoo_addon_{module}" for module in MODULES)
+    python = wheel_venv["python"]
+    assert _requirements(python, "odoo-addon-collections_automation_sms") == {
+        "odoo-addon-collections_automation==19.0.*",
+        "odoo==19.0.*",
+    }
+    assert _requirements(python, "odoo-addon-collections_automation_queue_job") == {
+        "odoo-addon-collections_automation==19.0.*",
+        "odoo-addon-queue_job==19.0.*",
+        "odoo==19.0.*",
+    }
+    assert "odoo==19.0.*" in _requirements(python, "odoo-addon-collections_automation")
+
+
+def test_odoo_installs_the_modules_from_the_wheels(wheel_venv):
+    config = configparser.ConfigParser()
+    config.read(odoo_config_path())
+    paths = [path.strip() for path in config["options"]["addons_path"].split(",")]
+    config["options"]["addons_path"] = ",".join(path for path in paths if Path(path).resolve() != REPO)
+    conf = wheel_venv["folder"] / "wheels.conf"
+    with conf.open("w") as file:
+        config.write(file)
+    python = wheel_venv["python"]
+    drop_database(DATABASE)
+    try:
+        _run(
+            [
+                *(python, "-m", "odoo", "server", "-c", conf, "-d", DATABASE, "-i", ",".join(MODULES)),
+                *("--without-demo", "--stop-after-init", "--no-http"),
+            ],
+            cwd=wheel_venv["folder"],
+        )
+        states = dict(
+            query(DATABASE, "SELECT name, state FROM ir_module_module WHERE name IN %s", (MODULES,))
+        )
+        assert states == dict.fromkeys(MODULES, "installed")
+        where = _run(
+            [python, "-m", "odoo", "shell", "-c", conf, "-d", DATABASE, "--no-http"],
+            input="from odoo.modules.module import get_module_path\n"
+            + "".join(f"print('PATH', get_module_path({module!r}))\n" for module in MODULES),
+            cwd=wheel_venv["folder"],
+        )
+        paths = [line.split(" ", 1)[1] for line in where.splitlines() if line.startswith("PATH ")]
+        assert len(paths) == len(MODULES)
+        assert all(Path(path).is_relative_to(wheel_venv["site_packages"]) for path in paths), paths
+    finally:
+        drop_database(DATABASE)
