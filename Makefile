@@ -5,7 +5,7 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint simulate bench bench-peer bench-scale load screenshots dist env help
+.PHONY: run test lint simulate bench bench-peer bench-scale load screenshots dist readme env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
@@ -18,6 +18,7 @@ help:
 	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
 	@echo "make screenshots  the README's screenshots, from the demo database (on demand)"
 	@echo "make dist   build the modules' wheels into dist/"
+	@echo "make readme each module's README.rst and Apps page, from its readme/ fragments"
 	@echo "make env    build the environment only, and print where it is"
 
 env:
@@ -52,6 +53,9 @@ load:
 
 dist:
 	@$(DEVENV) dist
+
+readme:
+	@$(DEVENV) readme
 
 screenshots:
 	@$(DEVENV) screenshots

@@ -6,6 +6,15 @@
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",
+    "maintainers": ["collections-automation"],
+    "development_status": "Beta",
+    "images": [
+        "static/description/screenshots/overview.png",
+        "static/description/screenshots/designer.png",
+        "static/description/screenshots/kpis.png",
+        "static/description/screenshots/analysis.png",
+        "static/description/screenshots/payment_page_phone.png",
+    ],
     "website": "https://github.com/collections-automation/collections_automation",
     "depends": [
         "account",

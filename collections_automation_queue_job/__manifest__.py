@@ -5,6 +5,8 @@
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",
+    "maintainers": ["collections-automation"],
+    "development_status": "Beta",
     "website": "https://github.com/collections-automation/collections_automation",
     "depends": ["collections_automation", "queue_job"],
     "data": ["data/queue_job_data.xml"],

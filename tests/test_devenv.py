@@ -87,3 +87,38 @@ def test_pre_commit_runs_the_versions_make_lint_runs():
     assert revisions["ruff-pre-commit"] == pins["ruff"]
     assert revisions["pylint-odoo"] == pins["pylint-odoo"]
     assert "--rcfile=.pylintrc" in config
+
+
+def test_every_module_readme_is_generated_from_its_fragments():
+    """README.rst and the Apps page are make readme's output, not edited by
+    hand: a fragment changed without make readme fails here."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "devenv.py"), "readme", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for module in (
+        "collections_automation",
+        "collections_automation_sms",
+        "collections_automation_queue_job",
+    ):
+        for fragment in ("DESCRIPTION.md", "USAGE.md", "HISTORY.md"):
+            assert (REPO / module / "readme" / fragment).is_file(), f"{module}/readme/{fragment}"
+
+
+def test_a_fragment_outside_the_markdown_subset_is_refused():
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import addon_readme  # noqa: PLC0415 -- tools/ is not a package
+    finally:
+        sys.path.pop(0)
+    rst = addon_readme.markdown_to_rst(
+        "## 19.0.1.0.0\n\n- see [the manual](https://example.com), `make test`\n", "HISTORY.md"
+    )
+    assert rst == ("19.0.1.0.0\n----------\n\n- see `the manual <https://example.com>`_, ``make test``\n")
+    for refused in ("```sh\nmake test\n```", "> a quote", "| a | table |", "# Title"):
+        with pytest.raises(addon_readme.FragmentError):
+            addon_readme.markdown_to_rst(refused, "USAGE.md")

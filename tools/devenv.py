@@ -825,7 +825,7 @@ def cmd_load(args):
 
 
 SCREENSHOTS_SCRIPT = REPO / "tests" / "screenshots" / "take_screenshots.py"
-SCREENSHOTS_DIR = REPO / "docs" / "screenshots"
+SCREENSHOTS_DIR = REPO / ADDON / "static" / "description" / "screenshots"
 
 
 def cmd_screenshots(args):
@@ -868,6 +868,36 @@ def cmd_dist(args):
     run([*pip, "--wheel-dir", output, *(REPO / module for module in ADDON_MODULES)])
     for wheel in sorted(output.glob("odoo_addon_collections_automation*.whl")):
         print(wheel)
+    return 0
+
+
+def cmd_readme(args):
+    """Write (or, with --check, compare) each module's README.rst and Apps
+    page, generated from its manifest and readme/ fragments."""
+    ensure_venv()
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import json, addon_readme; "
+        "files = {str(k): v for m in sys.argv[2:] for k, v in addon_readme.generated_files(m).items()}; "
+        "print(json.dumps(files))"
+    )
+    output = run(
+        [venv_python(), "-c", script, REPO / "tools", *(REPO / module for module in ADDON_MODULES)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    stale = []
+    for name, text in json.loads(output).items():
+        path = Path(name)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(path.relative_to(REPO))
+        if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if args.check and stale:
+        print(f"out of date, run make readme: {', '.join(map(str, stale))}", file=sys.stderr)
+        return 1
+    print(f"readme: {len(stale)} file(s) {'out of date' if args.check else 'written'}")
     return 0
 
 
@@ -938,6 +968,9 @@ def main(argv=None):
     load_parser.add_argument("--database", default=os.environ.get("LOAD_DB", "collections_load"))
     load_parser.add_argument("--port", default=os.environ.get("LOAD_HTTP_PORT", "8079"))
     load_parser.set_defaults(func=cmd_load)
+    readme_parser = commands.add_parser("readme", help="generate each module's README.rst and Apps page")
+    readme_parser.add_argument("--check", action="store_true", help="fail when they are out of date")
+    readme_parser.set_defaults(func=cmd_readme)
     dist_parser = commands.add_parser("dist", help="build the modules' wheels")
     dist_parser.add_argument("--output", default=str(REPO / "dist"))
     dist_parser.set_defaults(func=cmd_dist)
