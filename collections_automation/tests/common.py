@@ -11,6 +11,20 @@ from odoo.tests import new_test_user
 ADDON = "collections_automation"
 # A Monday: weekday arithmetic in tests reads naturally from here.
 DAY_0 = date(2026, 3, 2)
+# One shipped template per kind of stage, as an email and, with the SMS
+# bridge, as an SMS (xml ids mail_template_<kind> and sms_template_<kind>).
+TEMPLATE_KINDS = frozenset(
+    {
+        "friendly_reminder",
+        "due_today",
+        "overdue",
+        "final_notice",
+        "update_payment_method",
+        "promise_confirmation",
+        "dispute_received",
+        "dispute_resolved",
+    }
+)
 
 
 def days(count):

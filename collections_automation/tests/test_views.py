@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import ADDON, DAY_0, CollectionsCommon
+from .common import ADDON, DAY_0, TEMPLATE_KINDS, CollectionsCommon
 
 
 @tagged("post_install", "-at_install")
@@ -63,21 +63,11 @@ class TestCollectionsViews(CollectionsCommon):
             enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
         link = enrollment._get_payment_url()
         mail_templates = self._addon_records("mail.template")
-        kinds = {
-            "friendly_reminder",
-            "due_today",
-            "overdue",
-            "final_notice",
-            "update_payment_method",
-            "promise_confirmation",
-            "dispute_received",
-            "dispute_resolved",
-        }
         shipped = {
             xml_id.split(".")[1].removeprefix("mail_template_")
             for xml_id in mail_templates.get_external_id().values()
         }
-        self.assertEqual(shipped, kinds, "one email template per stage kind")
+        self.assertEqual(shipped, TEMPLATE_KINDS, "one email template per stage kind")
         for template in mail_templates:
             with self.subTest(template=template.name):
                 values = template._generate_template(enrollment.ids, ["subject", "body_html"])[enrollment.id]

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo.addons.collections_automation.tests.common import DAY_0, CollectionsCommon, days
+from odoo.addons.collections_automation.tests.common import DAY_0, TEMPLATE_KINDS, CollectionsCommon, days
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
@@ -80,17 +80,7 @@ class TestSmsStage(CollectionsCommon):
         link = enrollment._get_payment_url()
         data = self.env["ir.model.data"].search([("module", "=", BRIDGE), ("model", "=", "sms.template")])
         templates = self.env["sms.template"].browse(data.mapped("res_id"))
-        kinds = {
-            "friendly_reminder",
-            "due_today",
-            "overdue",
-            "final_notice",
-            "update_payment_method",
-            "promise_confirmation",
-            "dispute_received",
-            "dispute_resolved",
-        }
-        self.assertEqual({name.removeprefix("sms_template_") for name in data.mapped("name")}, kinds)
+        self.assertEqual({name.removeprefix("sms_template_") for name in data.mapped("name")}, TEMPLATE_KINDS)
         for template in templates:
             with self.subTest(template=template.name):
                 body = template._render_field("body", enrollment.ids)[enrollment.id]
