@@ -31,16 +31,26 @@ def demo_database():
     drop_database(DATABASE)
 
 
+def _demo_today(database):
+    """The day the demo data was built for: Odoo's today in the loader's
+    time zone, which near midnight is not the database server's date."""
+    result = _shell(
+        database, "print('DEMO-TODAY', odoo.fields.Date.context_today(env['collection.demo.loader']))\n"
+    )
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("DEMO-TODAY ")]
+    return line.split()[1]
+
+
 def _demo_invoices(database):
     return query(
         database,
         """
-        SELECT m.payment_state, m.invoice_date_due - CURRENT_DATE, m.amount_residual, m.amount_total
+        SELECT m.payment_state, m.invoice_date_due - %s::date, m.amount_residual, m.amount_total
           FROM account_move m
           JOIN ir_model_data d ON d.model = 'res.partner' AND d.res_id = m.partner_id
          WHERE d.module = %s AND m.move_type = 'out_invoice' AND m.state = 'posted'
         """,
-        (ADDON,),
+        (_demo_today(database), ADDON),
     )
 
 
