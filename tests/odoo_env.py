@@ -1,9 +1,11 @@
 """Helpers for suite-level tests that drive Odoo as a separate process."""
 
+import configparser
 import os
 import subprocess
 import sys
 from contextlib import closing
+from pathlib import Path
 
 import psycopg2
 
@@ -17,11 +19,23 @@ def odoo_config_path():
     return path
 
 
-def run_odoo(*args, stdin=None, timeout=900):
-    """Run Odoo with the suite's configuration; fail loudly with its output."""
-    command = [sys.executable, "-m", "odoo", *args[:1], "-c", odoo_config_path(), *args[1:]]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_odoo(*args, stdin=None, timeout=900, config=None, python=None, cwd=None):
+    """Run Odoo with the suite's configuration (or ``config``, with
+    ``python``); fail loudly with its output."""
+    command = [
+        str(python or sys.executable),
+        "-m",
+        "odoo",
+        *args[:1],
+        "-c",
+        str(config or odoo_config_path()),
+        *map(str, args[1:]),
+    ]
     result = subprocess.run(
-        command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+        command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
     )
     if result.returncode:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
@@ -47,3 +61,40 @@ def query(database, sql, params=None):
     with closing(connect(database)) as connection, connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def write_config(path, repo_addons=None):
+    """The suite's Odoo configuration, written to ``path`` with this
+    checkout's entry of the addons path replaced by ``repo_addons``, or
+    left out when it is None."""
+    config = configparser.ConfigParser()
+    config.read(odoo_config_path())
+    paths = [entry.strip() for entry in config["options"]["addons_path"].split(",")]
+    config["options"]["addons_path"] = ",".join(
+        entry if Path(entry).resolve() != REPO else str(repo_addons)
+        for entry in paths
+        if Path(entry).resolve() != REPO or repo_addons is not None
+    )
+    with Path(path).open("w") as file:
+        config.write(file)
+    return path
+
+
+def module_states(database, modules):
+    """{module: state} of ``modules`` in ``database``."""
+    return dict(
+        query(database, "SELECT name, state FROM ir_module_module WHERE name IN %s", (tuple(modules),))
+    )
+
+
+def uninstall_module(database, module):
+    run_odoo(
+        "shell",
+        "-d",
+        database,
+        "--no-http",
+        stdin=(
+            f"env['ir.module.module'].search([('name', '=', '{module}')]).button_immediate_uninstall()\n"
+            "env.cr.commit()\n"
+        ),
+    )

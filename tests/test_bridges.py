@@ -2,7 +2,7 @@
 dependency comes, and uninstalls alone, in a database of its own."""
 
 import pytest
-from odoo_env import drop_database, query, run_odoo
+from odoo_env import drop_database, module_states, query, run_odoo, uninstall_module
 
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
@@ -17,11 +17,6 @@ def core_database():
     drop_database(DATABASE)
 
 
-def _states(database, *modules):
-    rows = query(database, "SELECT name, state FROM ir_module_module WHERE name IN %s", (modules,))
-    return dict(rows)
-
-
 def _stage_columns(database):
     rows = query(
         database,
@@ -33,8 +28,6 @@ def _stage_columns(database):
 def _run_engine_in_shell(database):
     """An engine run that sends a stage's messages, and what it left."""
     script = (
-        "from datetime import timedelta\n"
-        "from odoo import fields\n"
         "partner = env['res.partner'].create({'name': 'Bridge check', 'email': 'ap@example.com'})\n"
         "process = env['collection.process'].create({'name': 'Bridge check', 'stage_ids': [(0, 0, {\n"
         "    'name': 'Reminder', 'delay_days': 0, 'send_email': True,\n"
@@ -49,30 +42,17 @@ def _run_engine_in_shell(database):
     return run_odoo("shell", "-d", database, "--no-http", stdin=script).stdout
 
 
-def _uninstall(database, module):
-    run_odoo(
-        "shell",
-        "-d",
-        database,
-        "--no-http",
-        stdin=(
-            f"env['ir.module.module'].search([('name', '=', '{module}')]).button_immediate_uninstall()\n"
-            "env.cr.commit()\n"
-        ),
-    )
-
-
 def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
     # Odoo 19 installs sms with mail (auto_install): the bridge follows.
-    assert _states(core_database, CORE, SMS_BRIDGE, "sms") == {
+    assert module_states(core_database, (CORE, SMS_BRIDGE, "sms")) == {
         CORE: "installed",
         SMS_BRIDGE: "installed",
         "sms": "installed",
     }
     assert {"send_sms", "sms_template_id"} <= _stage_columns(core_database)
 
-    _uninstall(core_database, SMS_BRIDGE)
-    assert _states(core_database, CORE, SMS_BRIDGE, "sms") == {
+    uninstall_module(core_database, SMS_BRIDGE)
+    assert module_states(core_database, (CORE, SMS_BRIDGE, "sms")) == {
         CORE: "installed",
         SMS_BRIDGE: "uninstalled",
         "sms": "installed",
@@ -81,8 +61,8 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
     assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
     # The core does not need sms: without it, it stays and works.
-    _uninstall(core_database, "sms")
-    assert _states(core_database, CORE, SMS_BRIDGE, "sms") == {
+    uninstall_module(core_database, "sms")
+    assert module_states(core_database, (CORE, SMS_BRIDGE, "sms")) == {
         CORE: "installed",
         SMS_BRIDGE: "uninstalled",
         "sms": "uninstalled",
@@ -90,7 +70,9 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
     assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
     run_odoo("server", "-d", core_database, "-i", "sms", "--stop-after-init", "--no-http")
-    assert _states(core_database, SMS_BRIDGE)[SMS_BRIDGE] == "installed", "the bridge installs itself"
+    assert module_states(core_database, (SMS_BRIDGE,))[SMS_BRIDGE] == "installed", (
+        "the bridge installs itself"
+    )
     assert {"send_sms", "sms_template_id"} <= _stage_columns(core_database)
     templates = query(
         core_database,
@@ -99,6 +81,9 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
     )
     assert templates == [(8,)]
 
-    _uninstall(core_database, CORE)
-    assert _states(core_database, CORE, SMS_BRIDGE) == {CORE: "uninstalled", SMS_BRIDGE: "uninstalled"}
+    uninstall_module(core_database, CORE)
+    assert module_states(core_database, (CORE, SMS_BRIDGE)) == {
+        CORE: "uninstalled",
+        SMS_BRIDGE: "uninstalled",
+    }
     assert query(core_database, "SELECT to_regclass('collection_stage')") == [(None,)]

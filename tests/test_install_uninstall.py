@@ -5,7 +5,7 @@ import re
 import socket
 
 import pytest
-from odoo_env import drop_database, query, run_odoo
+from odoo_env import drop_database, query, run_odoo, uninstall_module
 
 ADDON = "collections_automation"
 # What make run installs in its demo database (tools/devenv.py's DEMO_MODULES).
@@ -195,13 +195,7 @@ def test_a_demo_customer_pays_the_emailed_reminder_in_chromium(demo_database):
 
 
 def test_uninstall_removes_everything(demo_database):
-    _shell(
-        demo_database,
-        (
-            f"env['ir.module.module'].search([('name', '=', '{ADDON}')]).button_immediate_uninstall()\n"
-            "env.cr.commit()\n"
-        ),
-    )
+    uninstall_module(demo_database, ADDON)
     assert query(demo_database, "SELECT state FROM ir_module_module WHERE name = %s", (ADDON,)) == [
         ("uninstalled",)
     ]

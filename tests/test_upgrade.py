@@ -2,16 +2,13 @@
 its users configured, in a database of its own: the previous release's code
 comes from this repository's history."""
 
-import configparser
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from odoo_env import drop_database, odoo_config_path, query, run_odoo
+from odoo_env import REPO, drop_database, module_states, query, run_odoo, write_config
 
-REPO = Path(__file__).resolve().parents[1]
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
 # The last commit of 19.0.1.2.0, when the core still sent the SMS itself.
@@ -33,25 +30,7 @@ def _previous_release_config(folder):
         f"the upgrade test needs the repository's history ({PREVIOUS_RELEASE}): {archive.stderr.decode()}"
     )
     subprocess.run(["tar", "-x", "-C", str(addons)], input=archive.stdout, check=True)
-    config = configparser.ConfigParser()
-    config.read(odoo_config_path())
-    paths = [path.strip() for path in config["options"]["addons_path"].split(",")]
-    config["options"]["addons_path"] = ",".join(
-        str(addons) if Path(path).resolve() == REPO else path for path in paths
-    )
-    path = folder / "previous.conf"
-    with path.open("w") as file:
-        config.write(file)
-    return path
-
-
-def _run_previous(config, *args, stdin=None):
-    command = [sys.executable, "-m", "odoo", *args[:1], "-c", str(config), *args[1:]]
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=900, check=False)
-    assert not result.returncode, (
-        f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result
+    return write_config(folder / "previous.conf", repo_addons=addons)
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +38,18 @@ def previous_release_database():
     drop_database(DATABASE)
     with tempfile.TemporaryDirectory() as folder:
         config = _previous_release_config(Path(folder))
-        _run_previous(
-            config, "server", "-d", DATABASE, "-i", CORE, "--without-demo", "--stop-after-init", "--no-http"
+        run_odoo(
+            "server",
+            "-d",
+            DATABASE,
+            "-i",
+            CORE,
+            "--without-demo",
+            "--stop-after-init",
+            "--no-http",
+            config=config,
         )
-        _run_previous(
-            config,
+        run_odoo(
             "shell",
             "-d",
             DATABASE,
@@ -75,6 +61,7 @@ def previous_release_database():
                 "    'name': 'Text', 'send_sms': True, 'sms_template_id': template.id})]})\n"
                 "env.cr.commit()\n"
             ),
+            config=config,
         )
     yield DATABASE
     drop_database(DATABASE)
@@ -86,13 +73,7 @@ def test_sms_stages_and_templates_survive_the_move_to_the_bridge(previous_releas
         "SELECT s.send_sms, s.sms_template_id FROM collection_stage s WHERE s.name->>'en_US' = 'Text'",
     )
     run_odoo("server", "-d", previous_release_database, "-u", CORE, "--stop-after-init", "--no-http")
-    states = dict(
-        query(
-            previous_release_database,
-            "SELECT name, state FROM ir_module_module WHERE name IN %s",
-            ((CORE, SMS_BRIDGE),),
-        )
-    )
+    states = module_states(previous_release_database, (CORE, SMS_BRIDGE))
     assert states == {CORE: "installed", SMS_BRIDGE: "installed"}, "the upgrade installs the bridge"
     after = query(
         previous_release_database,

@@ -2,7 +2,6 @@
 virtualenv beside the Odoo 19 source, and Odoo installs the modules from
 them, without this repository in its addons path."""
 
-import configparser
 import subprocess
 import sys
 import sysconfig
@@ -10,9 +9,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from odoo_env import drop_database, odoo_config_path, query
+from odoo_env import REPO, drop_database, module_states, run_odoo, write_config
 
-REPO = Path(__file__).resolve().parents[1]
 MODULES = ("collections_automation", "collections_automation_sms", "collections_automation_queue_job")
 DATABASE = "collections_wheel_check"
 
@@ -71,33 +69,32 @@ def test_the_wheels_name_what_each_module_needs(wheel_venv):
 
 
 def test_odoo_installs_the_modules_from_the_wheels(wheel_venv):
-    config = configparser.ConfigParser()
-    config.read(odoo_config_path())
-    paths = [path.strip() for path in config["options"]["addons_path"].split(",")]
-    config["options"]["addons_path"] = ",".join(path for path in paths if Path(path).resolve() != REPO)
-    conf = wheel_venv["folder"] / "wheels.conf"
-    with conf.open("w") as file:
-        config.write(file)
+    conf = write_config(wheel_venv["folder"] / "wheels.conf")
     python = wheel_venv["python"]
     drop_database(DATABASE)
     try:
-        _run(
-            [
-                *(python, "-m", "odoo", "server", "-c", conf, "-d", DATABASE, "-i", ",".join(MODULES)),
-                *("--without-demo", "--stop-after-init", "--no-http"),
-            ],
-            cwd=wheel_venv["folder"],
+        common = {"config": conf, "python": python, "cwd": wheel_venv["folder"]}
+        run_odoo(
+            "server",
+            "-d",
+            DATABASE,
+            "-i",
+            ",".join(MODULES),
+            "--without-demo",
+            "--stop-after-init",
+            "--no-http",
+            **common,
         )
-        states = dict(
-            query(DATABASE, "SELECT name, state FROM ir_module_module WHERE name IN %s", (MODULES,))
-        )
-        assert states == dict.fromkeys(MODULES, "installed")
-        where = _run(
-            [python, "-m", "odoo", "shell", "-c", conf, "-d", DATABASE, "--no-http"],
-            input="from odoo.modules.module import get_module_path\n"
+        assert module_states(DATABASE, MODULES) == dict.fromkeys(MODULES, "installed")
+        where = run_odoo(
+            "shell",
+            "-d",
+            DATABASE,
+            "--no-http",
+            stdin="from odoo.modules.module import get_module_path\n"
             + "".join(f"print('PATH', get_module_path({module!r}))\n" for module in MODULES),
-            cwd=wheel_venv["folder"],
-        )
+            **common,
+        ).stdout
         paths = [line.split(" ", 1)[1] for line in where.splitlines() if line.startswith("PATH ")]
         assert len(paths) == len(MODULES)
         assert all(Path(path).is_relative_to(wheel_venv["site_packages"]) for path in paths), paths

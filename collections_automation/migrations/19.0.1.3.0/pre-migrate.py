@@ -20,6 +20,8 @@ MOVED_FIELDS = ("field_collection_stage__send_sms", "field_collection_stage__sms
 # rewrites even noupdate records: what the users made of them is kept here,
 # and the bridge's post_init_hook puts it back.
 TEMPLATE_STASH = "collections_automation_sms_template_stash"
+# The shipped SMS templates' xml ids (underscores taken literally).
+TEMPLATE_NAMES = "sms\\_template\\_%"
 
 
 def migrate(cr, version):
@@ -32,10 +34,11 @@ def migrate(cr, version):
             SELECT template.id, template.name, template.body
               FROM sms_template template
               JOIN ir_model_data data ON data.model = 'sms.template' AND data.res_id = template.id
-             WHERE data.module = %(core)s AND data.name LIKE 'sms\\_template\\_%%'
+             WHERE data.module = %(core)s AND data.name LIKE %(templates)s
             """,
             stash=SQL.identifier(TEMPLATE_STASH),
             core=CORE,
+            templates=TEMPLATE_NAMES,
         )
     )
     cr.execute(
@@ -44,11 +47,12 @@ def migrate(cr, version):
             UPDATE ir_model_data
                SET module = %(bridge)s
              WHERE module = %(core)s
-               AND (name IN %(fields)s OR (model = 'sms.template' AND name LIKE 'sms\\_template\\_%%'))
+               AND (name IN %(fields)s OR (model = 'sms.template' AND name LIKE %(templates)s))
             """,
             bridge=BRIDGE,
             core=CORE,
             fields=MOVED_FIELDS,
+            templates=TEMPLATE_NAMES,
         )
     )
     cr.execute(SQL("SELECT state FROM ir_module_module WHERE name = %s", BRIDGE))
