@@ -122,3 +122,13 @@ def test_a_fragment_outside_the_markdown_subset_is_refused():
     for refused in ("```sh\nmake test\n```", "> a quote", "| a | table |", "# Title"):
         with pytest.raises(addon_readme.FragmentError):
             addon_readme.markdown_to_rst(refused, "USAGE.md")
+
+
+def test_odoos_own_test_runner_finds_every_test_module():
+    """Odoo's runner (odoo-bin --test-enable, runbot) loads a module's tests
+    through tests/__init__.py, where pytest finds the files itself: a test
+    file missing from it runs here and nowhere else."""
+    for init in REPO.glob("collections_automation*/tests/__init__.py"):
+        imported = set(re.findall(r"^from \. import (\w+)", init.read_text(), re.MULTILINE))
+        files = {path.stem for path in init.parent.glob("test_*.py")}
+        assert files <= imported, f"{init.relative_to(REPO)} misses {sorted(files - imported)}"

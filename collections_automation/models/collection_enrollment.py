@@ -118,7 +118,7 @@ class CollectionEnrollment(models.Model):
         index=True,
         tracking=True,
     )
-    enrolled_on = fields.Date(required=True, default=fields.Date.context_today, readonly=True)
+    enrolled_on = fields.Date(required=True, default=lambda self: self._company_today(), readonly=True)
     closed_on = fields.Date(readonly=True, copy=False, help="The day it was paid, written off or cancelled.")
     escalated_on = fields.Date(
         readonly=True,
@@ -230,10 +230,11 @@ class CollectionEnrollment(models.Model):
 
     @api.depends("due_date")
     def _compute_days_overdue(self):
-        today = fields.Date.context_today(self)
-        for enrollment in self:
-            due = enrollment.due_date
-            enrollment.days_overdue = max((today - due).days, 0) if due else 0
+        for company, enrollments in self.grouped("company_id").items():
+            today = self._get_company_today(company or self.env.company)
+            for enrollment in enrollments:
+                due = enrollment.due_date
+                enrollment.days_overdue = max((today - due).days, 0) if due else 0
 
     @api.depends(
         "move_id.amount_residual", "process_id.late_charge_rule_id", "segment_rule_id.late_charge_rule_id"
@@ -273,7 +274,7 @@ class CollectionEnrollment(models.Model):
         if not process:
             return []
         labels = dict(self.env["collection.event"]._fields["action"]._description_selection(self.env))
-        tz = pytz.timezone(self.company_id.partner_id.tz or self.env.user.tz or "UTC")
+        tz = pytz.timezone(self._get_company_tz(self.company_id))
         rows = [
             process._prepare_timeline_row(
                 event.stage_id,
@@ -319,8 +320,14 @@ class CollectionEnrollment(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._assign_names(vals_list)
+        todays = {}
         for vals in vals_list:
             vals.setdefault("amount_residual", vals.get("amount_due_at_enrollment", 0.0))
+            if not vals.get("enrolled_on"):
+                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+                if company not in todays:
+                    todays[company] = self._get_company_today(company)
+                vals["enrolled_on"] = todays[company]
         enrollments = super().create(vals_list)
         enrollments._schedule_from(self.env["collection.stage"])
         # One insert for the batch: the engine's triggers enroll thousands.
@@ -380,10 +387,19 @@ class CollectionEnrollment(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _get_company_tz(self, company):
+        """The time zone of the company's calendar, on which every day of a
+        collection is counted (enrolled, due, planned, closed, collected)."""
+        # sudo: a company's time zone is no secret to its users, and the
+        # engine and the KPIs read it without access rules in the way.
+        return company.sudo().partner_id.tz or self.env.user.tz or "UTC"
+
+    @api.model
     def _get_company_today(self, company):
         """Today in the company's time zone: a reminder is due on the
-        company's calendar day, whatever the server's clock says."""
-        tz = pytz.timezone(company.partner_id.tz or self.env.user.tz or "UTC")
+        company's calendar day, whatever the server's clock or the user's
+        time zone says."""
+        tz = pytz.timezone(self._get_company_tz(company))
         return pytz.utc.localize(fields.Datetime.now()).astimezone(tz).date()
 
     def _company_today(self):

@@ -22,6 +22,13 @@ class CollectionKpi(models.AbstractModel):
     _name = "collection.kpi"
     _description = "Collections KPIs"
 
+    def _fetch(self, query):
+        """Run a KPI query on what the transaction wrote so far: the ORM
+        flushes before raw SQL only the fields a query declares, and these
+        read across accounting and collections."""
+        self.env.flush_all()
+        return self.env.execute_query(query)
+
     # ------------------------------------------------------------------
     # Receivables
     # ------------------------------------------------------------------
@@ -55,7 +62,7 @@ class CollectionKpi(models.AbstractModel):
     @api.model
     def _get_aging(self, company, as_of):
         """Open receivables on ``as_of`` by days past due."""
-        row = self.env.execute_query(
+        row = self._fetch(
             SQL(
                 """
                 SELECT COALESCE(SUM(residual) FILTER (
@@ -95,7 +102,7 @@ class CollectionKpi(models.AbstractModel):
     @api.model
     def _get_credit_sales(self, company, date_from, date_to):
         """Customer invoices minus credit notes dated in the period."""
-        row = self.env.execute_query(
+        row = self._fetch(
             SQL(
                 "SELECT COALESCE(SUM(amount_total_signed), 0) FROM account_move WHERE %s",
                 self._credit_sales_filter(company, date_from, date_to),
@@ -124,7 +131,7 @@ class CollectionKpi(models.AbstractModel):
         that day) and the ``months - 1`` before it, keyed by the month's
         first day, in one query."""
         first_month = as_of.replace(day=1) - relativedelta(months=months - 1)
-        rows = self.env.execute_query(
+        rows = self._fetch(
             SQL(
                 """SELECT date_trunc('month', invoice_date)::date, SUM(amount_total_signed)
                      FROM account_move WHERE %s GROUP BY 1""",
@@ -257,8 +264,13 @@ class CollectionKpi(models.AbstractModel):
         """Payments reconciled with enrolled invoices, or with their late
         charge invoices, while they were enrolled, dated in the period, each
         given to the last stage that ran before it. Returns (total,
-        {(process id, stage id): amount})."""
-        rows = self.env.execute_query(
+        {(process id, stage id): amount}).
+
+        "While enrolled" and "before it" go by when the payment was
+        reconciled, on the company's calendar like the collection's own
+        days: a payment's date is on the calendar of whoever made it (UTC
+        for an online payment), a day off around midnight."""
+        rows = self._fetch(
             SQL(
                 """
                 WITH covered AS (
@@ -274,8 +286,8 @@ class CollectionKpi(models.AbstractModel):
                     -- Each payment once: a payment on the day one collection of the
                     -- invoice was replaced and the next began goes to the newer.
                     SELECT DISTINCT ON (partial.id)
-                           partial.amount, partial.max_date, enrollment.id AS enrollment_id,
-                           enrollment.process_id
+                           partial.amount, partial.create_date AS reconciled_at,
+                           enrollment.id AS enrollment_id, enrollment.process_id
                       FROM covered
                       JOIN collection_enrollment enrollment ON enrollment.id = covered.enrollment_id
                       JOIN account_move_line line
@@ -286,8 +298,8 @@ class CollectionKpi(models.AbstractModel):
                        -- Cash is a payment or a bank statement line; a credit note is not.
                      WHERE (paying.origin_payment_id IS NOT NULL OR paying.statement_line_id IS NOT NULL)
                        AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
-                       AND partial.max_date >= enrollment.enrolled_on
-                       AND (enrollment.closed_on IS NULL OR partial.max_date <= enrollment.closed_on)
+                       AND %(reconciled_on)s >= enrollment.enrolled_on
+                       AND (enrollment.closed_on IS NULL OR %(reconciled_on)s <= enrollment.closed_on)
                   ORDER BY partial.id, enrollment.enrolled_on DESC, enrollment.id DESC
                 )
                 SELECT attributed.process_id,
@@ -295,7 +307,7 @@ class CollectionKpi(models.AbstractModel):
                          WHERE event.enrollment_id = attributed.enrollment_id
                            AND event.stage_id IS NOT NULL
                            AND event.action IN %(actions)s
-                           AND event.date::date <= attributed.max_date
+                           AND event.date <= attributed.reconciled_at
                       ORDER BY event.date DESC, event.id DESC LIMIT 1) AS stage_id,
                        SUM(attributed.amount)
                   FROM attributed
@@ -305,6 +317,10 @@ class CollectionKpi(models.AbstractModel):
                 actions=STAGE_RUN_ACTIONS,
                 date_from=date_from,
                 date_to=date_to,
+                reconciled_on=SQL(
+                    "(partial.create_date AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
+                    self.env["collection.enrollment"]._get_company_tz(company),
+                ),
             )
         )
         by_stage = {(process_id, stage_id): float(amount) for process_id, stage_id, amount in rows}
@@ -319,7 +335,7 @@ class CollectionKpi(models.AbstractModel):
         # whole history: a stage counts in the period of its first run), and
         # the next run date comes from a window over distinct run dates, so
         # the cost follows the period's activity, not the event log's size.
-        rows = self.env.execute_query(
+        rows = self._fetch(
             SQL(
                 """
                 WITH in_period AS (

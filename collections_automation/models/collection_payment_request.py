@@ -66,7 +66,7 @@ class CollectionEnrollment(models.Model):
                     company=company.name,
                 )
             )
-        today = fields.Date.context_today(self)
+        today = self._get_company_today(company)
         return self.create(
             {
                 "partner_id": partner.commercial_partner_id.id,

@@ -142,6 +142,12 @@ class CollectionsCommon(AccountTestInvoicingCommon):
             yield calls
 
     @classmethod
+    def _company_today(cls):
+        """Today on the company's calendar, the one the add-on counts
+        collection days on (tests without a frozen clock use it)."""
+        return cls.env["collection.enrollment"]._get_company_today(cls.env.company)
+
+    @classmethod
     def _create_invoice(cls, amount=1000.0, due_date=DAY_0, partner=None, post=True, **values):
         invoice = cls.env["account.move"].create(
             {
@@ -183,10 +189,10 @@ class CollectionsCommon(AccountTestInvoicingCommon):
         )
 
     @contextmanager
-    def _at(self, day):
+    def _at(self, day, hour=12, minute=0):
         """Freeze Python's clock and the database transaction's ``now()`` at
-        noon UTC of ``day``."""
-        moment = datetime.combine(day, datetime.min.time()) + timedelta(hours=12)
+        ``hour``:``minute`` UTC of ``day`` (noon: the same day in Brussels)."""
+        moment = datetime.combine(day, datetime.min.time()) + timedelta(hours=hour, minutes=minute)
         with freeze_time(moment):
             self.patch(self.env.cr, "now", lambda: moment)
             yield

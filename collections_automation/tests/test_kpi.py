@@ -121,12 +121,13 @@ class TestReceivableKpis(CollectionsCommon):
         # aging buckets, one on the day before the period for CEI, the
         # period's credit sales once, the countback's monthly sales in one
         # grouped query, and one query per other KPI (stage effectiveness and
-        # sent to legal included): none of them reads invoice by invoice. The
+        # sent to legal included), and the company's time zone (its record
+        # and its partner's): none of them reads invoice by invoice. The
         # first call warms the access rules' caches, which other tests may
         # have filled.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.env.invalidate_all()
-        with self.assertQueryCount(11):
+        with self.assertQueryCount(13):
             kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["cei"], 22.5)
         self.assertAlmostEqual(kpis["dso_countback"], 115.8)

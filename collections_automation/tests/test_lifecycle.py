@@ -308,7 +308,7 @@ class TestLifecycle(CollectionsCommon):
     # ------------------------------------------------------------------
 
     def test_the_trigger_count_follows_the_companys_automatic_enrollment_switch(self):
-        self._create_invoice(due_date=fields.Date.today() - timedelta(days=30))
+        self._create_invoice(due_date=self._company_today() - timedelta(days=30))
         self.assertEqual(self.standard_process.trigger_enroll_count, 1)
         activation = self.env["collection.process.activation"].create(
             {"process_id": self.standard_process.id}

@@ -39,7 +39,7 @@ class PaymentRequestCommon(CollectionsCommon):
             company_id=company.id,
             company_ids=company.ids,
         )
-        today = fields.Date.today()
+        today = cls._company_today()
         cls.invoice = cls._create_invoice(amount=1000.0, due_date=today - timedelta(days=10))
         cls.second_invoice = cls._create_invoice(amount=250.0, due_date=today - timedelta(days=5))
         cls.other_invoice = cls._create_invoice(
@@ -166,7 +166,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
     def test_foreign_tokens_change_nothing_on_any_route(self):
         self.other_enrollment._portal_ensure_token()
         foreign = self.other_enrollment.access_token
-        promise_day = fields.Date.today() + timedelta(days=3)
+        promise_day = self._company_today() + timedelta(days=3)
         response = self._post(
             self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": 100}, token=foreign
         )
@@ -219,19 +219,25 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         stage.charge_late_fees = True
         self.env["collection.stage.action.late_charge"].run([(stage, self.enrollment)])
         charge = self.invoice.collection_charge_move_ids
-        # 1,000 x 18% x 10 / 365, due with the invoice.
-        self.assertEqual((charge.state, charge.amount_total), ("posted", 4.93))
-        self.assertEqual((self.enrollment.amount_charged, self.enrollment.amount_residual), (4.93, 1004.93))
+        # 1,000 x 18% x 10 / 365, due with the invoice (11 days when the
+        # company's midnight passed since the fixtures were made).
+        overdue = (self._company_today() - self.invoice.invoice_date_due).days
+        interest = round(1000 * 0.18 * overdue / 365, 2)
+        self.assertIn(overdue, (10, 11))
+        self.assertEqual((charge.state, charge.amount_total), ("posted", interest))
+        self.assertEqual(
+            (self.enrollment.amount_charged, self.enrollment.amount_residual), (interest, 1000 + interest)
+        )
         page = self._page(self.enrollment).text
         self.assertInPage("Includes late charges of", page)
         self.assertInPage(charge.name, page)
         self.assertInPage("Interest accrued to date", page)
-        processing = self._transaction(self.enrollment, "all", 1254.93)
+        processing = self._transaction(self.enrollment, "all", 1250 + interest)
         transaction = self._complete(processing)
         self.assertEqual(transaction.invoice_ids, self.invoice | self.second_invoice | charge)
         self.assertIn(charge.payment_state, ("paid", "in_payment"))
         self.assertEqual((self.enrollment | self.second_enrollment).mapped("state"), ["paid", "paid"])
-        self.assertEqual(self.enrollment.amount_collected, 1004.93)
+        self.assertEqual(self.enrollment.amount_collected, 1000 + interest)
 
     def test_pay_only_the_ticked_invoice(self):
         page = self._page(self.enrollment, **{f"pay_{self.second_enrollment.id}": "1"})
@@ -367,7 +373,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
     # ------------------------------------------------------------------
 
     def test_promise_to_pay_pauses_until_the_date(self):
-        promise_day = fields.Date.today() + timedelta(days=5)
+        promise_day = self._company_today() + timedelta(days=5)
         response = self._post(
             self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"}
         )
@@ -386,11 +392,11 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertIn("1,250.00", str(confirmation.body))
 
     def test_a_promise_out_of_the_process_limits_is_refused_and_changes_nothing(self):
-        too_late = fields.Date.today() + timedelta(days=self.standard_process.promise_max_days + 1)
+        too_late = self._company_today() + timedelta(days=self.standard_process.promise_max_days + 1)
         for data in (
             {"promise_date": too_late, "promise_amount": "100"},
-            {"promise_date": fields.Date.today(), "promise_amount": "100"},
-            {"promise_date": fields.Date.today() + timedelta(days=2), "promise_amount": "5000"},
+            {"promise_date": self._company_today(), "promise_amount": "100"},
+            {"promise_date": self._company_today() + timedelta(days=2), "promise_amount": "5000"},
             {"promise_date": "not a date", "promise_amount": "100"},
         ):
             with self.subTest(data=data):
@@ -400,15 +406,15 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
                 self.assertEqual(self.enrollment.state, "running")
 
     def test_a_kept_promise_is_logged_when_the_invoice_is_paid(self):
-        promise_day = fields.Date.today() + timedelta(days=5)
+        promise_day = self._company_today() + timedelta(days=5)
         self._post(self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"})
-        self._pay(self.invoice, day=fields.Date.today())
+        self._pay(self.invoice, day=self._company_today())
         self.assertEqual(self.enrollment.state, "paid")
         kept = self.enrollment.event_ids.filtered(lambda e: e.action == "promise_kept")
         self.assertEqual(len(kept), 1)
 
     def test_a_broken_promise_moves_on_to_the_next_stage(self):
-        promise_day = fields.Date.today() + timedelta(days=5)
+        promise_day = self._company_today() + timedelta(days=5)
         self._post(self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"})
         self._run_engine(promise_day)
         self.assertEqual(self.enrollment.state, "paused", "kept until the end of the promised day")
@@ -463,7 +469,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertInPage("passed on to our team", response.text)
         self.assertInPage("/transaction/", response.text, "the payment form is there")
         self.assertInPage('name="promise_date"', response.text)
-        promise_date = fields.Date.to_string(fields.Date.today() + timedelta(days=5))
+        promise_date = fields.Date.to_string(self._company_today() + timedelta(days=5))
         response = self._post(
             self.other_enrollment, "promise", {"promise_date": promise_date, "promise_amount": "400"}
         )

@@ -1,6 +1,5 @@
 from datetime import timedelta
 
-from odoo import fields
 from odoo.tests import HttpCase, JsonRpcException, tagged
 
 from ..controllers.portal import CollectionsPortal
@@ -33,7 +32,7 @@ class TestPaymentPageAgainstAbuse(PaymentRequestCommon, HttpCase):
         return self.url_open(f"{enrollment.access_url}/{action}", data=payload, allow_redirects=False)
 
     def _promise(self, amount="1250", day=3, **kwargs):
-        promise_date = day if isinstance(day, str) else fields.Date.today() + timedelta(days=day)
+        promise_date = day if isinstance(day, str) else self._company_today() + timedelta(days=day)
         return self._post("promise", {"promise_date": promise_date, "promise_amount": amount}, **kwargs)
 
     def _pay(self, amount=1250.0, selection="all", **values):
@@ -128,7 +127,7 @@ class TestPaymentPageAgainstAbuse(PaymentRequestCommon, HttpCase):
         no_online = self.standard_process.copy(
             {"name": "No online promise or dispute", "allow_promise": False, "allow_dispute": False}
         )
-        third_invoice = self._create_invoice(amount=300.0, due_date=fields.Date.today() - timedelta(days=2))
+        third_invoice = self._create_invoice(amount=300.0, due_date=self._company_today() - timedelta(days=2))
         third = third_invoice.collection_enroll(process_id=no_online.id)
         page = self.url_open(self.enrollment.get_portal_url()).text
         self.assertIn("o_collection_dispute_not_for", page)
@@ -145,7 +144,7 @@ class TestPaymentPageAgainstAbuse(PaymentRequestCommon, HttpCase):
 
     def test_a_request_whose_process_forbids_it_refuses_even_as_the_earliest_due(self):
         no_online = self.standard_process.copy({"name": "No online dispute", "allow_dispute": False})
-        earliest = self._create_invoice(amount=300.0, due_date=fields.Date.today() - timedelta(days=30))
+        earliest = self._create_invoice(amount=300.0, due_date=self._company_today() - timedelta(days=30))
         forbidding = earliest.collection_enroll(process_id=no_online.id)
         response = self._post("dispute", {"dispute_reason": "other", "dispute_message": "Damaged goods"})
         self.assertEqual(response.status_code, 303, "the requests that take disputes are disputed")

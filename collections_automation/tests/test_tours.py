@@ -1,7 +1,6 @@
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
 from odoo.fields import Command
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -99,7 +98,7 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
         process.write({"late_charge_rule_id": rule.id, "escalation_delay_days": 0, "escalation_legal": True})
         process.stage_ids.charge_late_fees = True
         enrollment = self.invoice.collection_enroll(process_id=process.id)
-        enrollment.next_action_date = fields.Date.today()
+        enrollment.next_action_date = self._company_today()
         self.env["collection.engine"]._cron_run()
         charge = self.invoice.collection_charge_move_ids
         self.assertEqual((charge.state, enrollment.legal_state), ("draft", "to_approve"))
@@ -163,7 +162,7 @@ class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):
                 ],
             }
         )
-        invoice = self._create_invoice(amount=90.0, due_date=fields.Date.today() - timedelta(days=1))
+        invoice = self._create_invoice(amount=90.0, due_date=self._company_today() - timedelta(days=1))
         enrollment = invoice.collection_enroll(process_id=card_process.id)
         self.start_tour(
             enrollment.get_portal_url(suffix="/payment-method"), "collections_portal_save_card_tour"

@@ -101,11 +101,11 @@ class CollectionDashboard(models.TransientModel):
 
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     currency_id = fields.Many2one(related="company_id.currency_id")
-    date_to = fields.Date(string="To", required=True, default=fields.Date.context_today)
+    date_to = fields.Date(string="To", required=True, default=lambda self: self._company_today())
     date_from = fields.Date(
         string="From",
         required=True,
-        default=lambda self: fields.Date.context_today(self) - relativedelta(days=89),
+        default=lambda self: self._company_today() - relativedelta(days=89),
         help="The default period is the last 90 days.",
     )
 
@@ -136,6 +136,10 @@ class CollectionDashboard(models.TransientModel):
         help="For each stage that first ran in the period: the collections that reached it, those paid "
         "before the next stage ran (within 14 days for a last stage), and the cash collected after it.",
     )
+
+    def _company_today(self):
+        """The KPIs count collection days on the company's calendar."""
+        return self.env["collection.enrollment"]._get_company_today(self.company_id or self.env.company)
 
     def _compute_display_name(self):
         for dashboard in self:

@@ -32,7 +32,7 @@ class CollectionEnrollWizard(models.TransientModel):
     )
     start_date = fields.Date(
         required=True,
-        default=fields.Date.context_today,
+        default=lambda self: self.env["collection.enrollment"]._get_company_today(self.env.company),
         help="The enrollment date, from which stages counted from enrollment are timed.",
     )
 
