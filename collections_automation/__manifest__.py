@@ -19,11 +19,9 @@
     "depends": [
         "account",
         "account_payment",
-        "payment_stripe",
         "portal",
         "mail",
     ],
-    "external_dependencies": {"python": ["stripe"]},
     "data": [
         "security/collections_security.xml",
         "security/ir.model.access.csv",

@@ -22,9 +22,10 @@ def odoo_config_path():
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run_odoo(*args, stdin=None, timeout=900, config=None, python=None, cwd=None):
+def run_odoo(*args, stdin=None, timeout=900, config=None, python=None, cwd=None, env=None):
     """Run Odoo with the suite's configuration (or ``config``, with
-    ``python``); fail loudly with its output."""
+    ``python``, and ``env`` added to the environment); fail loudly with its
+    output."""
     command = [
         str(python or sys.executable),
         "-m",
@@ -35,7 +36,14 @@ def run_odoo(*args, stdin=None, timeout=900, config=None, python=None, cwd=None)
         *map(str, args[1:]),
     ]
     result = subprocess.run(
-        command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+        env={**os.environ, **env} if env else None,
     )
     if result.returncode:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")

@@ -1,18 +1,43 @@
 """The core installs alone, and each bridge module installs itself when its
 dependency comes, and uninstalls alone, in a database of its own."""
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from odoo_env import drop_database, module_states, query, run_odoo, uninstall_module
 
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
+STRIPE_BRIDGE = "collections_automation_stripe"
 DATABASE = "collections_bridge_check"
 
 
 @pytest.fixture(scope="module")
-def core_database():
+def without_stripe_package():
+    """An environment in which ``import stripe`` fails, as on a machine
+    without the package."""
+    with tempfile.TemporaryDirectory() as folder:
+        package = Path(folder) / "stripe"
+        package.mkdir()
+        (package / "__init__.py").write_text("raise ImportError('no stripe package on this machine')\n")
+        yield {"PYTHONPATH": folder}
+
+
+@pytest.fixture(scope="module")
+def core_database(without_stripe_package):
     drop_database(DATABASE)
-    run_odoo("server", "-d", DATABASE, "-i", CORE, "--without-demo", "--stop-after-init", "--no-http")
+    run_odoo(
+        "server",
+        "-d",
+        DATABASE,
+        "-i",
+        CORE,
+        "--without-demo",
+        "--stop-after-init",
+        "--no-http",
+        env=without_stripe_package,
+    )
     yield DATABASE
     drop_database(DATABASE)
 
@@ -25,7 +50,7 @@ def _stage_columns(database):
     return {name for (name,) in rows}
 
 
-def _run_engine_in_shell(database):
+def _run_engine_in_shell(database, env=None):
     """An engine run that sends a stage's messages, and what it left."""
     script = (
         "partner = env['res.partner'].create({'name': 'Bridge check', 'email': 'ap@example.com'})\n"
@@ -39,7 +64,41 @@ def _run_engine_in_shell(database):
         "print('EVENTS', sorted(enrollment.event_ids.mapped('action')))\n"
         "env.cr.rollback()\n"
     )
-    return run_odoo("shell", "-d", database, "--no-http", stdin=script).stdout
+    return run_odoo("shell", "-d", database, "--no-http", stdin=script, env=env).stdout
+
+
+def test_the_core_needs_neither_payment_stripe_nor_the_stripe_package(core_database, without_stripe_package):
+    assert module_states(core_database, (CORE, STRIPE_BRIDGE, "payment_stripe")) == {
+        CORE: "installed",
+        STRIPE_BRIDGE: "uninstalled",
+        "payment_stripe": "uninstalled",
+    }
+    assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database, env=without_stripe_package)
+
+
+def test_the_stripe_bridge_comes_and_goes_with_payment_stripe(core_database):
+    def webhook_table():
+        return query(core_database, "SELECT to_regclass('collection_webhook_event')")[0][0]
+
+    run_odoo("server", "-d", core_database, "-i", "payment_stripe", "--stop-after-init", "--no-http")
+    assert module_states(core_database, (STRIPE_BRIDGE,)) == {STRIPE_BRIDGE: "installed"}
+    assert webhook_table() == "collection_webhook_event"
+
+    uninstall_module(core_database, STRIPE_BRIDGE)
+    assert module_states(core_database, (CORE, STRIPE_BRIDGE, "payment_stripe")) == {
+        CORE: "installed",
+        STRIPE_BRIDGE: "uninstalled",
+        "payment_stripe": "installed",
+    }
+    assert webhook_table() is None
+    assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
+
+    uninstall_module(core_database, "payment_stripe")
+    run_odoo("server", "-d", core_database, "-i", "payment_stripe", "--stop-after-init", "--no-http")
+    assert module_states(core_database, (STRIPE_BRIDGE,)) == {STRIPE_BRIDGE: "installed"}, (
+        "the bridge installs itself"
+    )
+    assert webhook_table() == "collection_webhook_event"
 
 
 def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
@@ -81,9 +140,19 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
     )
     assert templates == [(8,)]
 
+
+def test_uninstalling_the_core_takes_its_bridges_along(core_database):
+    run_odoo("server", "-d", core_database, "-i", "payment_stripe", "--stop-after-init", "--no-http")
+    assert module_states(core_database, (SMS_BRIDGE, STRIPE_BRIDGE)) == {
+        SMS_BRIDGE: "installed",
+        STRIPE_BRIDGE: "installed",
+    }
     uninstall_module(core_database, CORE)
-    assert module_states(core_database, (CORE, SMS_BRIDGE)) == {
+    assert module_states(core_database, (CORE, SMS_BRIDGE, STRIPE_BRIDGE, "payment_stripe")) == {
         CORE: "uninstalled",
         SMS_BRIDGE: "uninstalled",
+        STRIPE_BRIDGE: "uninstalled",
+        "payment_stripe": "installed",
     }
-    assert query(core_database, "SELECT to_regclass('collection_stage')") == [(None,)]
+    for table in ("collection_stage", "collection_webhook_event"):
+        assert query(core_database, "SELECT to_regclass(%s)", (table,)) == [(None,)]

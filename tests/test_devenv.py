@@ -103,6 +103,7 @@ def test_every_module_readme_is_generated_from_its_fragments():
     for module in (
         "collections_automation",
         "collections_automation_sms",
+        "collections_automation_stripe",
         "collections_automation_queue_job",
     ):
         for fragment in ("DESCRIPTION.md", "USAGE.md", "HISTORY.md"):

@@ -9,7 +9,7 @@ from odoo_env import drop_database, query, run_odoo, uninstall_module
 
 ADDON = "collections_automation"
 # What make run installs in its demo database (tools/devenv.py's DEMO_MODULES).
-DEMO_MODULES = (ADDON, "collections_automation_sms", "payment_demo")
+DEMO_MODULES = (ADDON, "collections_automation_sms", "collections_automation_stripe", "payment_demo")
 DATABASE = "collections_install_check"
 
 

@@ -11,6 +11,7 @@ from odoo_env import REPO, drop_database, module_states, query, run_odoo, write_
 
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
+STRIPE_BRIDGE = "collections_automation_stripe"
 # The last commit of 19.0.1.2.0, when the core still sent the SMS itself.
 PREVIOUS_RELEASE = "19fc22aa0f15eaa5c5dd1fcdd0c6c6437a42701f"
 DATABASE = "collections_upgrade_check"
@@ -59,22 +60,39 @@ def previous_release_database():
                 "template.body = 'Edited by the customer: {{ object.name }}'\n"
                 "env['collection.process'].create({'name': 'With SMS', 'stage_ids': [(0, 0, {\n"
                 "    'name': 'Text', 'send_sms': True, 'sms_template_id': template.id})]})\n"
+                "env['collection.webhook.event'].create({'event_id': 'evt_before_upgrade',\n"
+                "    'provider_id': env.ref('payment.payment_provider_stripe').id,\n"
+                "    'event_type': 'payment_intent.succeeded'})\n"
                 "env.cr.commit()\n"
             ),
             config=config,
         )
-    yield DATABASE
+    before = query(
+        DATABASE,
+        "SELECT s.send_sms, s.sms_template_id FROM collection_stage s WHERE s.name->>'en_US' = 'Text'",
+    )
+    yield DATABASE, before
     drop_database(DATABASE)
 
 
-def test_sms_stages_and_templates_survive_the_move_to_the_bridge(previous_release_database):
-    before = query(
-        previous_release_database,
-        "SELECT s.send_sms, s.sms_template_id FROM collection_stage s WHERE s.name->>'en_US' = 'Text'",
-    )
-    run_odoo("server", "-d", previous_release_database, "-u", CORE, "--stop-after-init", "--no-http")
-    states = module_states(previous_release_database, (CORE, SMS_BRIDGE))
-    assert states == {CORE: "installed", SMS_BRIDGE: "installed"}, "the upgrade installs the bridge"
+@pytest.fixture(scope="module")
+def upgraded_database(previous_release_database):
+    database, before = previous_release_database
+    run_odoo("server", "-d", database, "-u", CORE, "--stop-after-init", "--no-http")
+    return database, before
+
+
+def test_the_upgrade_installs_the_bridges(upgraded_database):
+    database, _before = upgraded_database
+    assert module_states(database, (CORE, SMS_BRIDGE, STRIPE_BRIDGE)) == {
+        CORE: "installed",
+        SMS_BRIDGE: "installed",
+        STRIPE_BRIDGE: "installed",
+    }
+
+
+def test_sms_stages_and_templates_survive_the_move_to_the_bridge(upgraded_database):
+    previous_release_database, before = upgraded_database
     after = query(
         previous_release_database,
         "SELECT s.send_sms, s.sms_template_id FROM collection_stage s WHERE s.name->>'en_US' = 'Text'",
@@ -97,3 +115,22 @@ def test_sms_stages_and_templates_survive_the_move_to_the_bridge(previous_releas
         ("field_collection_stage__send_sms",),
     )
     assert fields == [(SMS_BRIDGE,)]
+
+
+def test_the_stripe_events_received_survive_the_move_to_the_bridge(upgraded_database):
+    database, _before = upgraded_database
+    assert query(database, "SELECT event_id FROM collection_webhook_event") == [("evt_before_upgrade",)]
+    owners = query(
+        database,
+        "SELECT DISTINCT module FROM ir_model_data WHERE name = 'model_collection_webhook_event'"
+        " OR name LIKE 'field_collection_webhook_event%%' OR name LIKE 'access_collection_webhook_event%%'",
+    )
+    assert owners == [(STRIPE_BRIDGE,)]
+    constraint_owners = query(
+        database,
+        "SELECT DISTINCT module.name FROM ir_model_constraint constraint_row"
+        " JOIN ir_module_module module ON module.id = constraint_row.module"
+        " JOIN ir_model model ON model.id = constraint_row.model"
+        " WHERE model.model = 'collection.webhook.event'",
+    )
+    assert constraint_owners == [(STRIPE_BRIDGE,)], "uninstalling the bridge drops its own key"

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from odoo_env import REPO, drop_database, module_states, run_odoo, write_config
 
-MODULES = ("collections_automation", "collections_automation_sms", "collections_automation_queue_job")
+MODULES = (
+    "collections_automation",
+    "collections_automation_sms",
+    "collections_automation_stripe",
+    "collections_automation_queue_job",
+)
 DATABASE = "collections_wheel_check"
 
 
@@ -65,7 +70,14 @@ def test_the_wheels_name_what_each_module_needs(wheel_venv):
         "odoo-addon-queue_job==19.0.*",
         "odoo==19.0.*",
     }
-    assert "odoo==19.0.*" in _requirements(python, "odoo-addon-collections_automation")
+    assert _requirements(python, "odoo-addon-collections_automation_stripe") == {
+        "odoo-addon-collections_automation==19.0.*",
+        "odoo==19.0.*",
+        "stripe",
+    }
+    core = _requirements(python, "odoo-addon-collections_automation")
+    assert "odoo==19.0.*" in core
+    assert not [requirement for requirement in core if requirement.startswith("stripe")], core
 
 
 def test_odoo_installs_the_modules_from_the_wheels(wheel_venv):

@@ -478,7 +478,7 @@ def cmd_env(_args):
 
 # The demo database also holds Odoo's demo payment provider, enabled by the
 # add-on's demo data: a person trying it can pay a reminder end to end.
-DEMO_MODULES = (ADDON, "collections_automation_sms", "payment_demo")
+DEMO_MODULES = (ADDON, "collections_automation_sms", "collections_automation_stripe", "payment_demo")
 
 
 def ensure_demo_database(database):
@@ -510,7 +510,13 @@ def cmd_run(args):
 
 # The test database also holds Odoo's demo payment provider: the portal tests
 # pay with it, as Odoo's own payment tests do.
-TEST_MODULES = (ADDON, "collections_automation_sms", "payment_demo", "collections_automation_queue_job")
+TEST_MODULES = (
+    ADDON,
+    "collections_automation_sms",
+    "collections_automation_stripe",
+    "payment_demo",
+    "collections_automation_queue_job",
+)
 
 
 def cmd_test(args):
@@ -837,7 +843,12 @@ def cmd_screenshots(args):
     return 0
 
 
-ADDON_MODULES = (ADDON, "collections_automation_sms", "collections_automation_queue_job")
+ADDON_MODULES = (
+    ADDON,
+    "collections_automation_sms",
+    "collections_automation_stripe",
+    "collections_automation_queue_job",
+)
 LINT_PATHS = (*ADDON_MODULES, "tests", "tools", "conftest.py")
 
 

@@ -18,7 +18,6 @@ from . import collection_planning
 from . import collection_portal_audit
 from . import collection_segment_rule
 from . import collection_stage
-from . import collection_webhook_event
 from . import mail_template
 from . import payment_transaction
 from . import res_company

@@ -20,7 +20,6 @@ from . import test_rpc
 from . import test_segment_rules
 from . import test_settings
 from . import test_simulation
-from . import test_stripe_webhook
 from . import test_tours
 from . import test_views
 

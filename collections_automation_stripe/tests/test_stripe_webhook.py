@@ -7,9 +7,11 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.tests import HttpCase, tagged
 
-from .test_payment_retry import StripeRetryCommon, days
+from .test_stripe_retries import StripeRetryCommon, days
 
 WEBHOOK = "/collections/stripe/webhook"
+WEBHOOK_LOGGER = "odoo.addons.collections_automation_stripe.controllers.stripe_webhook"
+TRANSACTION_LOGGER = "odoo.addons.collections_automation_stripe.models.payment_transaction"
 
 
 @tagged("post_install", "-at_install")
@@ -194,11 +196,11 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         invoice, enrollment = self._enroll()
         transaction = self._pending_transaction(invoice, "pi_hook_forged")
         payload = self._event("payment_intent.succeeded", "pi_hook_forged", event_id="evt_forged")
-        with self.assertLogs("odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"):
+        with self.assertLogs(WEBHOOK_LOGGER, "WARNING"):
             self.assertEqual(
                 self._post(payload, signature=self._signature(payload, "whsec_wrong")).status_code, 400
             )
-        with self.assertLogs("odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"):
+        with self.assertLogs(WEBHOOK_LOGGER, "WARNING"):
             self.assertEqual(self._post(payload, signature=False).status_code, 400)
         self.assertEqual(transaction.state, "pending")
         self.assertEqual(enrollment.state, "running")
@@ -221,9 +223,7 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
                 payload = self._event(
                     "payment_intent.succeeded", "pi_hook_amount", event_id=event_id, **wrong
                 )
-                with self.assertLogs(
-                    "odoo.addons.collections_automation.models.payment_transaction", "WARNING"
-                ):
+                with self.assertLogs(TRANSACTION_LOGGER, "WARNING"):
                     self.assertEqual(self._post(payload).status_code, 200)
                 self.assertEqual(transaction.state, "pending")
         self.assertEqual(enrollment.state, "running")
@@ -239,7 +239,7 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
             event_id="evt_disabled",
             **self._paying(transaction),
         )
-        with self.assertLogs("odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"):
+        with self.assertLogs(WEBHOOK_LOGGER, "WARNING"):
             self.assertEqual(self._post(payload).status_code, 400)
         self.assertEqual(transaction.state, "pending")
         self.assertFalse(self.env["collection.webhook.event"].search([("event_id", "=", "evt_disabled")]))
@@ -254,9 +254,7 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
             padding="x" * (65 * 1024),
             **self._paying(transaction),
         )
-        with self.assertLogs(
-            "odoo.addons.collections_automation.controllers.stripe_webhook", "WARNING"
-        ) as logs:
+        with self.assertLogs(WEBHOOK_LOGGER, "WARNING") as logs:
             self.assertEqual(self._post(payload).status_code, 413)
         self.assertIn("too large", logs.output[0])
         self.assertEqual(transaction.state, "pending")

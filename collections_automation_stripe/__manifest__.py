@@ -1,0 +1,15 @@
+{
+    "name": "Collections Automation: Stripe",
+    "summary": "Retry saved Stripe cards off-session with their decline codes; Stripe's signed webhook",
+    "version": "19.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "collections_automation",
+    "maintainers": ["collections-automation"],
+    "development_status": "Beta",
+    "website": "https://github.com/collections-automation/collections_automation",
+    "depends": ["collections_automation", "payment_stripe"],
+    "external_dependencies": {"python": ["stripe"]},
+    "data": ["security/ir.model.access.csv"],
+    "auto_install": True,
+}

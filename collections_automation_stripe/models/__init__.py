@@ -1,0 +1,2 @@
+from . import collection_webhook_event
+from . import payment_transaction

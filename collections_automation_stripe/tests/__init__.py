@@ -1,0 +1,2 @@
+from . import test_stripe_retries
+from . import test_stripe_webhook
