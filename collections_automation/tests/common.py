@@ -1,3 +1,4 @@
+import re
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from unittest.mock import patch
@@ -25,6 +26,9 @@ TEMPLATE_KINDS = frozenset(
         "dispute_resolved",
     }
 )
+
+# The languages every module ships a complete translation of.
+TRANSLATED_LANGUAGES = ("fr_FR", "de_DE", "es_ES", "nl_NL")
 
 
 def days(count):
@@ -140,6 +144,21 @@ class CollectionsCommon(AccountTestInvoicingCommon):
 
         with patch.object(model_class, method_name, spy):
             yield calls
+
+    @classmethod
+    def _load_translations(cls, modules, languages=TRANSLATED_LANGUAGES):
+        """Activate ``languages`` and load the modules' own .po files in them
+        (Odoo's base translations are not needed to check ours)."""
+        for language in languages:
+            cls.env["res.lang"]._activate_lang(language)
+        cls.env["ir.module.module"]._load_module_terms(list(modules), list(languages), overwrite=True)
+
+    @staticmethod
+    def _template_sentences(source):
+        """The words a template writes itself, between its placeholders:
+        what a translation must have replaced."""
+        text = re.sub(r"\{\{.*?\}\}|<[^>]+>|&\w+;", "\n", source, flags=re.DOTALL)
+        return {fragment.strip(" .,:;()") for fragment in text.split("\n")} - {""}
 
     @classmethod
     def _company_today(cls):

@@ -1,1 +1,2 @@
 from . import test_sms_stage
+from . import test_sms_translations
