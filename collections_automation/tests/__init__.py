@@ -21,6 +21,7 @@ from . import test_segment_rules
 from . import test_settings
 from . import test_simulation
 from . import test_tours
+from . import test_translations
 from . import test_views
 
 # Run on make run's demo database by tests/test_install_uninstall.py; the

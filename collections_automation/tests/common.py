@@ -243,6 +243,12 @@ class CollectionsCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
+    def _addon_records(cls, model, module=ADDON):
+        """The records of ``model`` that ``module`` ships (its xml ids)."""
+        data = cls.env["ir.model.data"].search([("module", "=", module), ("model", "=", model)])
+        return cls.env[model].browse(data.mapped("res_id"))
+
+    @classmethod
     def _addon_models(cls):
         """The stored models this add-on defines (not those it only extends)."""
         data = cls.env["ir.model.data"].search([("module", "=", ADDON), ("model", "=", "ir.model")])

@@ -8,10 +8,6 @@ from .common import ADDON, DAY_0, TEMPLATE_KINDS, CollectionsCommon
 
 @tagged("post_install", "-at_install")
 class TestCollectionsViews(CollectionsCommon):
-    def _addon_records(self, model):
-        data = self.env["ir.model.data"].search([("module", "=", ADDON), ("model", "=", model)])
-        return self.env[model].browse(data.mapped("res_id"))
-
     def test_every_view_renders(self):
         # QWeb templates (the letter) are rendered by the engine's tests.
         views = self._addon_records("ir.ui.view").filtered(lambda view: view.type != "qweb")

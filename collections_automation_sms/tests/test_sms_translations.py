@@ -16,8 +16,7 @@ class TestSmsTranslations(CollectionsCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls._load_translations([BRIDGE])
-        data = cls.env["ir.model.data"].search([("module", "=", BRIDGE), ("model", "=", "sms.template")])
-        cls.templates = cls.env["sms.template"].browse(data.mapped("res_id"))
+        cls.templates = cls._addon_records("sms.template", BRIDGE)
 
     def _enrollment_for(self, language):
         customer = self.customer.copy({"name": f"Customer {language}", "lang": language})
