@@ -85,7 +85,21 @@ class CollectionsPortal(PaymentPortal):
     def _get_collection_request(self, enrollment_id, access_token):
         """The enrollment, sudoed, once the visitor proved access to it:
         its token, or a portal user of its customer (record rules)."""
-        return self._document_check_access("collection.enrollment", enrollment_id, access_token=access_token)
+        enrollment_sudo = self._document_check_access(
+            "collection.enrollment", enrollment_id, access_token=access_token
+        )
+        self._set_collection_page_lang(enrollment_sudo)
+        return enrollment_sudo
+
+    def _set_collection_page_lang(self, enrollment_sudo):
+        """A visitor with the emailed link reads the page in the customer's
+        language, the one of the email, whatever the browser says; a
+        logged-in user reads it in their own."""
+        if not request.env.user._is_public():
+            return
+        lang = enrollment_sudo.partner_id.lang
+        if lang and lang in dict(request.env["res.lang"].get_installed()):
+            request.update_context(lang=lang)
 
     def _get_open_collection_request(self, enrollment_id, access_token):
         """(the enrollment, sudoed, None) for a visitor with access to an
