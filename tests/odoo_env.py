@@ -50,6 +50,22 @@ def run_odoo(*args, stdin=None, timeout=900, config=None, python=None, cwd=None,
     return result
 
 
+def install_modules(database, *modules, **run_options):
+    """Install ``modules`` in ``database`` (created without demo data when
+    new), the way ``odoo -i`` does; ``run_options`` go to run_odoo."""
+    return run_odoo(
+        "server",
+        "-d",
+        database,
+        "-i",
+        ",".join(modules),
+        "--without-demo",
+        "--stop-after-init",
+        "--no-http",
+        **run_options,
+    )
+
+
 def drop_database(name):
     subprocess.run(["dropdb", "--if-exists", "--force", name], check=True, capture_output=True)
 

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from odoo_env import drop_database, module_states, query, run_odoo, uninstall_module
+from odoo_env import drop_database, install_modules, module_states, query, run_odoo, uninstall_module
 
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
@@ -27,17 +27,7 @@ def without_stripe_package():
 @pytest.fixture(scope="module")
 def core_database(without_stripe_package):
     drop_database(DATABASE)
-    run_odoo(
-        "server",
-        "-d",
-        DATABASE,
-        "-i",
-        CORE,
-        "--without-demo",
-        "--stop-after-init",
-        "--no-http",
-        env=without_stripe_package,
-    )
+    install_modules(DATABASE, CORE, env=without_stripe_package)
     yield DATABASE
     drop_database(DATABASE)
 
@@ -80,7 +70,7 @@ def test_the_stripe_bridge_comes_and_goes_with_payment_stripe(core_database):
     def webhook_table():
         return query(core_database, "SELECT to_regclass('collection_webhook_event')")[0][0]
 
-    run_odoo("server", "-d", core_database, "-i", "payment_stripe", "--stop-after-init", "--no-http")
+    install_modules(core_database, "payment_stripe")
     assert module_states(core_database, (STRIPE_BRIDGE,)) == {STRIPE_BRIDGE: "installed"}
     assert webhook_table() == "collection_webhook_event"
 
@@ -94,7 +84,7 @@ def test_the_stripe_bridge_comes_and_goes_with_payment_stripe(core_database):
     assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
     uninstall_module(core_database, "payment_stripe")
-    run_odoo("server", "-d", core_database, "-i", "payment_stripe", "--stop-after-init", "--no-http")
+    install_modules(core_database, "payment_stripe")
     assert module_states(core_database, (STRIPE_BRIDGE,)) == {STRIPE_BRIDGE: "installed"}, (
         "the bridge installs itself"
     )
@@ -128,7 +118,7 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
     }
     assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
-    run_odoo("server", "-d", core_database, "-i", "sms", "--stop-after-init", "--no-http")
+    install_modules(core_database, "sms")
     assert module_states(core_database, (SMS_BRIDGE,))[SMS_BRIDGE] == "installed", (
         "the bridge installs itself"
     )
@@ -142,7 +132,7 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
 
 
 def test_uninstalling_the_core_takes_its_bridges_along(core_database):
-    run_odoo("server", "-d", core_database, "-i", "payment_stripe", "--stop-after-init", "--no-http")
+    install_modules(core_database, "payment_stripe")
     assert module_states(core_database, (SMS_BRIDGE, STRIPE_BRIDGE)) == {
         SMS_BRIDGE: "installed",
         STRIPE_BRIDGE: "installed",

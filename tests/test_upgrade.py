@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from odoo_env import REPO, drop_database, module_states, query, run_odoo, write_config
+from odoo_env import REPO, drop_database, install_modules, module_states, query, run_odoo, write_config
 
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
@@ -39,17 +39,7 @@ def previous_release_database():
     drop_database(DATABASE)
     with tempfile.TemporaryDirectory() as folder:
         config = _previous_release_config(Path(folder))
-        run_odoo(
-            "server",
-            "-d",
-            DATABASE,
-            "-i",
-            CORE,
-            "--without-demo",
-            "--stop-after-init",
-            "--no-http",
-            config=config,
-        )
+        install_modules(DATABASE, CORE, config=config)
         run_odoo(
             "shell",
             "-d",

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from odoo_env import REPO, drop_database, module_states, run_odoo, write_config
+from odoo_env import REPO, drop_database, install_modules, module_states, run_odoo, write_config
 
 MODULES = (
     "collections_automation",
@@ -86,17 +86,7 @@ def test_odoo_installs_the_modules_from_the_wheels(wheel_venv):
     drop_database(DATABASE)
     try:
         common = {"config": conf, "python": python, "cwd": wheel_venv["folder"]}
-        run_odoo(
-            "server",
-            "-d",
-            DATABASE,
-            "-i",
-            ",".join(MODULES),
-            "--without-demo",
-            "--stop-after-init",
-            "--no-http",
-            **common,
-        )
+        install_modules(DATABASE, *MODULES, **common)
         assert module_states(DATABASE, MODULES) == dict.fromkeys(MODULES, "installed")
         where = run_odoo(
             "shell",

@@ -145,6 +145,15 @@ class CollectionsCommon(AccountTestInvoicingCommon):
         with patch.object(model_class, method_name, spy):
             yield calls
 
+    def _promised_enrollment(self, partner=None):
+        """A collection of an invoice of 1,234 whose customer promised on
+        DAY_0 to pay it five days later: every template has what it shows."""
+        invoice = self._create_invoice(amount=1234.0, partner=partner)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+            enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
+        return enrollment
+
     @classmethod
     def _load_translations(cls, modules, languages=TRANSLATED_LANGUAGES):
         """Activate ``languages`` and load the modules' own .po files in them

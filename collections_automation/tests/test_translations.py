@@ -1,10 +1,8 @@
-from datetime import timedelta
-
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import file_open
 from odoo.tools.translate import PoFileReader
 
-from .common import ADDON, DAY_0, TRANSLATED_LANGUAGES, CollectionsCommon
+from .common import ADDON, TRANSLATED_LANGUAGES, CollectionsCommon
 
 
 @tagged("post_install", "-at_install")
@@ -20,12 +18,7 @@ class TestEmailTranslations(CollectionsCommon):
         cls.templates = cls._addon_records("mail.template")
 
     def _enrollment_for(self, language):
-        customer = self.customer.copy({"name": "Dupont SA", "lang": language})
-        invoice = self._create_invoice(amount=1234.0, partner=customer)
-        with self._at(DAY_0):
-            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
-            enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
-        return enrollment
+        return self._promised_enrollment(self.customer.copy({"name": "Dupont SA", "lang": language}))
 
     def test_every_shipped_email_is_translated_for_the_customers_language(self):
         for language in TRANSLATED_LANGUAGES:

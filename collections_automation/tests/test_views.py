@@ -1,9 +1,7 @@
-from datetime import timedelta
-
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import ADDON, DAY_0, TEMPLATE_KINDS, CollectionsCommon
+from .common import ADDON, TEMPLATE_KINDS, CollectionsCommon
 
 
 @tagged("post_install", "-at_install")
@@ -53,10 +51,8 @@ class TestCollectionsViews(CollectionsCommon):
         self.assertIn(config.id, manager_menus)
 
     def test_every_shipped_template_renders_for_a_customer(self):
-        invoice = self._create_invoice(amount=1234.0)
-        with self._at(DAY_0):
-            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
-            enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
+        enrollment = self._promised_enrollment()
+        invoice = enrollment.move_id
         link = enrollment._get_payment_url()
         mail_templates = self._addon_records("mail.template")
         shipped = {

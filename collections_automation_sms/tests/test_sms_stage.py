@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from odoo.addons.collections_automation.tests.common import DAY_0, TEMPLATE_KINDS, CollectionsCommon, days
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
@@ -73,10 +71,8 @@ class TestSmsStage(CollectionsCommon):
         self.assertEqual(deferred.enrollment_id.next_action_date, days(4))
 
     def test_every_shipped_sms_renders_for_a_customer(self):
-        invoice = self._create_invoice(amount=1234.0)
-        with self._at(DAY_0):
-            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
-            enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
+        enrollment = self._promised_enrollment()
+        invoice = enrollment.move_id
         link = enrollment._get_payment_url()
         data = self.env["ir.model.data"].search([("module", "=", BRIDGE), ("model", "=", "sms.template")])
         templates = self.env["sms.template"].browse(data.mapped("res_id"))

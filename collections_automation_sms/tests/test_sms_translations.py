@@ -1,6 +1,4 @@
-from datetime import timedelta
-
-from odoo.addons.collections_automation.tests.common import DAY_0, TRANSLATED_LANGUAGES, CollectionsCommon
+from odoo.addons.collections_automation.tests.common import TRANSLATED_LANGUAGES, CollectionsCommon
 from odoo.tests import tagged
 
 BRIDGE = "collections_automation_sms"
@@ -19,12 +17,9 @@ class TestSmsTranslations(CollectionsCommon):
         cls.templates = cls._addon_records("sms.template", BRIDGE)
 
     def _enrollment_for(self, language):
-        customer = self.customer.copy({"name": f"Customer {language}", "lang": language})
-        invoice = self._create_invoice(amount=1234.0, partner=customer)
-        with self._at(DAY_0):
-            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
-            enrollment.action_promise_to_pay(DAY_0 + timedelta(days=5), 1234.0)
-        return enrollment
+        return self._promised_enrollment(
+            self.customer.copy({"name": f"Customer {language}", "lang": language})
+        )
 
     def test_every_shipped_sms_is_translated_for_the_customers_language(self):
         for language in TRANSLATED_LANGUAGES:
