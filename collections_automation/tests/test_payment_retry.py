@@ -1,3 +1,6 @@
+from unittest.mock import patch
+
+from odoo import Command
 from odoo.tests import tagged
 
 from .common import DAY_0, CollectionsCommon, days
@@ -67,4 +70,41 @@ class TestProviderAgnosticRetries(CollectionsCommon):
         self._run_engine(days(5))
         second = enrollment.event_ids.filtered(lambda e: e.action == "payment_retry") - retry
         self.assertEqual((second.attempt, second.outcome), (2, "done"))
+        self.assertEqual(enrollment.state, "paid")
+
+    def test_a_rerun_after_a_crash_charges_under_the_same_reference(self):
+        # Odoo's providers take their idempotency key from the transaction's
+        # reference: the rerun of a charge must not get a new one, even when
+        # the customer started an online payment of the invoice in between.
+        self._demo_card("done")
+        invoice = self._create_invoice(amount=200.0)
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        Transaction = self.env.registry["payment.transaction"]
+        send = Transaction._send_payment_request
+        sent = []
+
+        def record_and_send(transaction):
+            sent.append(transaction.reference)
+            return send(transaction)
+
+        with self._at(days(3)), patch.object(Transaction, "_send_payment_request", record_and_send):
+            # The worker dies after the provider charged, before its commit.
+            with self.assertRaises(RuntimeError), self.env.cr.savepoint():
+                self.env["collection.stage.action.payment_retry"]._charge(enrollment, self.reminder_stage)
+                raise RuntimeError("worker killed")
+            self.env.invalidate_all()
+            self.env["payment.transaction"].create(
+                {
+                    "provider_id": self.provider.id,
+                    "payment_method_id": self.env.ref("payment.payment_method_unknown").id,
+                    "amount": 200.0,
+                    "currency_id": invoice.currency_id.id,
+                    "partner_id": self.customer.id,
+                    "invoice_ids": [Command.set(invoice.ids)],
+                }
+            )
+            self.env["collection.engine"]._cron_run()
+        self.assertEqual(len(sent), 2)
+        self.assertEqual(sent[0], sent[1], "the provider sees the same charge again")
         self.assertEqual(enrollment.state, "paid")

@@ -62,7 +62,9 @@ class CollectionStageActionPaymentRetry(models.AbstractModel):
         # Transactions are created by the payment module's own rules; the
         # enrollment was locked and checked by the engine.
         transaction = (
-            self.env["payment.transaction"].sudo().create(self._prepare_transaction_values(enrollment, token))
+            self.env["payment.transaction"]
+            .sudo()
+            .create(self._prepare_transaction_values(enrollment, token, key))
         )
         decline_code, advice_code = transaction._collection_charge(idempotency_key=key)
         if transaction.state == "done":
@@ -113,8 +115,17 @@ class CollectionStageActionPaymentRetry(models.AbstractModel):
         return False
 
     @api.model
-    def _prepare_transaction_values(self, enrollment, token):
+    def _get_transaction_reference(self, enrollment, key):
+        """The charge's reference, made of its once-only key: Odoo's
+        providers take their idempotency key from it, so the rerun of a
+        charge after a crash asks the provider the same question, even if
+        other payments of the invoice were started in between."""
+        return f"{enrollment.name}-{key.replace(':', '-')}"
+
+    @api.model
+    def _prepare_transaction_values(self, enrollment, token, key):
         return {
+            "reference": self._get_transaction_reference(enrollment, key),
             "provider_id": token.provider_id.id,
             "payment_method_id": token.payment_method_id.id,
             "token_id": token.id,
