@@ -7,7 +7,8 @@ from freezegun import freeze_time
 
 from odoo import fields
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.tests import new_test_user
+from odoo.tests import HttpCase, new_test_user
+from odoo.tests import common as odoo_tests_common
 
 ADDON = "collections_automation"
 # A Monday: weekday arithmetic in tests reads naturally from here.
@@ -29,6 +30,22 @@ TEMPLATE_KINDS = frozenset(
 
 # The languages every module ships a complete translation of.
 TRANSLATED_LANGUAGES = ("fr_FR", "de_DE", "es_ES", "nl_NL")
+
+
+# Odoo waits 10 s for a new Chromium to open its devtools port. On a busy
+# two-core machine its first start has taken longer (CI, 2026-12-02), and
+# Odoo then skips the tour; a minute is slow but never a missing test.
+CHROMIUM_START_SECONDS = 60
+
+
+class ChromiumCase(HttpCase):
+    """An HTTP case whose tours wait for a slow Chromium to start."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        iterations = round(CHROMIUM_START_SECONDS / odoo_tests_common.CHECK_BROWSER_SLEEP)
+        cls.startClassPatcher(patch.object(odoo_tests_common, "CHECK_BROWSER_ITERATIONS", iterations))
 
 
 def days(count):

@@ -12,13 +12,15 @@ import re
 from urllib.parse import urlsplit
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
+
+from .common import ChromiumCase
 
 PAYMENT_LINK = re.compile(r'href="([^"]*/my/collections/\d+\?[^"]*)"')
 
 
 @tagged("post_install", "-at_install", "-standard", "collections_demo_database")
-class TestDemoDatabaseTour(HttpCase):
+class TestDemoDatabaseTour(ChromiumCase):
     def _emailed_link_of_a_running_collection(self):
         """The path of the payment link in the latest reminder email the
         demo engine queued for a collection that is still running."""

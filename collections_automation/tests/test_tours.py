@@ -2,14 +2,14 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo.fields import Command
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
-from .common import ADDON, CollectionsCommon
+from .common import ADDON, ChromiumCase, CollectionsCommon
 from .test_portal import PaymentRequestCommon
 
 
 @tagged("post_install", "-at_install")
-class TestCollectionsTours(CollectionsCommon, HttpCase):
+class TestCollectionsTours(CollectionsCommon, ChromiumCase):
     @classmethod
     def _tour_user(cls, login, groups):
         """A user of the company whose password is its login."""
@@ -138,7 +138,7 @@ class TestCollectionsTours(CollectionsCommon, HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestPaymentRequestTours(PaymentRequestCommon, HttpCase):
+class TestPaymentRequestTours(PaymentRequestCommon, ChromiumCase):
     """The customer's side, in Chromium, without logging in: the link of a
     reminder email, then pay, promise or dispute, on a phone-sized screen."""
 
