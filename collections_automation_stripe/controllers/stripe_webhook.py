@@ -4,6 +4,7 @@ import stripe
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from odoo import http
+from odoo.addons.payment_stripe.controllers.main import StripeController
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
@@ -11,10 +12,13 @@ _logger = logging.getLogger(__name__)
 WEBHOOK_MAX_BYTES = 64 * 1024
 
 
-class CollectionsStripeWebhook(http.Controller):
-    """Stripe events about the engine's off-session charges (and any
-    PaymentIntent of a transaction Odoo knows), verified with the signing
-    secret of the Stripe provider."""
+class CollectionsStripeWebhook(StripeController):
+    """Odoo's Stripe webhook behind a stricter door: an event is applied
+    only with a valid signature of an enabled Stripe provider (Odoo's own
+    endpoint takes unsigned events while the provider has no signing
+    secret), only once (a replayed event id is acknowledged and ignored),
+    and only if it is the size of an event. Then Odoo's own handler applies
+    it, so both endpoints update transactions the same way."""
 
     @http.route("/collections/stripe/webhook", type="http", auth="public", methods=["POST"], csrf=False)
     def collections_stripe_webhook(self):
@@ -56,9 +60,8 @@ class CollectionsStripeWebhook(http.Controller):
             .sudo()
             ._record_received(provider, event["id"], event["type"])
         ):
-            request.env["payment.transaction"].sudo()._collection_handle_stripe_event(provider, event)
-        else:
-            _logger.info("collections: Stripe event %s replayed, ignored", event["id"])
+            return self.stripe_webhook()
+        _logger.info("collections: Stripe event %s replayed, ignored", event["id"])
         return request.make_json_response({"received": True})
 
     def _refuse(self, status, reason):

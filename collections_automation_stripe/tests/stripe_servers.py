@@ -1,71 +1,42 @@
-"""Stand-ins for Stripe's API on 127.0.0.1, for the tests: localstripe
-(PyPI) where it plays the part, and a small fake that answers with
-Stripe-shaped declines (decline and advice codes) and honours idempotency
-keys, which localstripe does not."""
+"""A stand-in for Stripe's API on 127.0.0.1, for the tests. localstripe
+(PyPI) refuses the PaymentIntent that Odoo's Stripe module sends (it knows
+no ``description``, ``shipping`` or ``expand``), and tells no decline or
+advice code: this fake answers Odoo's request as Stripe does, declines
+included, and honours idempotency keys. Odoo's Stripe module reaches it
+through the system parameter ``collections_automation.stripe_api_base``."""
 
 import json
 import socket
-import subprocess
-import sys
 import threading
-import time
 from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 
 def free_port():
+    """A port of 127.0.0.1 that nothing listens on (a Stripe out of reach)."""
     with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def wait_for_port(port, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing answers on 127.0.0.1:{port}")
-
-
-class LocalStripe:
-    """localstripe in a subprocess, started and stopped by the tests."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = None
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "localstripe", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port)
-        return self
-
-    def stop(self):
-        if self.process:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
 class FakeStripe:
-    """``POST /v1/payment_intents`` only. The payment method id chooses the
-    answer: ``pm_ok`` succeeds, ``pm_processing`` stays processing (Stripe
-    tells the end by webhook), ``pm_decline_<decline code>`` or
-    ``pm_decline_<decline code>__<advice code>`` declines with a 402 card
-    error as Stripe sends it. A repeated idempotency key gets the first
-    answer again, without a new charge."""
+    """``POST /v1/payment_intents`` only, read as Odoo's Stripe module
+    sends it. The payment method id chooses the answer: ``pm_ok`` succeeds,
+    ``pm_processing`` stays processing (Stripe tells the end by webhook),
+    ``pm_requires_action`` waits for the customer to authenticate,
+    ``pm_decline_<decline code>`` or ``pm_decline_<decline code>__<advice
+    code>`` declines with a 402 card error as Stripe sends it. As Stripe, it
+    refuses a request without the secret key or a required parameter. A
+    repeated idempotency key gets the first answer again, without a new
+    charge."""
 
-    def __init__(self):
+    REQUIRED_PARAMS = ("amount", "currency", "customer", "payment_method")
+
+    def __init__(self, secret_key):
+        self.secret_key = secret_key
         self.charges = []  # (idempotency key, params) of each new charge
+        self.headers = []  # the headers of each request
         self.answers = {}  # idempotency key: (status, body)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -86,19 +57,28 @@ class FakeStripe:
     def _answer(self, params):
         intent_id = f"pi_fake_{len(self.charges)}"
         method = params.get("payment_method", "")
+        if params.get("expand[]") == "payment_method":
+            method_object = {
+                "id": method,
+                "object": "payment_method",
+                "type": "card",
+                "card": {"brand": "visa"},
+            }
+        else:
+            method_object = method
         intent = {
             "id": intent_id,
             "object": "payment_intent",
             "amount": int(params.get("amount", 0)),
             "currency": params.get("currency"),
-            "metadata": {
-                key[len("metadata[") : -1]: value
-                for key, value in params.items()
-                if key.startswith("metadata[")
-            },
+            "description": params.get("description"),
+            "customer": params.get("customer"),
+            "payment_method": method_object,
         }
         if method == "pm_processing":
             return 200, {**intent, "status": "processing"}
+        if method == "pm_requires_action":
+            return 200, {**intent, "status": "requires_action"}
         if not method.startswith("pm_decline_"):
             return 200, {**intent, "status": "succeeded"}
         decline_code, _, advice_code = method.removeprefix("pm_decline_").partition("__")
@@ -107,11 +87,19 @@ class FakeStripe:
             "code": "card_declined" if decline_code != "expired_card" else "expired_card",
             "decline_code": decline_code,
             "message": "Your card was declined.",
-            "payment_intent": {**intent, "status": "requires_payment_method"},
         }
         if advice_code:
             error["advice_code"] = advice_code
+        error["payment_intent"] = {
+            **intent,
+            "status": "requires_payment_method",
+            "last_payment_error": dict(error),
+        }
         return 402, {"error": error}
+
+    @staticmethod
+    def _refusal(message):
+        return {"error": {"type": "invalid_request_error", "message": message}}
 
     def _handler(self):
         fake = self
@@ -121,11 +109,14 @@ class FakeStripe:
                 length = int(self.headers.get("Content-Length") or 0)
                 params = dict(parse_qsl(self.rfile.read(length).decode()))
                 key = self.headers.get("Idempotency-Key")
+                fake.headers.append(dict(self.headers))
+                missing = [name for name in fake.REQUIRED_PARAMS if not params.get(name)]
                 if self.path != "/v1/payment_intents":
-                    status, body = (
-                        404,
-                        {"error": {"type": "invalid_request_error", "message": "Unknown path"}},
-                    )
+                    status, body = 404, fake._refusal("Unrecognized request URL")
+                elif self.headers.get("Authorization") != f"Bearer {fake.secret_key}":
+                    status, body = 401, fake._refusal("Invalid API Key provided")
+                elif missing:
+                    status, body = 400, fake._refusal(f"Missing required param: {missing[0]}.")
                 else:
                     with fake.lock:
                         if key and key in fake.answers:

@@ -1,11 +1,11 @@
-import stripe
-
 from odoo import fields
 from odoo.addons.collections_automation.tests.common import DAY_0, CollectionsCommon, days
+from odoo.addons.payment import utils as payment_utils
+from odoo.addons.payment_stripe import const as stripe_const
 from odoo.tests import tagged
 
-from ..models.payment_transaction import STRIPE_API_BASE_PARAM
-from .stripe_servers import FakeStripe, LocalStripe
+from ..models.payment_provider import STRIPE_API_BASE_PARAM
+from .stripe_servers import FakeStripe, free_port
 
 
 class StripeRetryCommon(CollectionsCommon):
@@ -42,7 +42,7 @@ class StripeRetryCommon(CollectionsCommon):
             }
         )
         cls.retry_1, cls.retry_2, cls.retry_3 = cls.card_process.stage_ids.sorted("sequence")
-        cls.fake_stripe = FakeStripe().start()
+        cls.fake_stripe = FakeStripe("sk_test_collections").start()
         cls.addClassCleanup(cls.fake_stripe.stop)
         cls.env["ir.config_parameter"].set_param(STRIPE_API_BASE_PARAM, cls.fake_stripe.url)
 
@@ -68,6 +68,11 @@ class StripeRetryCommon(CollectionsCommon):
     def _retries(self, enrollment):
         return enrollment.event_ids.filtered(lambda e: e.action == "payment_retry").sorted("id")
 
+    def _stripe_idempotency_key(self, retry):
+        """The idempotency key Odoo's Stripe module sends with the charge
+        of ``retry``."""
+        return payment_utils.generate_idempotency_key(retry.payment_transaction_id, scope="payment_intents")
+
 
 @tagged("post_install", "-at_install")
 class TestStripeRetries(StripeRetryCommon):
@@ -84,9 +89,10 @@ class TestStripeRetries(StripeRetryCommon):
         self.assertEqual(enrollment.state, "paid")
         key, params = self.fake_stripe.charges[-1]
         self.assertEqual(params["amount"], "30000", "minor units")
-        self.assertEqual(params["off_session"], "true")
+        self.assertEqual(params["off_session"], "True")
         self.assertEqual(params["payment_method"], "pm_ok")
-        self.assertEqual(key, f"odoo-collections-{retry.key}")
+        self.assertEqual(params["description"], transaction.reference, "Odoo's webhook finds it by this")
+        self.assertEqual(key, self._stripe_idempotency_key(retry))
 
     def test_without_a_schedule_a_soft_decline_retries_at_the_next_retry_stage(self):
         self._token("pm_decline_insufficient_funds")
@@ -176,7 +182,7 @@ class TestStripeRetries(StripeRetryCommon):
         self.assertEqual((second.attempt, second.outcome), (2, "done"))
         self.assertEqual(enrollment.state, "paid")
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
-        self.assertEqual(self.fake_stripe.charges[-1][0], f"odoo-collections-{second.key}")
+        self.assertEqual(self.fake_stripe.charges[-1][0], self._stripe_idempotency_key(second))
 
     def test_a_scheduled_attempt_stops_when_the_customer_must_act(self):
         process, token, _invoice, enrollment = self._scheduled_retry_enrollment(
@@ -200,6 +206,10 @@ class TestStripeRetries(StripeRetryCommon):
         self._run_engine(days(1))
         first = self._retries(enrollment)
         self.assertEqual((first.decline_code, first.decline_class), ("expired_card", "customer"))
+        self.assertTrue(
+            first.payment_transaction_id.provider_reference.startswith("pi_fake_"),
+            "the declined PaymentIntent is known, for Stripe's dashboard",
+        )
         self.assertEqual(
             (enrollment.retry_blocked, enrollment.retry_blocked_token_id), ("customer", old_token)
         )
@@ -259,29 +269,74 @@ class TestStripeRetries(StripeRetryCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestStripeRetriesWithLocalstripe(StripeRetryCommon):
-    """The same SDK path against localstripe, which keeps real customers,
-    payment methods and PaymentIntents."""
+class TestStripeChargeRequest(StripeRetryCommon):
+    """The charge is Odoo's Stripe request; what the bridge adds is read
+    off Stripe's answer."""
 
-    def test_a_retry_charges_the_saved_card_in_localstripe(self):
-        server = LocalStripe().start()
-        self.addCleanup(server.stop)
-        self.env["ir.config_parameter"].set_param(STRIPE_API_BASE_PARAM, server.url)
-        client = stripe.StripeClient("sk_test_collections", base_addresses={"api": server.url})
-        customer = client.v1.customers.create(params={"email": self.customer.email})
-        card = client.v1.payment_methods.create(
-            params={
-                "type": "card",
-                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"},
-            }
-        )
-        client.v1.payment_methods.attach(card.id, params={"customer": customer.id})
-        self._token(card.id, customer=customer.id)
-        invoice, enrollment = self._enroll(amount=125.5)
+    def test_the_charge_is_odoos_stripe_request_for_the_saved_card(self):
+        self._token("pm_ok", customer="cus_saved")
+        _invoice, enrollment = self._enroll(amount=125.5)
+        intent_id = f"pi_fake_{len(self.fake_stripe.charges)}"
         self._run_engine(days(1))
         transaction = self._retries(enrollment).payment_transaction_id
-        intent = client.v1.payment_intents.retrieve(transaction.provider_reference)
-        self.assertEqual((intent.status, intent.amount, intent.customer), ("succeeded", 12550, customer.id))
-        self.assertEqual(transaction.state, "done")
+        key, params = self.fake_stripe.charges[-1]
+        self.assertEqual(
+            {
+                name: params.get(name)
+                for name in ("amount", "currency", "customer", "payment_method", "confirm")
+            },
+            {
+                "amount": "12550",
+                "currency": transaction.currency_id.name.lower(),
+                "customer": "cus_saved",
+                "payment_method": "pm_ok",
+                "confirm": "True",
+            },
+        )
+        self.assertEqual(self.fake_stripe.headers[-1]["Stripe-Version"], stripe_const.API_VERSION)
+        self.assertEqual(key, self._stripe_idempotency_key(self._retries(enrollment)))
+        self.assertEqual(
+            (transaction.state, transaction.provider_reference, transaction.payment_method_id.code),
+            ("done", intent_id, "visa"),
+            "Odoo read the PaymentIntent and its card",
+        )
         self.assertEqual(enrollment.state, "paid")
-        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_a_charge_the_bank_wants_authenticated_fails_off_session(self):
+        self._token("pm_requires_action")
+        _invoice, enrollment = self._enroll()
+        self._run_engine(days(1))
+        retry = self._retries(enrollment)
+        self.assertEqual(retry.payment_transaction_id.state, "error", "not left in draft for ever")
+        self.assertIn("authenticate", retry.payment_transaction_id.state_message)
+        self.assertEqual(
+            (retry.outcome, retry.decline_code, retry.decline_class),
+            ("failed", "authentication_required", "customer"),
+        )
+        self.assertEqual(enrollment.retry_blocked, "customer", "the customer is asked to pay on the page")
+
+    def test_a_stripe_out_of_reach_fails_the_charge_and_the_schedule_tries_again(self):
+        self.env["ir.config_parameter"].set_param(STRIPE_API_BASE_PARAM, f"http://127.0.0.1:{free_port()}")
+        self._token("pm_ok")
+        _invoice, enrollment = self._enroll()
+        self._run_engine(days(1))
+        retry = self._retries(enrollment)
+        self.assertEqual(retry.payment_transaction_id.state, "error")
+        self.assertIn("connection", retry.payment_transaction_id.state_message)
+        self.assertEqual((retry.outcome, retry.decline_code, retry.decline_class), ("failed", False, "soft"))
+        self.assertFalse(enrollment.retry_blocked)
+        self.env["ir.config_parameter"].set_param(STRIPE_API_BASE_PARAM, self.fake_stripe.url)
+        self._run_engine(days(4))
+        self.assertEqual(self._retries(enrollment)[1].outcome, "done")
+        self.assertEqual(enrollment.state, "paid")
+
+    def test_a_request_stripe_refuses_keeps_its_message(self):
+        self.provider.stripe_secret_key = "sk_test_revoked"
+        self._token("pm_ok")
+        _invoice, enrollment = self._enroll()
+        charges = len(self.fake_stripe.charges)
+        self._run_engine(days(1))
+        retry = self._retries(enrollment)
+        self.assertEqual(retry.outcome, "failed")
+        self.assertIn("Invalid API Key provided", retry.payment_transaction_id.state_message)
+        self.assertEqual(len(self.fake_stripe.charges), charges, "nothing was charged")
