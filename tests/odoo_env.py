@@ -87,6 +87,13 @@ def query(database, sql, params=None):
         return cursor.fetchall()
 
 
+def execute(database, sql, params=None):
+    """Run ``sql`` on ``database`` and commit it."""
+    with closing(connect(database)) as connection, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        connection.commit()
+
+
 def write_config(path, repo_addons=None):
     """The suite's Odoo configuration, written to ``path`` with this
     checkout's entry of the addons path replaced by ``repo_addons``, or

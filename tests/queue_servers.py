@@ -105,7 +105,7 @@ def odoo_servers(config, database, processes, workers, capacity, log_dir):
                 (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment), log)
             )
         for port in ports:
-            _wait_until_serving(port)
+            wait_until_serving(port)
         yield entry, [server.pid for server, _log in servers]
     finally:
         for server, _log in servers:
@@ -121,7 +121,7 @@ def odoo_servers(config, database, processes, workers, capacity, log_dir):
             balancer.close()
 
 
-def _wait_until_serving(port, timeout=180):
+def wait_until_serving(port, timeout=180):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with (

@@ -3,13 +3,14 @@ database of its own (the suite's test database keeps the add-on)."""
 
 import re
 import socket
+import subprocess
 
 import pytest
-from odoo_env import drop_database, query, run_odoo, uninstall_module
+from devenv import DEMO_MODULES, demo_server
+from odoo_env import drop_database, execute, query, run_odoo, uninstall_module
+from queue_servers import trigger_engine, wait_for_batch_jobs, wait_until_serving
 
 ADDON = "collections_automation"
-# What make run installs in its demo database (tools/devenv.py's DEMO_MODULES).
-DEMO_MODULES = (ADDON, "collections_automation_sms", "collections_automation_stripe", "payment_demo")
 DATABASE = "collections_install_check"
 
 
@@ -192,6 +193,51 @@ def test_a_demo_customer_pays_the_emailed_reminder_in_chromium(demo_database):
     )
     log = result.stdout + result.stderr
     assert re.search(r"0 failed, 0 error\(s\) of 1 tests", log), log[-4000:]
+
+
+def test_make_runs_server_runs_the_engine_through_the_job_queue(demo_database, tmp_path):
+    """make run serves the demo with queue_job's runner: the engine's
+    scheduled action queues its due work as jobs, and the server runs them."""
+    assert query(
+        demo_database, "SELECT state FROM ir_module_module WHERE name = 'collections_automation_queue_job'"
+    ) == [("installed",)]
+    [(enrollment_id, events_before)] = query(
+        demo_database,
+        """
+        SELECT e.id, (SELECT count(*) FROM collection_event v WHERE v.enrollment_id = e.id)
+          FROM collection_enrollment e
+         WHERE e.state = 'running' AND e.next_stage_id IS NOT NULL
+         ORDER BY e.id LIMIT 1
+        """,
+    )
+    # Its next stage falls due today.
+    execute(
+        demo_database,
+        "UPDATE collection_enrollment SET next_action_date = %s WHERE id = %s",
+        (_demo_today(demo_database), enrollment_id),
+    )
+    port = _free_port()
+    command, environment = demo_server(demo_database, http_port=port)
+    with open(tmp_path / "odoo.log", "w") as log:
+        server = subprocess.Popen(
+            [str(part) for part in command], stdout=log, stderr=subprocess.STDOUT, env=environment
+        )
+        try:
+            wait_until_serving(port)
+            trigger_engine(port, demo_database)
+            wait_for_batch_jobs(demo_database, timeout=300)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    batch_jobs = query(
+        demo_database,
+        "SELECT state, count(*) FROM queue_job WHERE method_name = '_job_run_due_batch' GROUP BY state",
+    )
+    assert batch_jobs == [("done", 1)], (tmp_path / "odoo.log").read_text()[-4000:]
+    events_after = query(
+        demo_database, "SELECT count(*) FROM collection_event WHERE enrollment_id = %s", (enrollment_id,)
+    )[0][0]
+    assert events_after > events_before, "the job ran the collection's next stage"
 
 
 def test_uninstall_removes_everything(demo_database):

@@ -476,9 +476,23 @@ def cmd_env(_args):
     print(f"environment: {ENV}\npython: {venv_python()}\nodoo config: {ODOO_CONF}")
 
 
-# The demo database also holds Odoo's demo payment provider, enabled by the
-# add-on's demo data: a person trying it can pay a reminder end to end.
-DEMO_MODULES = (ADDON, "collections_automation_sms", "collections_automation_stripe", "payment_demo")
+# The demo database holds every module of the repository, and Odoo's demo
+# payment provider, enabled by the add-on's demo data: a person trying it can
+# pay a reminder end to end.
+DEMO_MODULES = (
+    ADDON,
+    "collections_automation_sms",
+    "collections_automation_stripe",
+    "collections_automation_queue_job",
+    "payment_demo",
+)
+# With collections_automation_queue_job, the engine's scheduled action queues
+# its batches as jobs: the demo server runs queue_job's runner (a thread of
+# the threaded server), which asks the server itself to run them.
+DEMO_QUEUE_JOB_ENVIRONMENT = {
+    "ODOO_QUEUE_JOB_CHANNELS": "root:2,root.collections:2",
+    "ODOO_QUEUE_JOB_HOST": "127.0.0.1",
+}
 
 
 def ensure_demo_database(database):
@@ -504,8 +518,17 @@ def cmd_run(args):
         "  Log in as the demo accountant: demo / demo   (administrator: admin / admin)\n",
         flush=True,
     )
-    serve = odoo_command("-d", args.database, "--db-filter", f"^{args.database}$")
-    os.execv(str(venv_python()), [str(c) for c in serve])
+    command, environment = demo_server(args.database)
+    os.execve(str(venv_python()), [str(c) for c in command], environment)
+
+
+def demo_server(database, http_port=None):
+    """The command and the environment that serve the demo database, job
+    runner included."""
+    command = odoo_command("-d", database, "--db-filter", f"^{database}$", "--load=base,web,queue_job")
+    if http_port:
+        command += ["--http-port", str(http_port)]
+    return command, {**DEMO_QUEUE_JOB_ENVIRONMENT, **os.environ}
 
 
 # The test database also holds Odoo's demo payment provider: the portal tests
