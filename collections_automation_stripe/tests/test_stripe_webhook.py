@@ -10,6 +10,7 @@ from odoo.tests import HttpCase, tagged
 from .test_stripe_retries import StripeRetryCommon, days
 
 WEBHOOK = "/collections/stripe/webhook"
+ODOO_WEBHOOK = "/payment/stripe/webhook"
 WEBHOOK_LOGGER = "odoo.addons.collections_automation_stripe.controllers.stripe_webhook"
 
 
@@ -61,11 +62,28 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         digest = hmac.new(secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256).hexdigest()
         return f"t={timestamp},v1={digest}"
 
-    def _post(self, payload, signature=None):
+    def _post(self, payload, signature=None, endpoint=WEBHOOK):
         headers = {"Content-Type": "application/json"}
         if signature is not False:
             headers["Stripe-Signature"] = signature or self._signature(payload)
-        return self.url_open(WEBHOOK, data=payload, headers=headers)
+        return self.url_open(endpoint, data=payload, headers=headers)
+
+    def _charge_still_processing(self):
+        """A collection whose charge Stripe was still processing when the
+        engine ran (Stripe tells the end by webhook), and the charge's event."""
+        _invoice, enrollment = self._enroll()
+        self._token("pm_processing")
+        self._run_engine(days(1))
+        return enrollment, self._retries(enrollment)
+
+    def _decline_event(self, retry, event_id, decline_code, message="Declined"):
+        transaction = retry.payment_transaction_id
+        return self._event(
+            "payment_intent.payment_failed",
+            transaction,
+            event_id=event_id,
+            **self._declined(transaction, decline_code, message),
+        )
 
     def _pending_transaction(self, invoice, intent_id):
         token = self._token("pm_ok")
@@ -99,10 +117,8 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         self.assertEqual(enrollment.state, "paid")
 
     def test_a_charge_of_the_engine_paid_later_is_booked_by_the_next_post_processing(self):
-        invoice, enrollment = self._enroll()
-        self._token("pm_processing")
-        self._run_engine(days(1))
-        transaction = self._retries(enrollment).payment_transaction_id
+        enrollment, retry = self._charge_still_processing()
+        invoice, transaction = enrollment.move_id, retry.payment_transaction_id
         self.assertEqual(transaction.state, "pending")
         post_processing = self.env.ref("payment.cron_post_process_payment_tx")
         triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", post_processing.id)])
@@ -113,12 +129,12 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         self.assertEqual(transaction.state, "done")
         self.assertTrue(
             self.env["ir.cron.trigger"].search([("cron_id", "=", post_processing.id)]) - triggers,
-            "the post-processing runs now, not at its next hour",
+            "the post-processing runs now, not at its next run",
         )
         transaction._post_process()
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
         self.assertEqual(enrollment.state, "paid")
-        self.assertEqual(self._retries(enrollment).outcome, "done")
+        self.assertEqual(retry.outcome, "done")
 
     def test_a_replayed_event_is_a_no_op(self):
         invoice, _enrollment = self._enroll()
@@ -148,19 +164,9 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         self.assertEqual(invoice.collection_enrollment_ids.process_id, self.failure_process)
 
     def test_a_failed_retry_keeps_its_decline_code(self):
-        _invoice, enrollment = self._enroll()
-        # A charge still processing when the engine ran; Stripe tells the end.
-        self._token("pm_processing")
-        self._run_engine(days(1))
-        retry = self._retries(enrollment)
-        transaction = retry.payment_transaction_id
-        self.assertEqual(transaction.state, "pending")
-        payload = self._event(
-            "payment_intent.payment_failed",
-            transaction,
-            event_id="evt_retry_failed",
-            **self._declined(transaction, "lost_card", "Lost card"),
-        )
+        enrollment, retry = self._charge_still_processing()
+        self.assertEqual(retry.payment_transaction_id.state, "pending")
+        payload = self._decline_event(retry, "evt_retry_failed", "lost_card", "Lost card")
         self.assertEqual(self._post(payload).status_code, 200)
         self.assertEqual(
             (retry.outcome, retry.decline_code, retry.decline_class), ("failed", "lost_card", "hard")
@@ -170,23 +176,9 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
     def test_odoos_own_stripe_webhook_answers_a_late_decline_the_same_way(self):
         """Odoo's endpoint, /payment/stripe/webhook, runs the same handler
         behind a laxer door: a late decline it applies is classed too."""
-        _invoice, enrollment = self._enroll()
-        self._token("pm_processing")
-        self._run_engine(days(1))
-        retry = self._retries(enrollment)
-        transaction = retry.payment_transaction_id
-        payload = self._event(
-            "payment_intent.payment_failed",
-            transaction,
-            event_id="evt_odoo_endpoint",
-            **self._declined(transaction, "stolen_card", "Stolen card"),
-        )
-        response = self.url_open(
-            "/payment/stripe/webhook",
-            data=payload,
-            headers={"Content-Type": "application/json", "Stripe-Signature": self._signature(payload)},
-        )
-        self.assertEqual(response.status_code, 200)
+        enrollment, retry = self._charge_still_processing()
+        payload = self._decline_event(retry, "evt_odoo_endpoint", "stolen_card", "Stolen card")
+        self.assertEqual(self._post(payload, endpoint=ODOO_WEBHOOK).status_code, 200)
         self.assertEqual(
             (retry.outcome, retry.decline_code, retry.decline_class), ("failed", "stolen_card", "hard")
         )
@@ -211,21 +203,12 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         self.assertEqual(enrollment.state, "paid")
 
     def _late_soft_decline(self, retry, event_id):
-        transaction = retry.payment_transaction_id
-        payload = self._event(
-            "payment_intent.payment_failed",
-            transaction,
-            event_id=event_id,
-            **self._declined(transaction, "insufficient_funds", "No funds"),
-        )
+        payload = self._decline_event(retry, event_id, "insufficient_funds", "No funds")
         self.assertEqual(self._post(payload).status_code, 200)
 
     def test_a_late_soft_decline_plans_a_new_charge_of_its_own_stage(self):
         self.card_process.retry_schedule = "2"
-        _invoice, enrollment = self._enroll()
-        self._token("pm_processing")
-        self._run_engine(days(1))
-        retry = self._retries(enrollment)
+        enrollment, retry = self._charge_still_processing()
         self.assertEqual((enrollment.next_stage_id, enrollment.next_action_date), (self.retry_2, days(4)))
         with self._at(days(2)):
             self._late_soft_decline(retry, "evt_late_soft")
@@ -250,10 +233,7 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
                 "mail_template_id": self.env.ref("collections_automation.mail_template_overdue").id,
             }
         )
-        _invoice, enrollment = self._enroll()
-        self._token("pm_processing")
-        self._run_engine(days(1))
-        retry = self._retries(enrollment)
+        enrollment, retry = self._charge_still_processing()
         self._run_engine(days(4))
         self.assertEqual(enrollment.stage_id, self.retry_2, "the email stage ran")
         self._late_soft_decline(retry, "evt_later_soft")
@@ -268,26 +248,12 @@ class TestStripeWebhook(StripeRetryCommon, HttpCase):
         self.assertEqual(self._retries(enrollment)[-1].stage_id, self.retry_3)
 
     def test_a_decline_replayed_through_the_other_endpoint_is_answered_once(self):
-        _invoice, enrollment = self._enroll()
-        self._token("pm_processing")
-        self._run_engine(days(1))
-        retry = self._retries(enrollment)
-        transaction = retry.payment_transaction_id
-        payload = self._event(
-            "payment_intent.payment_failed",
-            transaction,
-            event_id="evt_both_endpoints",
-            **self._declined(transaction, "expired_card", "Expired"),
-        )
+        enrollment, retry = self._charge_still_processing()
+        payload = self._decline_event(retry, "evt_both_endpoints", "expired_card", "Expired")
         self.assertEqual(self._post(payload).status_code, 200)
         emails = enrollment.message_ids.filtered(lambda m: "needs an update" in (m.subject or ""))
         self.assertEqual(len(emails), 1)
-        response = self.url_open(
-            "/payment/stripe/webhook",
-            data=payload,
-            headers={"Content-Type": "application/json", "Stripe-Signature": self._signature(payload)},
-        )
-        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self._post(payload, endpoint=ODOO_WEBHOOK).status_code, 200)
         self.assertEqual(
             enrollment.message_ids.filtered(lambda m: "needs an update" in (m.subject or "")),
             emails,
