@@ -12,8 +12,8 @@ class PaymentProvider(models.Model):
 
     def _build_request_url(self, endpoint, *, is_proxy_request=False, **kwargs):
         """Stripe's API address, or the stand-in named by the system
-        parameter ``collections_automation.stripe_api_base`` (localstripe,
-        or the tests' fake Stripe on 127.0.0.1)."""
+        parameter ``collections_automation.stripe_api_base`` (the tests'
+        fake Stripe on 127.0.0.1)."""
         base = self.code == "stripe" and not is_proxy_request and self._get_collection_stripe_api_base()
         if base:
             return urljoin(f"{base.rstrip('/')}/v1/", endpoint)

@@ -1,14 +1,15 @@
-import logging
-
 from odoo import api, models
 
 from .payment_provider import STRIPE_ANSWER_KEY
 
-_logger = logging.getLogger(__name__)
-
 # PaymentIntent statuses that Odoo's Stripe module leaves in draft but that
 # an off-session charge cannot get past without the customer.
 STRIPE_CUSTOMER_ACTION_STATUSES = ("requires_action", "requires_confirmation")
+
+
+def get_stripe_error_codes(error):
+    """(decline code, advice code) of a Stripe error object."""
+    return error.get("decline_code") or error.get("code"), error.get("advice_code")
 
 
 class StripeChargeAnswer:
@@ -26,11 +27,9 @@ class StripeChargeAnswer:
 
     def get_codes(self):
         """(decline code, advice code) of a refusal, else (None, None)."""
-        if self.error:
-            return self.error.get("decline_code") or self.error.get("code"), self.error.get("advice_code")
-        error = self.intent.get("last_payment_error") or {}
+        error = self.error or self.intent.get("last_payment_error")
         if error:
-            return error.get("decline_code") or error.get("code"), error.get("advice_code")
+            return get_stripe_error_codes(error)
         if self.intent.get("status") in STRIPE_CUSTOMER_ACTION_STATUSES:
             return "authentication_required", None
         return None, None
@@ -92,9 +91,7 @@ class PaymentTransaction(models.Model):
         )
         if not collection_event:
             return
-        error = intent.get("last_payment_error") or {}
-        decline_code = error.get("decline_code") or error.get("code")
-        advice_code = error.get("advice_code")
+        decline_code, advice_code = get_stripe_error_codes(intent.get("last_payment_error") or {})
         collection_event.write(
             {
                 "outcome": "failed",
