@@ -4,9 +4,10 @@ import configparser
 import os
 import subprocess
 import sys
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
+import devenv
 import psycopg2
 
 import odoo
@@ -68,6 +69,18 @@ def install_modules(database, *modules, **run_options):
 
 def drop_database(name):
     subprocess.run(["dropdb", "--if-exists", "--force", name], check=True, capture_output=True)
+
+
+@contextmanager
+def database_copy(source, target):
+    """``target``, a copy of ``source`` and its filestore, dropped when the
+    block ends, however it ends: a test that changes a database shared by
+    others works on a copy, and leaves the shared one as it found it."""
+    devenv.copy_database(source, target)
+    try:
+        yield target
+    finally:
+        devenv.drop_database(target)
 
 
 def connect(database):
