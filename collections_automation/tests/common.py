@@ -5,7 +5,7 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import HttpCase, new_test_user
 from odoo.tests import common as odoo_tests_common
@@ -46,6 +46,17 @@ class ChromiumCase(HttpCase):
         super().setUpClass()
         iterations = round(CHROMIUM_START_SECONDS / odoo_tests_common.CHECK_BROWSER_SLEEP)
         cls.startClassPatcher(patch.object(odoo_tests_common, "CHECK_BROWSER_ITERATIONS", iterations))
+
+
+def frozen_clock(moment):
+    """The patchers that set Python's clock to ``moment`` (naive UTC) and let
+    it tick from there, and every database cursor's ``now()`` with it, for
+    tests whose work spans requests or transactions (test cursors read
+    Python's clock)."""
+    return (
+        freeze_time(moment, tick=True),
+        patch.object(sql_db.Cursor, "now", lambda _cursor: datetime.now()),
+    )
 
 
 def days(count):
@@ -232,6 +243,16 @@ class CollectionsCommon(AccountTestInvoicingCommon):
                 "demo_simulated_state": simulated_state,
             }
         )
+
+    @classmethod
+    def _freeze_class_clock(cls, moment):
+        """Python's clock from ``moment`` (naive UTC) on, ticking, and the
+        database cursor's ``now()`` with it, for the fixtures and every test
+        of the class: the pages its HTTP server renders count from that day,
+        whatever the machine's clock says. Call it before the fixtures. (The
+        requests' test cursors read Python's clock.)"""
+        for patcher in frozen_clock(moment):
+            cls.startClassPatcher(patcher)
 
     @contextmanager
     def _at(self, day, hour=12, minute=0):

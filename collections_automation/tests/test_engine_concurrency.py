@@ -3,6 +3,7 @@ run one action twice, and a crash in the middle of a run loses nothing and
 repeats nothing when the next run comes."""
 
 from contextlib import closing
+from datetime import datetime, time
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api
@@ -10,6 +11,8 @@ from odoo.fields import Command
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
+
+from .common import days, frozen_clock
 
 ADDON = "collections_automation"
 ENROLLMENTS = 20
@@ -28,6 +31,10 @@ class WorkerCrash(BaseException):
 class TestEngineConcurrency(BaseCase):
     def setUp(self):
         super().setUp()
+        # Every run counts its day from this Wednesday noon, whatever the
+        # machine's clock says (a run near midnight would see two days).
+        for patcher in frozen_clock(datetime.combine(days(2), time(12))):
+            self.startPatcher(patcher)
         self.registry = Registry(get_db_name())
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})

@@ -308,20 +308,21 @@ class TestLifecycle(CollectionsCommon):
     # ------------------------------------------------------------------
 
     def test_the_trigger_count_follows_the_companys_automatic_enrollment_switch(self):
-        self._create_invoice(due_date=self._company_today() - timedelta(days=30))
-        self.assertEqual(self.standard_process.trigger_enroll_count, 1)
-        activation = self.env["collection.process.activation"].create(
-            {"process_id": self.standard_process.id}
-        )
-        self.assertEqual(activation.enroll_count, 1)
-        self.env.company.collection_auto_enroll = False
-        self.standard_process.invalidate_recordset(["trigger_enroll_count"])
-        self.assertEqual(self.standard_process.trigger_enroll_count, 0)
-        activation = self.env["collection.process.activation"].create(
-            {"process_id": self.standard_process.id}
-        )
-        self.assertEqual(activation.enroll_count, 0)
-        self.assertTrue(activation.auto_enroll_off)
+        self._create_invoice(due_date=DAY_0)
+        with self._at(days(30)):
+            self.assertEqual(self.standard_process.trigger_enroll_count, 1)
+            activation = self.env["collection.process.activation"].create(
+                {"process_id": self.standard_process.id}
+            )
+            self.assertEqual(activation.enroll_count, 1)
+            self.env.company.collection_auto_enroll = False
+            self.standard_process.invalidate_recordset(["trigger_enroll_count"])
+            self.assertEqual(self.standard_process.trigger_enroll_count, 0)
+            activation = self.env["collection.process.activation"].create(
+                {"process_id": self.standard_process.id}
+            )
+            self.assertEqual(activation.enroll_count, 0)
+            self.assertTrue(activation.auto_enroll_off)
 
     # ------------------------------------------------------------------
     # Collect any payment from the desk
@@ -588,6 +589,22 @@ class TestContactPolicy(CollectionsCommon):
         self.assertEqual(deferred.enrollment_id.next_action_date, days(4))
         self._walk(4, 4)
         self.assertEqual(len(self._reminders(one | two)), 2, "the other one on Friday")
+
+    def test_a_stage_due_on_saturday_runs_on_monday(self):
+        # Due on Thursday; the reminder falls on Saturday (day 5).
+        invoice = self._create_invoice(due_date=days(2))
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(5))
+        self.assertFalse(self._reminders(enrollment), "nothing on Saturday")
+        self.assertEqual(self._deferrals(enrollment).mapped("stage_id"), enrollment.next_stage_id)
+        self.assertEqual(enrollment.next_action_date, days(7), "deferred to Monday")
+        self._run_engine(days(6))
+        self.assertFalse(self._reminders(enrollment), "nothing on Sunday")
+        self._run_engine(days(7))
+        reminder = self._reminders(enrollment)
+        self.assertEqual(len(reminder), 1)
+        self.assertEqual(reminder.date.date(), days(7), "sent on Monday")
 
     def test_no_message_on_a_weekend_or_a_public_holiday(self):
         calendar = self.env.company.resource_calendar_id

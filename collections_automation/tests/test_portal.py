@@ -1,20 +1,22 @@
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from odoo import fields
 from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 
-from .common import CollectionsCommon
+from .common import CollectionsCommon, days
 
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class PaymentRequestCommon(CollectionsCommon):
     """A customer with two invoices in a consolidating process, a portal
-    user for them, another customer, and Odoo's demo payment provider."""
+    user for them, another customer, and Odoo's demo payment provider; on a
+    Thursday, 10 days after DAY_0, from noon UTC."""
 
     @classmethod
     def setUpClass(cls):
+        cls._freeze_class_clock(datetime.combine(days(10), time(12)))
         super().setUpClass()
         company = cls.env.company
         cls.standard_process.write({"consolidate": True, "payment_page_title": "Settle your account"})

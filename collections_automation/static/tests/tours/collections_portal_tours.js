@@ -1,10 +1,5 @@
 import { registry } from "@web/core/registry";
 
-/** A day a few days ahead, as an <input type="date"> value. */
-function dayAhead(days) {
-    return new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
-}
-
 /** Enter a test card in Odoo's payment form with the demo provider, and submit. */
 function submitDemoCard(submitContent) {
     return [
@@ -89,7 +84,10 @@ registry.category("web_tour.tours").add("collections_portal_save_card_tour", {
     ],
 });
 
-/** A customer promises to pay in three days. */
+/**
+ * A customer promises to pay on the first day the page offers: the server's
+ * day, on the company's calendar, whatever the browser's clock says.
+ */
 registry.category("web_tour.tours").add("collections_portal_promise_tour", {
     steps: () => [
         { trigger: ".o_collection_request h2:contains('Settle your account')" },
@@ -97,7 +95,7 @@ registry.category("web_tour.tours").add("collections_portal_promise_tour", {
             content: "Choose the date",
             trigger: ".o_collection_promise_form input[name=promise_date]",
             run() {
-                this.anchor.value = dayAhead(3);
+                this.anchor.value = this.anchor.min;
             },
         },
         {
