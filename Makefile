@@ -5,11 +5,12 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test lint simulate bench bench-peer bench-scale load screenshots dist readme env help
+.PHONY: run test test-clock lint simulate bench bench-peer bench-scale load screenshots dist readme env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
-	@echo "make test   run the whole test suite on a fresh database"
+	@echo "make test   run the whole test suite on a fresh database, its date-sensitive part at every moment of the clock matrix"
+	@echo "make test-clock  the whole suite at every moment of the clock matrix (MOMENTS=saturday,new-year for some)"
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make simulate  a simulated year of collections, invariants checked daily (DAYS, CUSTOMERS, SEED)"
 	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
@@ -30,6 +31,11 @@ run:
 # Pass pytest options with T, e.g. make test T="-k test_access"
 test:
 	@$(DEVENV) test $(T)
+
+# The suite (or T's part of it) with the machine's clock, and the database's,
+# set to each moment of the clock matrix (tools/clock_matrix.py).
+test-clock:
+	@$(DEVENV) test-clock $(T)
 
 lint:
 	@$(DEVENV) lint

@@ -26,7 +26,10 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
+
+import clock_matrix
 
 REPO = Path(__file__).resolve().parent.parent
 ADDON = "collections_automation"
@@ -423,7 +426,7 @@ def ensure_oca_addons():
     OCA_ADDONS_STAMP.write_text(wanted)
 
 
-def write_odoo_conf():
+def write_odoo_conf(path=ODOO_CONF, **overrides):
     (ENV / "data").mkdir(exist_ok=True)
     options = {
         "addons_path": addons_path(),
@@ -437,8 +440,10 @@ def write_odoo_conf():
     for variable, option in (("PGHOST", "db_host"), ("PGPORT", "db_port"), ("PGPASSWORD", "db_password")):
         if os.environ.get(variable):
             options[option] = os.environ[variable]
-    ODOO_CONF.parent.mkdir(exist_ok=True)
-    ODOO_CONF.write_text("[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items()))
+    options.update(overrides)
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("[options]\n" + "".join(f"{key} = {value}\n" for key, value in options.items()))
+    return path
 
 
 def odoo_command(*args, conf=None):
@@ -457,8 +462,8 @@ def ensure(with_chromium=False):
     write_odoo_conf()
 
 
-def drop_database(name):
-    run(["dropdb", "--if-exists", "--force", name], check=False, capture_output=True)
+def drop_database(name, env=None):
+    run(["dropdb", "--if-exists", "--force", name], check=False, capture_output=True, env=env)
     shutil.rmtree(ENV / "data" / "filestore" / name, ignore_errors=True)
 
 
@@ -544,23 +549,132 @@ TEST_MODULES = (
 
 def cmd_test(args):
     ensure(with_chromium=True)
-    database = args.database
+    ensure_libfaketime()
+    returncode = run_suite(args.database, args.pytest_args)
+    if not args.pytest_args:
+        # The whole suite: its date-sensitive part runs again at each moment
+        # of the clock matrix (make test-clock runs all of it there).
+        returncode = run_clock_matrix(CLOCK_SENSITIVE_TESTS) or returncode
+    return returncode
+
+
+def run_suite(database, pytest_args, conf=ODOO_CONF, environment=None):
+    """Create ``database`` afresh (no demo data) with the test modules and
+    run pytest on it; pytest's return code."""
+    environment = {**os.environ, **(environment or {})}
     log(f"creating the test database {database} (no demo data)")
-    drop_database(database)
-    run(odoo_command("-d", database, "-i", ",".join(TEST_MODULES), "--stop-after-init", "--log-level=warn"))
-    env = dict(os.environ, COLLECTIONS_ODOO_CONF=str(ODOO_CONF), COLLECTIONS_TEST_DB=database)
+    drop_database(database, env=environment)
+    install_test_modules(database, conf, environment)
+    return run_pytest(database, pytest_args, conf, environment)
+
+
+def install_test_modules(database, conf, environment):
+    command = odoo_command("-d", database, "-i", ",".join(TEST_MODULES), "--stop-after-init", conf=conf)
+    run([*command, "--log-level=warn"], env=environment)
+
+
+def run_pytest(database, pytest_args, conf, environment):
+    environment = dict(environment, COLLECTIONS_ODOO_CONF=str(conf), COLLECTIONS_TEST_DB=database)
     pytest = [
         venv_python(),
         "-m",
         "pytest",
-        f"--odoo-config={ODOO_CONF}",
+        f"--odoo-config={conf}",
         f"--odoo-database={database}",
         "-p",
         "no:cacheprovider",
-        *args.pytest_args,
+        *pytest_args,
     ]
-    result = run(pytest, cwd=REPO, env=env, check=False)
-    return result.returncode
+    return run(pytest, cwd=REPO, env=environment, check=False).returncode
+
+
+# --------------------------------------------------------------------------
+# The clock matrix (tools/clock_matrix.py)
+# --------------------------------------------------------------------------
+
+CLOCK_CONF = ODOO_CONF.with_name(f"{ODOO_CONF.stem}-clock.conf")
+CLOCK_TEMPLATE_DB = "collections_clock_template"
+# What reads the day or the hour, and what starts processes that read it on
+# their own clock: make test runs these at every moment of the matrix.
+CLOCK_SENSITIVE_TESTS = ("tests/test_bridges.py",)
+
+
+def ensure_libfaketime():
+    if not clock_matrix.find_libfaketime() and can_install_packages():
+        apt_install("faketime")
+    if not clock_matrix.find_libfaketime():
+        raise SetupError("error: the clock matrix needs libfaketime: install Debian's faketime package")
+    if not clock_matrix.find_postgres_bin():
+        raise SetupError("error: the clock matrix needs PostgreSQL's initdb and pg_ctl (Debian's postgresql)")
+
+
+def cmd_test_clock(args):
+    """The suite (or the part of it that pytest's arguments select) at every
+    moment of the clock matrix, or at those named by --moments."""
+    ensure(with_chromium=True)
+    ensure_libfaketime()
+    return run_clock_matrix(args.pytest_args, names=args.moments)
+
+
+def check_matrix_clock(moment, environment):
+    """Refuse to run when Python's clock or the database's, as the suite
+    will read them, is not at ``moment``: a matrix that did not move the
+    clock would pass without proving anything."""
+    probe = "import datetime; print(datetime.datetime.now(datetime.UTC).isoformat())"
+    python_now = run([venv_python(), "-c", probe], env=environment, capture_output=True, text=True).stdout
+    database_now = run(
+        ["psql", "-d", "postgres", "-Atc", "SELECT now() AT TIME ZONE 'UTC'"],
+        env=environment,
+        capture_output=True,
+        text=True,
+    ).stdout
+    for reader, reading in (("Python", python_now), ("PostgreSQL", database_now)):
+        seen = datetime.fromisoformat(reading.strip()).replace(tzinfo=UTC)
+        if abs((seen - moment).total_seconds()) > 60:
+            raise SetupError(
+                f"error: the clock matrix set {moment:%Y-%m-%d %H:%M} UTC, {reader} reads {seen}"
+            )
+
+
+def run_clock_matrix(pytest_args, names=None):
+    """pytest with ``pytest_args`` at each moment of the matrix, on a copy of
+    a database built once, before them; a table of the outcomes, and
+    non-zero when any moment failed."""
+    moments = clock_matrix.clock_moments(clock_matrix.real_now())
+    if names:
+        unknown = set(names.split(",")) - {name for name, _what, _moment in moments}
+        if unknown:
+            raise SetupError(f"error: unknown moments {', '.join(sorted(unknown))}")
+        moments = [moment for moment in moments if moment[0] in names.split(",")]
+    outcomes = []
+    log("starting PostgreSQL on the clock matrix's clock")
+    with clock_matrix.FakeClockServer(
+        db_user(), clock_matrix.find_libfaketime(), clock_matrix.find_postgres_bin()
+    ) as server:
+        environment = {**os.environ, **server.client_environment()}
+        conf = write_odoo_conf(
+            CLOCK_CONF,
+            db_host="127.0.0.1",
+            db_port=server.port,
+            http_port=os.environ.get("CLOCK_HTTP_PORT", "8169"),
+        )
+        log(f"creating {CLOCK_TEMPLATE_DB} with the test modules, at the machine's time")
+        install_test_modules(CLOCK_TEMPLATE_DB, conf, environment)
+        for name, what, moment in moments:
+            server.set_clock(moment)
+            database = f"collections_clock_{name.replace('-', '_')}"
+            log(f"clock matrix: {name}, {clock_matrix.describe(moment)}: {what}")
+            check_matrix_clock(moment, environment)
+            copy_database(CLOCK_TEMPLATE_DB, database, env=environment)
+            started = time.monotonic()
+            returncode = run_pytest(database, pytest_args, conf, environment)
+            outcomes.append((name, moment, returncode, time.monotonic() - started))
+            drop_database(database, env=environment)
+    print("\nclock matrix:")
+    for name, moment, returncode, seconds in outcomes:
+        verdict = "passed" if returncode == 0 else f"FAILED ({returncode})"
+        print(f"  {name:<11} {clock_matrix.describe(moment)}  {verdict} in {seconds:.0f} s")
+    return next((returncode for *_rest, returncode, _seconds in outcomes if returncode), 0)
 
 
 SIMULATION_TEST = "collections_automation/tests/test_simulation.py"
@@ -695,9 +809,9 @@ def ensure_peer():
     return conf
 
 
-def copy_database(source, target):
-    drop_database(target)
-    run(["createdb", "-T", source, target], capture_output=True)
+def copy_database(source, target, env=None):
+    drop_database(target, env=env)
+    run(["createdb", "-T", source, target], capture_output=True, env=env)
     filestore = ENV / "data" / "filestore"
     if (filestore / source).is_dir():
         shutil.copytree(filestore / source, filestore / target)
@@ -969,6 +1083,9 @@ def main(argv=None):
     test_parser = commands.add_parser("test", help="run the test suite on a fresh database")
     test_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
     test_parser.set_defaults(func=cmd_test)
+    clock_parser = commands.add_parser("test-clock", help="the test suite at each moment of the clock matrix")
+    clock_parser.add_argument("--moments", default=os.environ.get("MOMENTS"), help="some of them, by name")
+    clock_parser.set_defaults(func=cmd_test_clock)
     commands.add_parser("lint", help="run ruff and pylint-odoo").set_defaults(func=cmd_lint)
     simulate_parser = commands.add_parser("simulate", help="simulate a long history of collections")
     simulate_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
