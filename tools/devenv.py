@@ -594,9 +594,18 @@ def run_pytest(database, pytest_args, conf, environment):
 
 CLOCK_CONF = ODOO_CONF.with_name(f"{ODOO_CONF.stem}-clock.conf")
 CLOCK_TEMPLATE_DB = "collections_clock_template"
-# What reads the day or the hour, and what starts processes that read it on
-# their own clock: make test runs these at every moment of the matrix.
-CLOCK_SENSITIVE_TESTS = ("tests/test_bridges.py",)
+# make test runs these again at every moment of the matrix, within a few
+# minutes: the engine in an Odoo shell on the process's own clock, the
+# payment pages that count days from the company's today, the quiet days and
+# caps, and the engine's runs across real transactions. The rest (the demo
+# server, the tours, the simulation) runs there in make test-clock.
+CLOCK_SENSITIVE_TESTS = (
+    "tests/test_bridges.py::test_the_core_needs_neither_payment_stripe_nor_the_stripe_package",
+    "collections_automation/tests/test_portal.py",
+    "collections_automation/tests/test_lifecycle.py::TestContactPolicy",
+    "collections_automation/tests/test_engine_concurrency.py",
+    "-q",
+)
 
 
 def ensure_libfaketime():
