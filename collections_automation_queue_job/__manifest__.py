@@ -1,7 +1,7 @@
 {
     "name": "Collections Automation: Job Queue",
     "summary": "Run the collections engine's batches as OCA queue_job jobs, on every worker of every server",
-    "version": "19.0.1.0.1",
+    "version": "19.0.1.0.2",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",

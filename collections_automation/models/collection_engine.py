@@ -158,6 +158,12 @@ class CollectionEngine(models.AbstractModel):
         # Another worker may have run these rows and committed between our
         # query plan and the lock: read them again.
         enrollments.invalidate_recordset()
+        return self._filter_due_now(enrollments)
+
+    @api.model
+    def _filter_due_now(self, enrollments):
+        """The due query reaches the latest calendar day on earth
+        (``_get_horizon_date``): keep what is due on its company's day."""
         return enrollments.filtered(
             lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
         )

@@ -111,6 +111,16 @@ class CollectionEngine(models.AbstractModel):
         )._job_run_due_batch(limit, partition)
 
     @api.model
+    def _has_due_work(self, limit, partition):
+        """Whether the partition's next batch would find work due on its
+        company's day; work due tomorrow there, which the due query already
+        reaches late in the UTC day, is the next run's."""
+        rows = self.env.execute_query(
+            self._get_due_query(partition, order="next_action_date, id", limit=limit).select()
+        )
+        return bool(self._filter_due_now(self.env["collection.enrollment"].browse(row[0] for row in rows)))
+
+    @api.model
     def _job_run_due_batch(self, limit, partition):
         """One job of the queue: run one batch of the due work of its
         partition of the customers. A conflict with another worker raises
@@ -121,9 +131,7 @@ class CollectionEngine(models.AbstractModel):
             return "nothing due"
         before = self._get_progress_marks(batch)
         self._run_batch(batch)
-        if self._get_progress_marks(batch) != before and self.env.execute_query(
-            self._get_due_query(partition, limit=1).select()
-        ):
+        if self._get_progress_marks(batch) != before and self._has_due_work(limit, partition):
             # More due work in the partition (a batch's worth more, or a
             # collection due again for its next stage): the same job again,
             # after this one commits. The cron loops instead.

@@ -172,6 +172,16 @@ class TestQueueJobEngine(CollectionsCommon):
         self.assertEqual(set(enrollments.mapped("stage_id")), {call_stage})
         self.assertEqual(len(self._reminders(enrollments)), 2)
 
+    def test_work_due_tomorrow_gets_no_job_today(self):
+        # At noon UTC it is already tomorrow at UTC+14, where the due query
+        # reaches; in Brussels tomorrow's reminder is not due yet.
+        due_today, due_tomorrow = self._enroll(2)
+        due_tomorrow.next_action_date = REMINDER_DAY + timedelta(days=1)
+        self._scheduled_run(limit=2)
+        self.assertEqual(self._perform_until_none_waits(), 1, "one job, for today's reminder")
+        self.assertEqual(len(self._reminders(due_today)), 1)
+        self.assertFalse(self._reminders(due_tomorrow))
+
     def test_a_large_run_refreshes_the_statistics_after_all_its_batches(self):
         self._enroll(5)
         with patch.object(collection_engine, "STATISTICS_REFRESH_ROWS", 5):
