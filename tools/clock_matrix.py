@@ -135,7 +135,10 @@ class FakeClockServer:
         return []
 
     def clock_environment(self):
-        """The variables that put a process on the matrix's clock."""
+        """The variables that put a process on the matrix's clock. Its
+        monotonic clock moves by the same offset, which changes no interval:
+        with FAKETIME_DONT_FAKE_MONOTONIC, Debian's libfaketime 0.9.10 makes
+        Python's time.sleep() fail with EINVAL."""
         return {
             "LD_PRELOAD": str(self.libfaketime),
             "FAKETIME_TIMESTAMP_FILE": str(self.offset_file),

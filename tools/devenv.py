@@ -462,9 +462,15 @@ def ensure(with_chromium=False):
     write_odoo_conf()
 
 
+def data_dir(env=None):
+    """Odoo's data folder (the filestore's parent) of the runs that use
+    ``env``: the environment's, or one of the clock matrix's own."""
+    return Path((env or os.environ).get("COLLECTIONS_DATA_DIR") or ENV / "data")
+
+
 def drop_database(name, env=None):
     run(["dropdb", "--if-exists", "--force", name], check=False, capture_output=True, env=env)
-    shutil.rmtree(ENV / "data" / "filestore" / name, ignore_errors=True)
+    shutil.rmtree(data_dir(env) / "filestore" / name, ignore_errors=True)
 
 
 def database_exists(name):
@@ -592,7 +598,6 @@ def run_pytest(database, pytest_args, conf, environment):
 # The clock matrix (tools/clock_matrix.py)
 # --------------------------------------------------------------------------
 
-CLOCK_CONF = ODOO_CONF.with_name(f"{ODOO_CONF.stem}-clock.conf")
 CLOCK_TEMPLATE_DB = "collections_clock_template"
 # make test runs these again at every moment of the matrix, within a few
 # minutes: the engine in an Odoo shell on the process's own clock, the
@@ -654,18 +659,27 @@ def run_clock_matrix(pytest_args, names=None):
         unknown = set(names.split(",")) - {name for name, _what, _moment in moments}
         if unknown:
             raise SetupError(f"error: unknown moments {', '.join(sorted(unknown))}")
-        moments = [moment for moment in moments if moment[0] in names.split(",")]
+        by_name = {moment[0]: moment for moment in moments}
+        moments = [by_name[name] for name in names.split(",")]
     outcomes = []
     log("starting PostgreSQL on the clock matrix's clock")
     with clock_matrix.FakeClockServer(
         db_user(), clock_matrix.find_libfaketime(), clock_matrix.find_postgres_bin()
     ) as server:
-        environment = {**os.environ, **server.client_environment()}
+        # A configuration, a data folder and an HTTP port of its own: the
+        # matrix may run beside make test, whose suite-level tests use the
+        # same database names on the other server.
+        environment = {
+            **os.environ,
+            **server.client_environment(),
+            "COLLECTIONS_DATA_DIR": str(server.folder / "odoo-data"),
+        }
         conf = write_odoo_conf(
-            CLOCK_CONF,
+            ODOO_CONF.with_name(f"{ODOO_CONF.stem}-clock-{server.port}.conf"),
             db_host="127.0.0.1",
             db_port=server.port,
-            http_port=os.environ.get("CLOCK_HTTP_PORT", "8169"),
+            http_port=clock_matrix.free_port(),
+            data_dir=data_dir(environment),
         )
         log(f"creating {CLOCK_TEMPLATE_DB} with the test modules, at the machine's time")
         install_test_modules(CLOCK_TEMPLATE_DB, conf, environment)
@@ -679,6 +693,7 @@ def run_clock_matrix(pytest_args, names=None):
             returncode = run_pytest(database, pytest_args, conf, environment)
             outcomes.append((name, moment, returncode, time.monotonic() - started))
             drop_database(database, env=environment)
+        conf.unlink()
     print("\nclock matrix:")
     for name, moment, returncode, seconds in outcomes:
         verdict = "passed" if returncode == 0 else f"FAILED ({returncode})"
@@ -821,7 +836,7 @@ def ensure_peer():
 def copy_database(source, target, env=None):
     drop_database(target, env=env)
     run(["createdb", "-T", source, target], capture_output=True, env=env)
-    filestore = ENV / "data" / "filestore"
+    filestore = data_dir(env) / "filestore"
     if (filestore / source).is_dir():
         shutil.copytree(filestore / source, filestore / target)
 
