@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from odoo_env import drop_database, odoo_config_path, run_odoo
+from odoo_env import database_copy, drop_database, odoo_config_path, run_odoo
 from queue_servers import (
     BRIDGE,
     odoo_servers,
@@ -179,7 +179,16 @@ env.cr.commit()
 )
 
 
-def test_without_the_bridge_the_scheduled_action_runs_the_work_itself(database):
+@pytest.fixture
+def database_copy_without_bridge(database):
+    """The uninstall works on a copy: the database of the other tests keeps
+    its bridge, whatever happens here."""
+    with database_copy(database, f"{DATABASE}_copy") as copy:
+        yield copy
+
+
+def test_without_the_bridge_the_scheduled_action_runs_the_work_itself(database_copy_without_bridge):
+    database = database_copy_without_bridge
     uninstall, run = UNINSTALL_AND_RUN
     run_odoo("shell", "-d", database, "--no-http", "--log-level=warn", stdin=uninstall)
     states = _module_states(database)
