@@ -389,10 +389,14 @@ class CollectionEnrollment(models.Model):
     @api.model
     def _get_company_tz(self, company):
         """The time zone of the company's calendar, on which every day of a
-        collection is counted (enrolled, due, planned, closed, collected)."""
+        collection is counted (enrolled, due, planned, closed, collected):
+        its partner's, else its working calendar's, never the time zone of
+        whoever asks, so that the engine, the desk and the KPIs agree on the
+        day near midnight."""
         # sudo: a company's time zone is no secret to its users, and the
         # engine and the KPIs read it without access rules in the way.
-        return company.sudo().partner_id.tz or self.env.user.tz or "UTC"
+        company = company.sudo()
+        return company.partner_id.tz or company.resource_calendar_id.tz or "UTC"
 
     @api.model
     def _get_company_today(self, company):

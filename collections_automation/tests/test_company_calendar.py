@@ -76,3 +76,15 @@ class TestCompanyCalendar(CollectionsCommon):
             self._pay_as(self.brussels_user, day=days(4))
         self.assertEqual((enrollment.state, self.invoice.payment_state), ("cancelled", "paid"))
         self.assertEqual(self._cash_collected(), 0.0)
+
+    def test_without_a_partner_time_zone_the_working_calendar_says_the_day_for_everyone(self):
+        self.env.company.partner_id.tz = False
+        self.env.company.resource_calendar_id.tz = "Europe/Brussels"
+        with self._at(DAY_0, hour=23, minute=30):
+            seen = {
+                user.login: self.env["collection.enrollment"]
+                .with_user(user)
+                ._get_company_today(self.env.company)
+                for user in (self.new_york_user, self.utc_user, self.kiritimati_user)
+            }
+        self.assertEqual(set(seen.values()), {days(1)}, f"one calendar, whoever asks: {seen}")
