@@ -3,6 +3,7 @@ dependency comes, and uninstalls alone. Each test works on its own copy of a
 database with the core alone, so one that fails halfway (a bridge left
 uninstalled) never fails the next."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def without_stripe_package():
         package = Path(folder) / "stripe"
         package.mkdir()
         (package / "__init__.py").write_text("raise ImportError('no stripe package on this machine')\n")
-        yield {"PYTHONPATH": folder}
+        yield {"PYTHONPATH": os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH")]))}
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ and the server it starts follows the offset the suite's processes read."""
 import getpass
 import os
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,3 +72,41 @@ def test_the_server_and_a_process_read_the_moment_of_the_offset_file():
         minutes=1
     )
     assert shell_date.strip() == "2028-02-29 23"
+
+
+WAITS_AND_SLEEPS = """
+import queue, threading, time
+threading.Event().wait(0.2)
+try:
+    queue.Queue().get(timeout=0.2)
+except queue.Empty:
+    pass
+time.sleep(0.2)
+print(time.strftime("%Y-%m-%d", time.gmtime()))
+"""
+
+
+def test_a_python_process_on_the_matrix_clock_waits_and_sleeps_for_the_time_asked():
+    """A timed wait on a clock moved years ahead must not last until the
+    machine's clock gets there: the job queue's runner thread waits so."""
+    library, postgres_bin = clock_matrix.find_libfaketime(), clock_matrix.find_postgres_bin()
+    assert library and postgres_bin, "make test installs libfaketime (Debian's faketime) and PostgreSQL"
+    server = clock_matrix.FakeClockServer(
+        os.environ.get("PGUSER") or getpass.getuser(), library, postgres_bin
+    )
+    try:
+        server.set_offset(
+            (datetime(2030, 12, 31, 23, 30, tzinfo=UTC) - clock_matrix.real_now()).total_seconds()
+        )
+        environment = {**os.environ, **server.clock_environment()}
+        finished = subprocess.run(
+            [sys.executable, "-c", WAITS_AND_SLEEPS],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+    finally:
+        server.stop()
+    assert finished.stdout.strip() in {"2030-12-31", "2031-01-01"}

@@ -31,6 +31,7 @@ LIBFAKETIME_DIRECTORIES = (
 )
 # libfaketime reads the offset file again at most this often (seconds).
 OFFSET_REREAD_SECONDS = 1
+CLOCK_SITE = Path(__file__).resolve().parent / "clock_site"
 
 
 def _next_day(after, matches):
@@ -135,14 +136,17 @@ class FakeClockServer:
         return []
 
     def clock_environment(self):
-        """The variables that put a process on the matrix's clock. Its
-        monotonic clock moves by the same offset, which changes no interval:
-        with FAKETIME_DONT_FAKE_MONOTONIC, Debian's libfaketime 0.9.10 makes
-        Python's time.sleep() fail with EINVAL."""
+        """The variables that put a process on the matrix's clock. Only the
+        wall clock moves: a monotonic clock moved by the offset makes timed
+        lock waits hang (see clock_site/sitecustomize.py, which Python
+        processes load to sleep without it)."""
+        python_path = os.pathsep.join(filter(None, [str(CLOCK_SITE), os.environ.get("PYTHONPATH")]))
         return {
             "LD_PRELOAD": str(self.libfaketime),
             "FAKETIME_TIMESTAMP_FILE": str(self.offset_file),
             "FAKETIME_CACHE_DURATION": str(OFFSET_REREAD_SECONDS),
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "PYTHONPATH": python_path,
         }
 
     def client_environment(self):
