@@ -14,6 +14,7 @@ import xmlrpc.client
 from contextlib import closing, contextmanager, suppress
 
 import psutil
+from clock_matrix import free_port
 from odoo_env import connect, query
 
 import odoo.release
@@ -26,12 +27,6 @@ OPEN_BATCH_JOBS = """
      WHERE method_name = '_job_run_due_batch'
        AND state IN ('wait_dependencies', 'pending', 'enqueued', 'started')
 """
-
-
-def free_port():
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class LoadBalancer:

@@ -5,10 +5,10 @@ of it, so that its failure leaves the others a database as make run builds
 it."""
 
 import re
-import socket
 import subprocess
 
 import pytest
+from clock_matrix import free_port
 from devenv import DEMO_MODULES, demo_server
 from odoo_env import database_copy, drop_database, execute, query, run_odoo, uninstall_module
 from queue_servers import trigger_engine, wait_for_batch_jobs, wait_until_serving
@@ -186,13 +186,6 @@ def test_a_demo_customer_can_pay_a_reminder_with_the_demo_provider(demo_database
     assert "PAID paid True" in result.stdout
 
 
-def _free_port():
-    # The suite's own HTTP server holds the configured port.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_a_demo_customer_pays_the_emailed_reminder_in_chromium(demo_database):
     """collections_automation/tests/demo_database_tour.py, run by Odoo's test
     runner on the demo database, with its own HTTP server and Chromium."""
@@ -203,7 +196,7 @@ def test_a_demo_customer_pays_the_emailed_reminder_in_chromium(demo_database):
         "--test-tags",
         "collections_demo_database",
         "--http-port",
-        str(_free_port()),
+        str(free_port()),
         "--stop-after-init",
     )
     log = result.stdout + result.stderr
@@ -246,7 +239,7 @@ def test_make_runs_server_runs_the_engine_through_the_job_queue(demo_database_co
         "UPDATE collection_enrollment SET next_action_date = %s WHERE id = %s",
         (_company_today(demo_database), enrollment_id),
     )
-    port = _free_port()
+    port = free_port()
     command, environment = demo_server(demo_database, http_port=port)
     with open(tmp_path / "odoo.log", "w") as log:
         server = subprocess.Popen(
