@@ -50,6 +50,10 @@ def previous_release_database():
                 "template.body = 'Edited by the customer: {{ object.name }}'\n"
                 "env['collection.process'].create({'name': 'With SMS', 'stage_ids': [(0, 0, {\n"
                 "    'name': 'Text', 'send_sms': True, 'sms_template_id': template.id})]})\n"
+                "Rule = env['collection.late.charge.rule']\n"
+                "Rule.create({'name': 'UK', 'preset': 'uk'})\n"
+                "Rule.create({'name': 'NL', 'preset': 'nl'})\n"
+                "Rule.create({'name': 'Everyone', 'preset': 'contractual'})\n"
                 "env['collection.webhook.event'].create({'event_id': 'evt_before_upgrade',\n"
                 "    'provider_id': env.ref('payment.payment_provider_stripe').id,\n"
                 "    'event_type': 'payment_intent.succeeded'})\n"
@@ -124,3 +128,18 @@ def test_the_stripe_events_received_survive_the_move_to_the_bridge(upgraded_data
         " WHERE model.model = 'collection.webhook.event'",
     )
     assert constraint_owners == [(STRIPE_BRIDGE,)], "uninstalling the bridge drops its own key"
+
+
+def test_late_charge_rules_follow_their_laws_after_the_upgrade(upgraded_database):
+    database, _before = upgraded_database
+    rules = query(
+        database,
+        "SELECT name->>'en_US', customer_scope, rate_rule, rate_fixed, compounding"
+        " FROM collection_late_charge_rule"
+        " ORDER BY id",
+    )
+    assert rules == [
+        ("UK", "business", "half_year_before", True, "none"),
+        ("NL", "business", "half_year_start", False, "yearly"),
+        ("Everyone", "all", "half_year_start", False, "none"),
+    ]

@@ -1,5 +1,8 @@
 import calendar
+import math
 from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -7,34 +10,7 @@ from odoo.fields import Command, Domain
 from odoo.tools import format_amount, format_date
 
 from .collection_reference_rate import REFERENCE_SOURCES
-
-# What each preset sets; the law each follows is in the preset's help.
-STATUTORY = {"interest_type": "statutory", "compensation_type": "eu", "b2b_only": True}
-ECB_HALF_YEAR = {**STATUTORY, "reference_source": "ecb", "rate_rule": "half_year_start"}
-PRESETS = {
-    "eu": {**ECB_HALF_YEAR, "margin": 8.0},
-    "fr": {**ECB_HALF_YEAR, "margin": 10.0},
-    "de": {**STATUTORY, "reference_source": "de_base", "rate_rule": "daily", "margin": 9.0},
-    "nl": {**ECB_HALF_YEAR, "margin": 8.0},
-    "uk": {
-        **STATUTORY,
-        "reference_source": "boe",
-        "rate_rule": "half_year_before",
-        "margin": 8.0,
-        "compensation_type": "uk",
-    },
-    "contractual": {
-        "interest_type": "contractual",
-        "contractual_rate": 1.5,
-        "contractual_period": "month",
-        "compensation_type": "none",
-        "b2b_only": False,
-    },
-}
-# Late Payment of Commercial Debts (Interest) Act 1998, s. 5A: the fixed sum
-# by the size of the debt, in pounds.
-UK_COMPENSATION_SCALE = [(1000, 40.0), (10000, 70.0), (None, 100.0)]
-EU_COMPENSATION_EUR = 40.0
+from .late_charge_laws import COMPENSATION_SCALES, LAWS_BY_KEY, PRESET_HELP, PRESET_SELECTION
 
 
 def charge_product_field(charge_type, label):
@@ -68,28 +44,7 @@ class CollectionLateChargeRule(models.Model):
         "res.company", required=True, index=True, default=lambda self: self.env.company
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
-    preset = fields.Selection(
-        [
-            ("eu", "EU Late Payment Directive 2011/7/EU"),
-            ("fr", "France (Code de commerce L441-10)"),
-            ("de", "Germany (§ 288 BGB)"),
-            ("nl", "Netherlands (wettelijke handelsrente, art. 6:119a BW)"),
-            ("uk", "United Kingdom (Late Payment of Commercial Debts (Interest) Act 1998)"),
-            ("contractual", "Contractual rate"),
-        ],
-        help="Fills the rule as the law says; every field can still be adjusted.\n"
-        "- EU Directive 2011/7/EU: ECB main refinancing rate in force on 1 January or 1 July of the "
-        "half-year, plus 8 points; EUR 40 compensation per invoice.\n"
-        "- France, Code de commerce L441-10 and D441-5: ECB rate of the half-year plus 10 points; "
-        "EUR 40 compensation.\n"
-        "- Germany, § 288 (2) and (5) BGB: base rate (§ 247 BGB) plus 9 points between businesses; "
-        "EUR 40 lump sum.\n"
-        "- Netherlands, art. 6:119a and 6:96 BW: ECB rate of the half-year plus 8 points; EUR 40.\n"
-        "- United Kingdom, Late Payment of Commercial Debts (Interest) Act 1998: Bank of England "
-        "base rate in force on 31 December or 30 June before the half-year, plus 8 points; GBP 40, "
-        "70 or 100 by the size of the debt (s. 5A).\n"
-        "- Contractual: the rate of your terms of sale, e.g. 1.5% a month.",
-    )
+    preset = fields.Selection(PRESET_SELECTION, help=PRESET_HELP)
     interest_type = fields.Selection(
         [("none", "No interest"), ("statutory", "Reference rate plus margin"), ("contractual", "Fixed rate")],
         required=True,
@@ -105,7 +60,26 @@ class CollectionLateChargeRule(models.Model):
         string="Reference rate applied",
         default="half_year_start",
     )
+    rate_fixed = fields.Boolean(
+        string="Fixed when interest starts",
+        help="The rate read for the first day late holds until payment (the United Kingdom, Ireland); "
+        "otherwise each day takes its own.",
+    )
     margin = fields.Float(string="Margin (points)", digits=(5, 3), default=8.0)
+    rate_rounding = fields.Selection(
+        [("none", "Not rounded"), ("half_point_up", "Rounded up to the next half point")],
+        string="Rate rounding",
+        required=True,
+        default="none",
+        help="How the reference rate plus the margin is rounded, where the law rounds it (Belgium).",
+    )
+    compounding = fields.Selection(
+        [("none", "Simple interest"), ("yearly", "Yearly: each year's interest joins the amount it runs on")],
+        required=True,
+        default="none",
+        help="Yearly: at each anniversary of the first day late, the interest of the year ended is added "
+        "to the amount the interest runs on (the Netherlands, art. 6:119a BW).",
+    )
     contractual_rate = fields.Float(string="Rate (%)", digits=(5, 3))
     contractual_period = fields.Selection(
         [("month", "a month"), ("year", "a year")], string="Per", default="month"
@@ -124,7 +98,8 @@ class CollectionLateChargeRule(models.Model):
         [
             ("none", "None"),
             ("eu", "EUR 40 per invoice"),
-            ("uk", "GBP 40, 70 or 100 by the amount"),
+            ("uk", "GBP 40, 70 or 100 by the amount (United Kingdom)"),
+            ("ie", "EUR 40, 70 or 100 by the amount (Ireland)"),
             ("fixed", "Fixed amount"),
         ],
         string="Fixed compensation",
@@ -145,10 +120,14 @@ class CollectionLateChargeRule(models.Model):
         default="invoice",
         required=True,
     )
-    b2b_only = fields.Boolean(
-        string="Between businesses only",
-        default=True,
-        help="Charge only customers that are companies, as the statutory rules require.",
+    customer_scope = fields.Selection(
+        [("business", "Businesses"), ("consumer", "Consumers"), ("all", "All customers")],
+        string="Applies to",
+        required=True,
+        default="business",
+        help="Businesses: customers that are companies, have a VAT number, or are marked as a business "
+        "on their form (sole traders are businesses under the EU directive and the UK Act). Consumers: "
+        "every other customer. The statutory rules between businesses never charge a consumer.",
     )
     minimum_amount = fields.Monetary(
         currency_field="currency_id", help="No charge on an invoice with less than this still due."
@@ -201,7 +180,7 @@ class CollectionLateChargeRule(models.Model):
 
     @api.model
     def _get_preset_values(self, preset):
-        return dict(PRESETS[preset])
+        return LAWS_BY_KEY[preset].rule_values()
 
     # ------------------------------------------------------------------
     # Computation
@@ -214,7 +193,10 @@ class CollectionLateChargeRule(models.Model):
         customer = invoice.commercial_partner_id
         if invoice.collection_late_charge_waived or customer.collection_late_charge_waived:
             return False
-        if self.b2b_only and not customer.is_company:
+        is_business = customer._collection_is_business()
+        if (self.customer_scope == "business" and not is_business) or (
+            self.customer_scope == "consumer" and is_business
+        ):
             return False
         minimum = self.currency_id._convert(
             self.minimum_amount, invoice.currency_id, invoice.company_id, fields.Date.context_today(self)
@@ -222,27 +204,42 @@ class CollectionLateChargeRule(models.Model):
         return invoice.currency_id.compare_amounts(invoice.amount_residual, minimum) >= 0
 
     def _compute_interest(self, invoice, until):
-        """Simple interest per day late, from the day after the due date to
+        """Interest per day late, from the day after the due date to
         ``until`` (the day of computation, or of the last payment), on the
-        amount still due that day. Returns the amount, in the invoice's
-        currency, and its periods: (first day, last day, days, base,
-        yearly rate in percent, days in the year)."""
+        amount still due that day, plus, when the rule compounds, the
+        interest of each full year ended. Returns the amount, in the
+        invoice's currency, and its periods: (first day, last day, days,
+        base, yearly rate in percent, days in the year)."""
         self.ensure_one()
         due = invoice.invoice_date_due
         if self.interest_type == "none" or not due or until <= due:
             return 0.0, []
+        currency = invoice.currency_id
         principal, payments = self._get_interest_base(invoice)
-        rate_of = self._get_yearly_rate_function()
+        start = due + timedelta(days=1)
+        rate_of = self._get_yearly_rate_function(start)
         periods = []
-        day = due + timedelta(days=1)
-        paid = 0.0
+        paid = added = year_interest = total = 0.0
+        year = 1
+        next_anniversary = start + relativedelta(years=1)
         pending = sorted(payments)
+        day = start
         while day <= until:
+            if self.compounding == "yearly" and day == next_anniversary:
+                # The year's interest joins the amount the interest runs on.
+                added += currency.round(year_interest)
+                year_interest = 0.0
+                year += 1
+                next_anniversary = start + relativedelta(years=year)
             # A payment stops the interest on what it paid after its day.
             while pending and pending[0][0] < day:
                 paid += pending.pop(0)[1]
-            base = invoice.currency_id.round(principal - paid)
+            still_due = currency.round(principal - paid)
+            base = currency.round(still_due + added) if currency.compare_amounts(still_due, 0.0) > 0 else 0.0
             key = (base, rate_of(day), self._get_days_in_year(day))
+            day_interest = base * key[1] / 100 / key[2]
+            year_interest += day_interest
+            total += day_interest
             if periods and periods[-1][1] == day - timedelta(days=1) and periods[-1][3:] == key:
                 first, _last, days, *_rest = periods[-1]
                 periods[-1] = (first, day, days + 1, *key)
@@ -250,8 +247,7 @@ class CollectionLateChargeRule(models.Model):
                 periods.append((day, day, 1, *key))
             day += timedelta(days=1)
         periods = [period for period in periods if period[3] > 0]
-        amount = sum(base * rate / 100 * days / in_year for _f, _l, days, base, rate, in_year in periods)
-        return invoice.currency_id.round(amount), periods
+        return currency.round(total), periods
 
     def _get_interest_base(self, invoice):
         """The invoice's amount, less what its credit notes took off (never
@@ -268,15 +264,24 @@ class CollectionLateChargeRule(models.Model):
                 payments.append((counterpart.date, partial.debit_amount_currency))
         return principal, payments
 
-    def _get_yearly_rate_function(self):
-        """A function of the day giving the yearly rate in percent."""
+    def _get_yearly_rate_function(self, start):
+        """A function of the day giving the yearly rate in percent, for
+        interest that starts to run on ``start``."""
         if self.interest_type == "contractual":
             yearly = self.contractual_rate * (12 if self.contractual_period == "month" else 1)
             return lambda _day: yearly
         table = self.env["collection.reference.rate"]._get_rate_table(self.reference_source)
-        margin = self.margin
         reference_day = getattr(self, f"_get_reference_day_{self.rate_rule}")
-        return lambda day: round(table.rate_on(reference_day(day)) + margin, 6)
+        if self.rate_fixed:
+            fixed = self._round_rate(table.rate_on(reference_day(start)) + self.margin)
+            return lambda _day: fixed
+        return lambda day: self._round_rate(table.rate_on(reference_day(day)) + self.margin)
+
+    def _round_rate(self, rate):
+        if self.rate_rounding == "half_point_up":
+            # round() first: 10.5 + 8 must stay 18.5, not float noise above it.
+            return math.ceil(round(rate * 2, 6)) / 2
+        return round(rate, 6)
 
     @api.model
     def _get_reference_day_daily(self, day):
@@ -288,6 +293,7 @@ class CollectionLateChargeRule(models.Model):
 
     @api.model
     def _get_reference_day_half_year_before(self, day):
+        """The 31 December or 30 June before ``day``'s half-year."""
         return date(day.year - 1, 12, 31) if day.month <= 6 else date(day.year, 6, 30)
 
     def _get_days_in_year(self, day):
@@ -303,13 +309,17 @@ class CollectionLateChargeRule(models.Model):
         if self.compensation_type == "none":
             return 0.0
         if self.compensation_type == "fixed":
-            amount, currency = self.compensation_amount, self.currency_id
-        elif self.compensation_type == "eu":
-            amount, currency = EU_COMPENSATION_EUR, self.env.ref("base.EUR")
-        else:
-            currency = self.env.ref("base.GBP")
-            debt = invoice.currency_id._convert(invoice.amount_total, currency, invoice.company_id, day)
-            amount = next(fixed for limit, fixed in UK_COMPENSATION_SCALE if limit is None or debt < limit)
+            return self.currency_id._convert(
+                self.compensation_amount, invoice.currency_id, invoice.company_id, day
+            )
+        currency_code, limit_included, scale = COMPENSATION_SCALES[self.compensation_type]
+        currency = self.env.ref(f"base.{currency_code}")
+        debt = invoice.currency_id._convert(invoice.amount_total, currency, invoice.company_id, day)
+        # Below the limit, or at it where the law's band includes it.
+        below = 1 if limit_included else 0
+        amount = next(
+            fixed for limit, fixed in scale if limit is None or currency.compare_amounts(debt, limit) < below
+        )
         return currency._convert(amount, invoice.currency_id, invoice.company_id, day)
 
     def _compute_fee(self, invoice, day):

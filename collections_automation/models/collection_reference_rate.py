@@ -7,6 +7,7 @@ REFERENCE_SOURCES = [
     ("ecb", "ECB main refinancing operations rate"),
     ("boe", "Bank of England Bank Rate"),
     ("de_base", "Deutsche Bundesbank base rate (§ 247 BGB)"),
+    ("at_base", "Oesterreichische Nationalbank base rate (Basiszinssatz)"),
 ]
 
 

@@ -11,6 +11,12 @@ class ResPartner(models.Model):
         tracking=True,
         help="No collection process starts for this customer while on hold.",
     )
+    collection_is_business = fields.Boolean(
+        string="Business customer",
+        tracking=True,
+        help="A person who buys for a trade or profession, such as a sole trader: late charge rules "
+        "between businesses apply, as to companies and to customers with a VAT number.",
+    )
     collection_enrollment_ids = fields.One2many("collection.enrollment", "partner_id", string="Collections")
     collection_enrollment_count = fields.Integer(compute="_compute_collection_enrollment_count")
     collection_open_count = fields.Integer(string="Open collections", compute="_compute_collection_figures")
@@ -30,6 +36,17 @@ class ResPartner(models.Model):
         help="For the paid collections of this customer: days from the invoice date (or the request's "
         "enrollment) to the day it was paid, on average.",
     )
+
+    def _commercial_fields(self):
+        return [*super()._commercial_fields(), "collection_is_business"]
+
+    def _collection_is_business(self):
+        """Whether the customer buys as a business (EU Directive 2011/7/EU,
+        art. 2 (3): any undertaking, a sole trader included): a company, a
+        customer with a VAT number, or one marked as a business."""
+        self.ensure_one()
+        customer = self.commercial_partner_id
+        return bool(customer.is_company or customer.vat or customer.collection_is_business)
 
     def _compute_collection_enrollment_count(self):
         counts = dict(

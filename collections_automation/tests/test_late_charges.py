@@ -82,6 +82,142 @@ class TestLateChargeComputation(CollectionsCommon):
             rule._compute_compensation(self._invoice(10000, date(2025, 1, 31), currency=self.gbp), day), 100.0
         )
 
+    def _post_charge(self, rule, invoice, day):
+        """The charge invoice of ``invoice`` on ``day``, as a stage makes it, posted."""
+        charges = rule._prepare_charges(invoice, day, {})
+        charge = self.env["account.move"].create(rule._prepare_charge_invoice_values(invoice, day, charges))
+        charge.action_post()
+        return charge
+
+    def _interest_line(self, charge):
+        return charge.invoice_line_ids.filtered(lambda line: line.collection_charge_type == "interest")
+
+    def test_uk_rate_is_fixed_when_interest_starts_until_payment(self):
+        """SI 2002/1675, art. 4: Bank Rate on 31 December 2022 (3.5%), the last
+        30 June or 31 December before interest starts on 16 June 2023, holds
+        after the rise to 5% of 22 June 2023: 10,000 x 11.5% x 60 / 365 =
+        GBP 189.04 (reading the rate again each half-year gave 207.53)."""
+        rule = self._rule("uk")
+        invoice = self._invoice(10000, date(2023, 6, 15), currency=self.gbp)
+        charge = self._post_charge(rule, invoice, date(2023, 8, 14))
+        interest = self._interest_line(charge)
+        self.assertEqual(charge.state, "posted")
+        self.assertEqual(interest.price_subtotal, 189.04)
+        self.assertEqual(charge.amount_total, 289.04, "and GBP 100 for a debt of GBP 10,000")
+        _amount, periods = rule._compute_interest(invoice, date(2023, 8, 14))
+        self.assertEqual(periods, [(date(2023, 6, 16), date(2023, 8, 14), 60, 10000.0, 11.5, 365)])
+        self.assertIn("60 days", interest.name)
+
+    def test_netherlands_adds_each_years_interest_to_the_principal(self):
+        """Art. 6:119a (3) BW. EUR 12,000 due 31 March 2023, first day late
+        1 April 2023. First year, to 31 March 2024: 91 days at 10.5% (ECB 2.5%
+        on 1 January 2023), 184 at 12% (4% on 1 July 2023), 91 at 12.5% (4.5%
+        on 1 January 2024): 314.14 + 725.92 + 373.97 = 1,414.03, added to the
+        principal on 1 April 2024. Then 89 days on 13,414.03 at 12.5% to
+        28 June 2024: 408.85. EUR 1,822.88 (simple interest gave 1,779.78)."""
+        rule = self._rule("nl")
+        invoice = self._invoice(12000, date(2023, 3, 31))
+        charge = self._post_charge(rule, invoice, date(2024, 6, 28))
+        interest = self._interest_line(charge)
+        self.assertEqual(interest.price_subtotal, 1822.88)
+        _amount, periods = rule._compute_interest(invoice, date(2024, 6, 28))
+        self.assertEqual(
+            [(first, days, base, rate) for first, _last, days, base, rate, _year in periods],
+            [
+                (date(2023, 4, 1), 91, 12000.0, 10.5),
+                (date(2023, 7, 1), 184, 12000.0, 12.0),
+                (date(2024, 1, 1), 91, 12000.0, 12.5),
+                (date(2024, 4, 1), 89, 13414.03, 12.5),
+            ],
+        )
+        self.assertIn("13,414.03", interest.name, "the label shows the base with the year's interest added")
+        self.assertEqual(
+            self._interest(self._rule("nl", compounding="none"), invoice, date(2024, 6, 28)), 1779.78
+        )
+
+    def test_netherlands_compounds_nothing_within_the_first_year(self):
+        rule = self._rule("nl")
+        invoice = self._invoice(12000, date(2023, 3, 31))
+        self.assertEqual(
+            self._interest(rule, invoice, date(2024, 3, 31)),
+            self._interest(self._rule("nl", compounding="none"), invoice, date(2024, 3, 31)),
+        )
+
+    def test_belgium_rounds_the_rate_up_to_the_next_half_point(self):
+        """Law of 2 August 2002, art. 5: ECB 2.15% + 8 = 10.15%, rounded up to
+        10.5%: 10,000 x 10.5% x 60 / 365 = 172.60, and EUR 40."""
+        rule = self._rule("be")
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        charge = self._post_charge(rule, invoice, date(2025, 9, 13))
+        self.assertEqual(self._interest_line(charge).price_subtotal, 172.60)
+        self.assertEqual(charge.amount_total, 212.60)
+        # A sum already on a half point stays there: 4% + 8 = 12% (second half of 2023).
+        self.assertEqual(rule._round_rate(12.0), 12.0)
+        self.assertEqual(rule._round_rate(12.25), 12.5)
+
+    def test_spain_and_italy_ecb_rate_plus_8(self):
+        """Ley 3/2004, art. 7; D.Lgs. 231/2002, art. 5: 2.15% + 8 = 10.15%:
+        10,000 x 10.15% x 60 / 365 = 166.85, and EUR 40."""
+        invoice = self._invoice(10000, date(2025, 7, 15))
+        for preset in ("es", "it"):
+            with self.subTest(preset=preset):
+                charge = self._post_charge(self._rule(preset), invoice, date(2025, 9, 13))
+                self.assertEqual(self._interest_line(charge).price_subtotal, 166.85)
+                self.assertEqual(charge.amount_total, 206.85)
+
+    def test_ireland_one_rate_from_the_day_the_payment_became_overdue(self):
+        """S.I. 580/2012: overdue from 21 June 2025, the ECB rate of 1 January
+        2025 (3.15%) + 8 holds after 1 July: 10,000 x 11.15% x 60 / 365 =
+        183.29; EUR 70 for an invoice of 10,000, which does not exceed it."""
+        rule = self._rule("ie")
+        invoice = self._invoice(10000, date(2025, 6, 20))
+        charge = self._post_charge(rule, invoice, date(2025, 8, 19))
+        self.assertEqual(self._interest_line(charge).price_subtotal, 183.29)
+        self.assertEqual(charge.amount_total, 253.29)
+        day = date(2025, 8, 19)
+        for amount, compensation in ((1000, 40.0), (1000.01, 70.0), (10000.01, 100.0)):
+            with self.subTest(amount=amount):
+                self.assertEqual(
+                    rule._compute_compensation(self._invoice(amount, date(2025, 6, 20)), day), compensation
+                )
+
+    def test_austria_reads_the_base_rate_of_the_half_years_eve(self):
+        """§ 456 UGB: the OeNB base rate in force on 30 June 2024 (3.88%)
+        holds for the whole second half of 2024, after its cut to 2.53% on
+        18 December; the rate of 31 December 2024 for the first half of 2025.
+        16 days at 13.08% and 14 at 11.73%: 57.34 + 44.99 = 102.33."""
+        rule = self._rule("at")
+        invoice = self._invoice(10000, date(2024, 12, 15))
+        amount, periods = rule._compute_interest(invoice, date(2025, 1, 14))
+        self.assertEqual(amount, 102.33)
+        self.assertEqual([(days, rate) for _f, _l, days, _b, rate, _y in periods], [(16, 13.08), (14, 11.73)])
+        self.assertEqual(rule._compute_compensation(invoice, date(2025, 1, 14)), 40.0)
+
+    def test_consumer_presets_and_who_is_a_business(self):
+        """§ 288 (1) BGB: base rate 1.27% + 5 = 6.27%, 10,000 x 6.27% x 60 /
+        365 = 103.07, no lump sum; § 1000 ABGB: 4%, 65.75."""
+        person = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
+        consumer_invoice = self._create_invoice(
+            amount=10000, due_date=date(2025, 7, 15), partner=person, currency_id=self.eur.id
+        )
+        business_invoice = self._invoice(10000, date(2025, 7, 15))
+        german, austrian = self._rule("de_consumer"), self._rule("at_consumer")
+        for rule, interest in ((german, 103.07), (austrian, 65.75)):
+            self.assertTrue(rule._applies_to(consumer_invoice))
+            self.assertFalse(rule._applies_to(business_invoice), "a consumer preset never charges a business")
+            self.assertEqual(self._interest(rule, consumer_invoice, date(2025, 9, 13)), interest)
+            self.assertEqual(rule._compute_compensation(consumer_invoice, date(2025, 9, 13)), 0.0)
+        between_businesses = self._rule("de")
+        self.assertFalse(between_businesses._applies_to(consumer_invoice))
+        # A sole trader: a business by its VAT number, or marked so on its form.
+        person.vat = "DE123456788"
+        self.assertTrue(between_businesses._applies_to(consumer_invoice))
+        self.assertFalse(german._applies_to(consumer_invoice))
+        person.write({"vat": False, "collection_is_business": True})
+        self.assertTrue(between_businesses._applies_to(consumer_invoice))
+        contact = self.env["res.partner"].create({"name": "Its bookkeeper", "parent_id": person.id})
+        self.assertTrue(contact.collection_is_business, "a contact buys as its customer does")
+
     def test_a_partial_payment_lowers_the_base_after_its_day(self):
         """30 days on 10,000 and 30 days on 6,000 at 10.15%: 83.42 + 50.05."""
         rule = self._rule("eu")
@@ -195,6 +331,7 @@ class TestLateChargeComputation(CollectionsCommon):
             form.preset = "uk"
             self.assertEqual(form.reference_source, "boe")
             self.assertEqual(form.rate_rule, "half_year_before")
+            self.assertTrue(form.rate_fixed)
             self.assertEqual(form.margin, 8.0)
             self.assertEqual(form.compensation_type, "uk")
             form.margin = 4.0

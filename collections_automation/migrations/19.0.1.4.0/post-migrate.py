@@ -1,0 +1,46 @@
+"""19.0.1.4.0: late charge presets follow their laws.
+
+- "Between businesses only" (``b2b_only``) becomes *Applies to*
+  (``customer_scope``): a rule that charged only companies now charges
+  businesses, a rule that charged everyone still does.
+- A rule made from the United Kingdom preset and still reading the Bank
+  Rate each half-year keeps the rate read when interest starts, as the Act
+  does (SI 2002/1675, art. 4).
+- A rule made from the Netherlands preset compounds yearly, as art. 6:119a
+  BW does, unless it was set otherwise.
+
+Charge invoices already made are not touched: the next stage that charges
+invoices the difference, as it does for any interest accrued since.
+"""
+
+from odoo.tools import SQL
+
+
+def migrate(cr, version):
+    if not version:
+        return
+    cr.execute(
+        SQL(
+            "SELECT 1 FROM information_schema.columns"
+            " WHERE table_name = 'collection_late_charge_rule' AND column_name = 'b2b_only'"
+        )
+    )
+    if cr.fetchone():
+        cr.execute(
+            SQL(
+                "UPDATE collection_late_charge_rule"
+                " SET customer_scope = CASE WHEN b2b_only THEN 'business' ELSE 'all' END"
+            )
+        )
+    cr.execute(
+        SQL(
+            "UPDATE collection_late_charge_rule"
+            " SET rate_fixed = COALESCE(preset = 'uk' AND rate_rule = 'half_year_before', FALSE)"
+        )
+    )
+    cr.execute(
+        SQL(
+            "UPDATE collection_late_charge_rule SET compounding = 'yearly'"
+            " WHERE preset = 'nl' AND compounding = 'none'"
+        )
+    )
