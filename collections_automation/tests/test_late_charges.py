@@ -1,4 +1,6 @@
+import re
 from datetime import date
+from pathlib import Path
 from unittest.mock import patch
 
 from odoo import fields
@@ -6,7 +8,17 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..models.late_charge_laws import LAWS_BY_KEY
 from .common import DAY_0, CollectionsCommon, days
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+# A row of the README's worked examples: preset, currency, amount, due, until,
+# computation, interest, compensation.
+WORKED_EXAMPLE = re.compile(
+    r"^\| `(\w+)` \| (EUR|GBP) ([\d,.]+) \| (\d{4}-\d\d-\d\d) \| (\d{4}-\d\d-\d\d) \| [^|]+"
+    r" \| ([\d,.]+) \| ([\d,.]+) \|$",
+    re.MULTILINE,
+)
 
 
 @tagged("post_install", "-at_install")
@@ -217,6 +229,25 @@ class TestLateChargeComputation(CollectionsCommon):
         self.assertTrue(between_businesses._applies_to(consumer_invoice))
         contact = self.env["res.partner"].create({"name": "Its bookkeeper", "parent_id": person.id})
         self.assertTrue(contact.collection_is_business, "a contact buys as its customer does")
+
+    def test_the_readmes_worked_examples(self):
+        """Each preset's worked example in the README, figure for figure."""
+        rows = WORKED_EXAMPLE.findall(README.read_text())
+        self.assertEqual(sorted(row[0] for row in rows), sorted(LAWS_BY_KEY), "one worked example per preset")
+        consumer = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
+        for preset, currency, amount, due, computed_on, interest, compensation in rows:
+            with self.subTest(preset=preset):
+                rule = self._rule(preset)
+                invoice = self._create_invoice(
+                    amount=float(amount.replace(",", "")),
+                    due_date=date.fromisoformat(due),
+                    partner=consumer if rule.customer_scope == "consumer" else self.business,
+                    currency_id=(self.gbp if currency == "GBP" else self.eur).id,
+                )
+                until = date.fromisoformat(computed_on)
+                self.assertTrue(rule._applies_to(invoice))
+                self.assertEqual(self._interest(rule, invoice, until), float(interest.replace(",", "")))
+                self.assertEqual(rule._compute_compensation(invoice, until), float(compensation))
 
     def test_a_partial_payment_lowers_the_base_after_its_day(self):
         """30 days on 10,000 and 30 days on 6,000 at 10.15%: 83.42 + 50.05."""

@@ -58,7 +58,10 @@ class CollectionStageActionLateCharge(models.AbstractModel):
             return (
                 rule,
                 [],
-                self.env._("Late charges do not apply: waived, a private customer, or under the minimum."),
+                self.env._(
+                    "Late charges do not apply: waived, a customer the rule does not apply to, "
+                    "or under the minimum."
+                ),
             )
         charges = rule._prepare_charges(invoice, enrollment._company_today(), charged)
         return rule, charges, "" if charges else self.env._("Nothing more to charge.")
