@@ -13,6 +13,14 @@ from .collection_reference_rate import REFERENCE_SOURCES
 from .late_charge_laws import COMPENSATION_SCALES, LAWS_BY_KEY, PRESET_HELP, PRESET_SELECTION
 
 
+def round_rate(rate, rounding):
+    """``rate`` rounded as a rule's ``rate_rounding`` says."""
+    if rounding == "half_point_up":
+        # round() first: 10.5 + 8 must stay 18.5, not float noise above it.
+        return math.ceil(round(rate * 2, 6)) / 2
+    return round(rate, 6)
+
+
 def charge_product_field(charge_type, label):
     """The product of the charge invoice lines of ``charge_type``."""
     return fields.Many2one(
@@ -218,6 +226,7 @@ class CollectionLateChargeRule(models.Model):
         principal, payments = self._get_interest_base(invoice)
         start = due + timedelta(days=1)
         rate_of = self._get_yearly_rate_function(start)
+        compounds = self.compounding == "yearly"
         periods = []
         paid = added = year_interest = total = 0.0
         year = 1
@@ -225,7 +234,7 @@ class CollectionLateChargeRule(models.Model):
         pending = sorted(payments)
         day = start
         while day <= until:
-            if self.compounding == "yearly" and day == next_anniversary:
+            if compounds and day == next_anniversary:
                 # The year's interest joins the amount the interest runs on.
                 added += currency.round(year_interest)
                 year_interest = 0.0
@@ -272,16 +281,11 @@ class CollectionLateChargeRule(models.Model):
             return lambda _day: yearly
         table = self.env["collection.reference.rate"]._get_rate_table(self.reference_source)
         reference_day = getattr(self, f"_get_reference_day_{self.rate_rule}")
+        margin, rounding = self.margin, self.rate_rounding
         if self.rate_fixed:
-            fixed = self._round_rate(table.rate_on(reference_day(start)) + self.margin)
+            fixed = round_rate(table.rate_on(reference_day(start)) + margin, rounding)
             return lambda _day: fixed
-        return lambda day: self._round_rate(table.rate_on(reference_day(day)) + self.margin)
-
-    def _round_rate(self, rate):
-        if self.rate_rounding == "half_point_up":
-            # round() first: 10.5 + 8 must stay 18.5, not float noise above it.
-            return math.ceil(round(rate * 2, 6)) / 2
-        return round(rate, 6)
+        return lambda day: round_rate(table.rate_on(reference_day(day)) + margin, rounding)
 
     @api.model
     def _get_reference_day_daily(self, day):

@@ -8,6 +8,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
+from ..models.collection_late_charge_rule import round_rate
 from ..models.late_charge_laws import LAWS_BY_KEY
 from .common import DAY_0, CollectionsCommon, days
 
@@ -164,8 +165,8 @@ class TestLateChargeComputation(CollectionsCommon):
         self.assertEqual(self._interest_line(charge).price_subtotal, 172.60)
         self.assertEqual(charge.amount_total, 212.60)
         # A sum already on a half point stays there: 4% + 8 = 12% (second half of 2023).
-        self.assertEqual(rule._round_rate(12.0), 12.0)
-        self.assertEqual(rule._round_rate(12.25), 12.5)
+        self.assertEqual(round_rate(12.0, rule.rate_rounding), 12.0)
+        self.assertEqual(round_rate(12.25, rule.rate_rounding), 12.5)
 
     def test_spain_and_italy_ecb_rate_plus_8(self):
         """Ley 3/2004, art. 7; D.Lgs. 231/2002, art. 5: 2.15% + 8 = 10.15%:
