@@ -3,6 +3,8 @@ and the server it starts follows the offset the suite's processes read."""
 
 import getpass
 import os
+import resource
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -110,3 +112,45 @@ def test_a_python_process_on_the_matrix_clock_waits_and_sleeps_for_the_time_aske
     finally:
         server.stop()
     assert finished.stdout.strip() in {"2030-12-31", "2031-01-01"}
+
+
+def _unlimited_address_space():
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+
+def test_chromium_on_the_matrix_clock_loads_a_page():
+    """Odoo's test browser, started on the matrix's clock, loads a page at
+    once: with the monotonic clock left alone, Chromium spun for a minute
+    first, past the tours' time-outs."""
+    library, postgres_bin = clock_matrix.find_libfaketime(), clock_matrix.find_postgres_bin()
+    assert library and postgres_bin, "make test installs libfaketime (Debian's faketime) and PostgreSQL"
+    server = clock_matrix.FakeClockServer(
+        os.environ.get("PGUSER") or getpass.getuser(), library, postgres_bin
+    )
+    try:
+        server.set_offset(
+            (datetime(2030, 12, 31, 23, 30, tzinfo=UTC) - clock_matrix.real_now()).total_seconds()
+        )
+        environment = {**os.environ, **server.clock_environment()}
+        browser = shutil.which("chromium", path=environment["PATH"])
+        page = subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--dump-dom",
+                "data:text/html,<p>on time</p>",
+            ],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=40,
+            check=False,
+            # As Odoo's test browser starts it: Odoo limits the suite's
+            # address space, Chromium reserves far more.
+            preexec_fn=_unlimited_address_space,
+        )
+    finally:
+        server.stop()
+    assert "<p>on time</p>" in page.stdout, page.stderr[-2000:]

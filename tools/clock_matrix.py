@@ -139,7 +139,7 @@ class FakeClockServer:
         """The variables that put a process on the matrix's clock. Only the
         wall clock moves: a monotonic clock moved by the offset makes timed
         lock waits hang (see clock_site/sitecustomize.py, which Python
-        processes load to sleep without it)."""
+        processes load to sleep without it), except in Chromium."""
         python_path = os.pathsep.join(filter(None, [str(CLOCK_SITE), os.environ.get("PYTHONPATH")]))
         return {
             "LD_PRELOAD": str(self.libfaketime),
@@ -147,6 +147,9 @@ class FakeClockServer:
             "FAKETIME_CACHE_DURATION": str(OFFSET_REREAD_SECONDS),
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             "PYTHONPATH": python_path,
+            # Chromium is the exception: clock_site/bin/chromium moves its
+            # monotonic clock too.
+            "PATH": os.pathsep.join([str(CLOCK_SITE / "bin"), os.environ.get("PATH", os.defpath)]),
         }
 
     def client_environment(self):
