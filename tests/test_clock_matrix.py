@@ -7,6 +7,7 @@ import resource
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -88,19 +89,26 @@ print(time.strftime("%Y-%m-%d", time.gmtime()))
 """
 
 
-def test_a_python_process_on_the_matrix_clock_waits_and_sleeps_for_the_time_asked():
-    """A timed wait on a clock moved years ahead must not last until the
-    machine's clock gets there: the job queue's runner thread waits so."""
+@contextmanager
+def clock_environment_at(moment):
+    """The environment of a process on a matrix's clock set to ``moment``
+    (its offset file only: no PostgreSQL server is started)."""
     library, postgres_bin = clock_matrix.find_libfaketime(), clock_matrix.find_postgres_bin()
     assert library and postgres_bin, "make test installs libfaketime (Debian's faketime) and PostgreSQL"
     server = clock_matrix.FakeClockServer(
         os.environ.get("PGUSER") or getpass.getuser(), library, postgres_bin
     )
     try:
-        server.set_offset(
-            (datetime(2030, 12, 31, 23, 30, tzinfo=UTC) - clock_matrix.real_now()).total_seconds()
-        )
-        environment = {**os.environ, **server.clock_environment()}
+        server.set_offset((moment - clock_matrix.real_now()).total_seconds())
+        yield {**os.environ, **server.clock_environment()}
+    finally:
+        server.stop()
+
+
+def test_a_python_process_on_the_matrix_clock_waits_and_sleeps_for_the_time_asked():
+    """A timed wait on a clock moved years ahead must not last until the
+    machine's clock gets there: the job queue's runner thread waits so."""
+    with clock_environment_at(datetime(2030, 12, 31, 23, 30, tzinfo=UTC)) as environment:
         finished = subprocess.run(
             [sys.executable, "-c", WAITS_AND_SLEEPS],
             env=environment,
@@ -109,8 +117,6 @@ def test_a_python_process_on_the_matrix_clock_waits_and_sleeps_for_the_time_aske
             timeout=60,
             check=True,
         )
-    finally:
-        server.stop()
     assert finished.stdout.strip() in {"2030-12-31", "2031-01-01"}
 
 
@@ -122,16 +128,7 @@ def test_chromium_on_the_matrix_clock_loads_a_page():
     """Odoo's test browser, started on the matrix's clock, loads a page at
     once: with the monotonic clock left alone, Chromium spun for a minute
     first, past the tours' time-outs."""
-    library, postgres_bin = clock_matrix.find_libfaketime(), clock_matrix.find_postgres_bin()
-    assert library and postgres_bin, "make test installs libfaketime (Debian's faketime) and PostgreSQL"
-    server = clock_matrix.FakeClockServer(
-        os.environ.get("PGUSER") or getpass.getuser(), library, postgres_bin
-    )
-    try:
-        server.set_offset(
-            (datetime(2030, 12, 31, 23, 30, tzinfo=UTC) - clock_matrix.real_now()).total_seconds()
-        )
-        environment = {**os.environ, **server.clock_environment()}
+    with clock_environment_at(datetime(2030, 12, 31, 23, 30, tzinfo=UTC)) as environment:
         browser = shutil.which("chromium", path=environment["PATH"])
         page = subprocess.run(
             [
@@ -151,6 +148,4 @@ def test_chromium_on_the_matrix_clock_loads_a_page():
             # address space, Chromium reserves far more.
             preexec_fn=_unlimited_address_space,
         )
-    finally:
-        server.stop()
     assert "<p>on time</p>" in page.stdout, page.stderr[-2000:]
