@@ -54,6 +54,25 @@ def previous_release_database():
                 "Rule.create({'name': 'UK', 'preset': 'uk'})\n"
                 "Rule.create({'name': 'NL', 'preset': 'nl'})\n"
                 "Rule.create({'name': 'Everyone', 'preset': 'contractual'})\n"
+                # A rule of 19.0.1.4.0's German consumer preset, which this
+                # release's code does not have.
+                "Rule.create({'name': 'DE consumers', 'preset': 'contractual'})\n"
+                "env.cr.execute(\"UPDATE collection_late_charge_rule SET preset = 'de_consumer'\"\n"
+                "    \" WHERE name->>'en_US' = 'DE consumers'\")\n"
+                "customer = env['res.partner'].create({'name': 'Notice Customer',\n"
+                "    'email': 'n@example.com'})\n"
+                "invoice = env['account.move'].create({'move_type': 'out_invoice',\n"
+                "    'partner_id': customer.id, 'invoice_date': '2026-01-01',\n"
+                "    'invoice_date_due': '2026-01-31', 'ref': 'NOTICE-UPGRADE',\n"
+                "    'invoice_line_ids': [(0, 0, {'name': 'Services', 'price_unit': 100})]})\n"
+                "invoice.action_post()\n"
+                "overdue_email = env.ref('collections_automation.mail_template_overdue')\n"
+                "enrollment = invoice.collection_enroll(process_id=env['collection.process'].create(\n"
+                "    {'name': 'Notice', 'stage_ids': [(0, 0, {'name': 'Remind', 'send_email': True,\n"
+                "    'mail_template_id': overdue_email.id})]}).id)\n"
+                "for moment in ('2026-01-30 10:00:00', '2026-02-03 10:00:00', '2026-02-10 10:00:00'):\n"
+                "    env['collection.event'].create({'enrollment_id': enrollment.id, 'action': 'email',\n"
+                "        'date': moment})\n"
                 "env['collection.webhook.event'].create({'event_id': 'evt_before_upgrade',\n"
                 "    'provider_id': env.ref('payment.payment_provider_stripe').id,\n"
                 "    'event_type': 'payment_intent.succeeded'})\n"
@@ -142,4 +161,17 @@ def test_late_charge_rules_follow_their_laws_after_the_upgrade(upgraded_database
         ("UK", "business", "half_year_before", True, "none"),
         ("NL", "business", "half_year_start", False, "yearly"),
         ("Everyone", "all", "half_year_start", False, "none"),
+        ("DE consumers", "all", "half_year_start", False, "none"),
     ]
+    starts = query(database, "SELECT preset, interest_start FROM collection_late_charge_rule ORDER BY id")
+    assert starts == [("uk", "due"), ("nl", "due"), ("contractual", "due"), ("de_consumer", "notice")]
+
+
+def test_invoices_in_collections_get_their_formal_notice_from_their_history(upgraded_database):
+    """The first email after the due date (31 January) is the notice: not
+    the one of 30 January, nor the later one."""
+    database, _before = upgraded_database
+    notices = query(
+        database, "SELECT collection_notice_date::text FROM account_move WHERE ref = 'NOTICE-UPGRADE'"
+    )
+    assert notices == [("2026-02-03",)]

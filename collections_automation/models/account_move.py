@@ -21,6 +21,16 @@ class AccountMove(models.Model):
     collection_charge_move_ids = fields.One2many(
         "account.move", "collection_late_invoice_id", string="Late charge invoices"
     )
+    collection_notice_date = fields.Date(
+        string="Formal notice sent on",
+        compute="_compute_collection_notice_date",
+        store=True,
+        readonly=False,
+        copy=False,
+        help="The day the customer was given formal notice to pay: the first email or letter the collection "
+        "sent after the due date, or the day of a notice sent another way. The consumer late charge rules "
+        "of Germany, France, Belgium, Spain and the Netherlands count interest from it.",
+    )
     collection_enrollment_id = fields.Many2one(
         "collection.enrollment",
         string="Collection",
@@ -41,6 +51,22 @@ class AccountMove(models.Model):
     def _compute_collection_enrollment(self):
         for move in self:
             move.collection_enrollment_id = move.collection_enrollment_ids.sorted("id", reverse=True)[:1]
+
+    @api.depends("collection_enrollment_ids.event_ids")
+    def _compute_collection_notice_date(self):
+        """The day of the first email or letter a collection sent after the
+        due date. A date already there stays: the first notice's, or one an
+        accountant set for a notice sent another way."""
+        for move in self:
+            if move.collection_notice_date or not move.invoice_date_due:
+                continue
+            days = [
+                event._get_company_date()
+                for event in move.collection_enrollment_ids.event_ids
+                if event._is_formal_notice()
+            ]
+            if notices := [day for day in days if day > move.invoice_date_due]:
+                move.collection_notice_date = min(notices)
 
     @api.model
     def _get_collectable_domain(self):

@@ -1,3 +1,5 @@
+import pytz
+
 from odoo import fields, models
 
 from .collection_decline_code import DECLINE_CLASSES
@@ -69,3 +71,17 @@ class CollectionEvent(models.Model):
     decline_class = fields.Selection(DECLINE_CLASSES)
 
     _key_unique = models.UniqueIndex("(key) WHERE key IS NOT NULL", "This collection action has already run.")
+
+    def _is_formal_notice(self):
+        """A reminder in writing that went out: sent after the invoice's due
+        date, it is the formal notice that the consumer late charge presets
+        count interest from (account.move.collection_notice_date)."""
+        self.ensure_one()
+        return self.action in ("email", "letter") and self.outcome == "done"
+
+    def _get_company_date(self):
+        """The event's day on its company's calendar."""
+        self.ensure_one()
+        enrollment = self.enrollment_id
+        tz = pytz.timezone(enrollment._get_company_tz(enrollment.company_id or self.env.company))
+        return pytz.utc.localize(self.date).astimezone(tz).date()

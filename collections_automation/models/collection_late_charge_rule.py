@@ -88,6 +88,21 @@ class CollectionLateChargeRule(models.Model):
         help="Yearly: at each anniversary of the first day late, the interest of the year ended is added "
         "to the amount the interest runs on (the Netherlands, art. 6:119a BW).",
     )
+    interest_start = fields.Selection(
+        [("due", "The day after the due date"), ("notice", "After the formal notice")],
+        string="Interest runs from",
+        required=True,
+        default="due",
+        help="After the formal notice: from the day after the invoice's formal notice (the first email or "
+        "letter sent after the due date, or the date an accountant sets on the invoice) and the days it "
+        "gives the customer; no interest before a notice. The laws that need a notice before a consumer "
+        "owes interest (Germany, France, Belgium, Spain, the Netherlands) say so.",
+    )
+    notice_days = fields.Integer(
+        string="Days the notice gives",
+        help="Interest runs from the day after these days have passed since the formal notice (Belgium: "
+        "14 days after the first reminder; the Netherlands: the term of the reminder).",
+    )
     contractual_rate = fields.Float(string="Rate (%)", digits=(5, 3))
     contractual_period = fields.Selection(
         [("month", "a month"), ("year", "a year")], string="Per", default="month"
@@ -159,6 +174,10 @@ class CollectionLateChargeRule(models.Model):
         "to Approve, for an accountant to post.",
     )
 
+    _notice_days_positive = models.Constraint(
+        "CHECK(notice_days >= 0)", "The days a formal notice gives cannot be negative."
+    )
+
     def _default_product(self, charge_type):
         return self.env.ref(f"collections_automation.product_late_{charge_type}", raise_if_not_found=False)
 
@@ -212,19 +231,18 @@ class CollectionLateChargeRule(models.Model):
         return invoice.currency_id.compare_amounts(invoice.amount_residual, minimum) >= 0
 
     def _compute_interest(self, invoice, until):
-        """Interest per day late, from the day after the due date to
-        ``until`` (the day of computation, or of the last payment), on the
+        """Interest per day late, from the day it starts to run
+        (_get_interest_start) to ``until`` (the day of computation, or of the last payment), on the
         amount still due that day, plus, when the rule compounds, the
         interest of each full year ended. Returns the amount, in the
         invoice's currency, and its periods: (first day, last day, days,
         base, yearly rate in percent, days in the year)."""
         self.ensure_one()
-        due = invoice.invoice_date_due
-        if self.interest_type == "none" or not due or until <= due:
+        start = self._get_interest_start(invoice)
+        if self.interest_type == "none" or not start or until < start:
             return 0.0, []
         currency = invoice.currency_id
         principal, payments = self._get_interest_base(invoice)
-        start = due + timedelta(days=1)
         rate_of = self._get_yearly_rate_function(start)
         compounds = self.compounding == "yearly"
         periods = []
@@ -257,6 +275,22 @@ class CollectionLateChargeRule(models.Model):
             day += timedelta(days=1)
         periods = [period for period in periods if period[3] > 0]
         return currency.round(total), periods
+
+    def _get_interest_start(self, invoice):
+        """The first day of interest on ``invoice``: the day after its due
+        date, or, when interest runs from the formal notice, the day after
+        the notice and the days it gives; None when it does not run yet."""
+        self.ensure_one()
+        due = invoice.invoice_date_due
+        if not due:
+            return None
+        start = due + timedelta(days=1)
+        if self.interest_start == "notice":
+            notice = invoice.collection_notice_date
+            if not notice:
+                return None
+            start = max(start, notice + timedelta(days=self.notice_days + 1))
+        return start
 
     def _get_interest_base(self, invoice):
         """The invoice's amount, less what its credit notes took off (never

@@ -8,12 +8,18 @@ REFERENCE_SOURCES = [
     ("boe", "Bank of England Bank Rate"),
     ("de_base", "Deutsche Bundesbank base rate (§ 247 BGB)"),
     ("at_base", "Oesterreichische Nationalbank base rate (Basiszinssatz)"),
+    ("be_legal", "Belgium, legal interest rate (Law of 5 May 1865)"),
+    ("es_legal", "Spain, interés legal del dinero"),
+    ("fr_legal", "France, taux de l'intérêt légal, creditor acting for business"),
+    ("it_legal", "Italy, saggio degli interessi legali (art. 1284 c.c.)"),
+    ("nl_legal", "Netherlands, statutory interest (art. 6:119 BW)"),
 ]
 
 
 class CollectionReferenceRate(models.Model):
-    """A central bank's reference rate from a day on: statutory late
-    interest is that rate plus the margin the law sets. Shipped as data for
+    """A reference rate from a day on, a central bank's or a legal rate
+    that a state publishes: statutory late interest is that rate plus the
+    margin the law sets. Shipped as data for
     the rates the presets use, with each figure's source; the administrator
     adds each new rate as it is published."""
 
@@ -27,7 +33,7 @@ class CollectionReferenceRate(models.Model):
         string="Rate (%)",
         digits=(5, 3),
         required=True,
-        help="Yearly rate in percent, as the central bank publishes it (it may be negative).",
+        help="Yearly rate in percent, as published (it may be negative).",
     )
     note = fields.Char(string="Source", help="Where the figure comes from: the publication and its date.")
 

@@ -2,7 +2,8 @@
 
 Each law is a small rule set: which reference rate, when it is read, the
 margin, how the rate is rounded, whether interest compounds, the day count,
-the fixed compensation, and which customers it applies to. A preset copies
+the fixed compensation, which customers it applies to, and the day interest
+starts to run (the due date, or a formal notice). A preset copies
 its law's values into the rule (every field stays adjustable there); the
 rule computes interest from its fields alone
 (``collection.late.charge.rule._compute_interest``).
@@ -23,17 +24,47 @@ class LateChargeLaw:
         return dict(self.values)
 
 
+# What every preset sets unless its law says otherwise: simple interest on
+# actual/365 from the day after the due date.
+_COMMON = {
+    "rate_fixed": False,
+    "rate_rounding": "none",
+    "compounding": "none",
+    "day_count": "act_365",
+    "interest_start": "due",
+    "notice_days": 0,
+}
+
+
 def _statutory(**values):
     """Between businesses: a reference rate plus a margin, EUR 40 per invoice
-    (Directive 2011/7/EU, art. 6), simple interest on actual/365."""
+    (Directive 2011/7/EU, art. 6)."""
     return {
+        **_COMMON,
         "interest_type": "statutory",
-        "rate_fixed": False,
-        "rate_rounding": "none",
-        "compounding": "none",
-        "day_count": "act_365",
         "compensation_type": "eu",
         "customer_scope": "business",
+        **values,
+    }
+
+
+def _legal_rate(**values):
+    """For consumers: the legal interest rate a state publishes, as in force
+    each day, no fixed compensation."""
+    return _statutory(
+        rate_rule="daily", margin=0.0, compensation_type="none", customer_scope="consumer", **values
+    )
+
+
+def _fixed_rate(rate, period, **values):
+    """A fixed rate, ``rate`` percent a ``period`` (month or year), no fixed
+    compensation."""
+    return {
+        **_COMMON,
+        "interest_type": "contractual",
+        "contractual_rate": rate,
+        "contractual_period": period,
+        "compensation_type": "none",
         **values,
     }
 
@@ -57,15 +88,7 @@ LAWS = [
         "at_consumer",
         "Austria, consumers (§ 1000 ABGB)",
         "Austria, § 1000 (1) ABGB: 4% a year, no compensation; for consumers.",
-        {
-            "interest_type": "contractual",
-            "contractual_rate": 4.0,
-            "contractual_period": "year",
-            "compounding": "none",
-            "day_count": "act_365",
-            "compensation_type": "none",
-            "customer_scope": "consumer",
-        },
+        _fixed_rate(4.0, "year", customer_scope="consumer"),
     ),
     LateChargeLaw(
         "be",
@@ -78,11 +101,27 @@ LAWS = [
         ),
     ),
     LateChargeLaw(
+        "be_consumer",
+        "Belgium, consumers (Code of Economic Law, Book XIX)",
+        "Belgium, Code of Economic Law, art. XIX.2 and Law of 5 May 1865, art. 2: the legal interest "
+        "rate of each year, from the day after the 14 days that the first (free) reminder gives; no "
+        "compensation unless your terms provide one; for consumers.",
+        _legal_rate(reference_source="be_legal", interest_start="notice", notice_days=14),
+    ),
+    LateChargeLaw(
         "fr",
         "France (Code de commerce L441-10)",
         "France, Code de commerce L441-10 and D441-5: ECB rate in force on 1 January or 1 July of "
         "the half-year, plus 10 points; EUR 40; between businesses.",
         _statutory(reference_source="ecb", rate_rule="half_year_start", margin=10.0),
+    ),
+    LateChargeLaw(
+        "fr_consumer",
+        "France, consumers (Code civil art. 1231-6)",
+        "France, Code civil art. 1231-6 and 1344, Code monétaire et financier L313-2: the taux de "
+        "l'intérêt légal of each half-year for a creditor acting for its business, from the formal "
+        "notice (mise en demeure); no compensation; for consumers.",
+        _legal_rate(reference_source="fr_legal", interest_start="notice"),
     ),
     LateChargeLaw(
         "de",
@@ -94,14 +133,16 @@ LAWS = [
     LateChargeLaw(
         "de_consumer",
         "Germany, consumers (§ 288 (1) BGB)",
-        "Germany, § 288 (1) BGB: Bundesbank base rate of each day, plus 5 points; no lump sum "
-        "(§ 288 (5) excludes consumers); for consumers.",
+        "Germany, § 288 (1) and § 286 (1) BGB: Bundesbank base rate of each day, plus 5 points, from "
+        "the reminder (Mahnung) after the due date (from the due date where it was agreed by the "
+        "calendar, § 286 (2) 1); no lump sum (§ 288 (5) excludes consumers); for consumers.",
         _statutory(
             reference_source="de_base",
             rate_rule="daily",
             margin=5.0,
             compensation_type="none",
             customer_scope="consumer",
+            interest_start="notice",
         ),
     ),
     LateChargeLaw(
@@ -127,6 +168,14 @@ LAWS = [
         _statutory(reference_source="ecb", rate_rule="half_year_start", margin=8.0),
     ),
     LateChargeLaw(
+        "it_consumer",
+        "Italy, consumers (Codice civile art. 1224)",
+        "Italy, Codice civile art. 1224 and 1284: the saggio degli interessi legali of each year, from "
+        "the day after the due date (a sum of money is paid at the creditor's home, so the debtor is "
+        "late without notice, art. 1182 (3) and 1219 (2) 3); no compensation; for consumers.",
+        _legal_rate(reference_source="it_legal"),
+    ),
+    LateChargeLaw(
         "nl",
         "Netherlands (art. 6:119a BW)",
         "Netherlands, art. 6:119a, 6:120 (2) and 6:96 (4) BW: ECB rate on the first day of the "
@@ -135,11 +184,29 @@ LAWS = [
         _statutory(reference_source="ecb", rate_rule="half_year_start", margin=8.0, compounding="yearly"),
     ),
     LateChargeLaw(
+        "nl_consumer",
+        "Netherlands, consumers (art. 6:119 BW)",
+        "Netherlands, art. 6:119, 6:81 and 6:82 BW: the statutory interest of each day, from the end of "
+        "the term the reminder gives (14 days, as the reminder before collection costs must, art. 6:96 "
+        "(6)); each full year's interest is added to the amount it runs on; no compensation; for "
+        "consumers.",
+        _legal_rate(
+            reference_source="nl_legal", compounding="yearly", interest_start="notice", notice_days=14
+        ),
+    ),
+    LateChargeLaw(
         "es",
         "Spain (Ley 3/2004)",
         "Spain, Ley 3/2004, art. 7 and 8: ECB rate of the latest main refinancing operation before "
         "the half-year, plus 8 points; EUR 40; between businesses.",
         _statutory(reference_source="ecb", rate_rule="half_year_before", margin=8.0),
+    ),
+    LateChargeLaw(
+        "es_consumer",
+        "Spain, consumers (Código Civil art. 1108)",
+        "Spain, Código Civil art. 1100, 1101 and 1108: the interés legal del dinero of each year, from "
+        "the demand to pay (the formal notice); no compensation; for consumers.",
+        _legal_rate(reference_source="es_legal", interest_start="notice"),
     ),
     LateChargeLaw(
         "uk",
@@ -160,14 +227,7 @@ LAWS = [
         "contractual",
         "Contractual rate",
         "Contractual: the rate of your terms of sale, e.g. 1.5% a month; any customer.",
-        {
-            "interest_type": "contractual",
-            "contractual_rate": 1.5,
-            "contractual_period": "month",
-            "compounding": "none",
-            "compensation_type": "none",
-            "customer_scope": "all",
-        },
+        _fixed_rate(1.5, "month", customer_scope="all"),
     ),
 ]
 LAWS_BY_KEY = {law.key: law for law in LAWS}

@@ -3,9 +3,12 @@ from datetime import date
 from pathlib import Path
 from unittest.mock import patch
 
+from psycopg2 import IntegrityError
+
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.collection_late_charge_rule import round_rate
@@ -13,11 +16,11 @@ from ..models.late_charge_laws import LAWS_BY_KEY
 from .common import DAY_0, CollectionsCommon, days
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-# A row of the README's worked examples: preset, currency, amount, due, until,
-# computation, interest, compensation.
+# A row of the README's worked examples: preset, currency, amount, due, formal
+# notice (a date or a dash), until, computation, interest, compensation.
 WORKED_EXAMPLE = re.compile(
-    r"^\| `(\w+)` \| (EUR|GBP) ([\d,.]+) \| (\d{4}-\d\d-\d\d) \| (\d{4}-\d\d-\d\d) \| [^|]+"
-    r" \| ([\d,.]+) \| ([\d,.]+) \|$",
+    r"^\| `(\w+)` \| (EUR|GBP) ([\d,.]+) \| (\d{4}-\d\d-\d\d) \| (\d{4}-\d\d-\d\d|—) \| (\d{4}-\d\d-\d\d)"
+    r" \| [^|]+ \| ([\d,.]+) \| ([\d,.]+) \|$",
     re.MULTILINE,
 )
 
@@ -207,15 +210,18 @@ class TestLateChargeComputation(CollectionsCommon):
         self.assertEqual(rule._compute_compensation(invoice, date(2025, 1, 14)), 40.0)
 
     def test_consumer_presets_and_who_is_a_business(self):
-        """§ 288 (1) BGB: base rate 1.27% + 5 = 6.27%, 10,000 x 6.27% x 60 /
-        365 = 103.07, no lump sum; § 1000 ABGB: 4%, 65.75."""
+        """§ 288 (1) BGB: base rate 1.27% + 5 = 6.27% from the reminder of
+        20 July, 10,000 x 6.27% x 55 / 365 = 94.48, no lump sum; § 1000 ABGB:
+        4% from the due date, 60 days, 65.75."""
         person = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
         consumer_invoice = self._create_invoice(
             amount=10000, due_date=date(2025, 7, 15), partner=person, currency_id=self.eur.id
         )
         business_invoice = self._invoice(10000, date(2025, 7, 15))
         german, austrian = self._rule("de_consumer"), self._rule("at_consumer")
-        for rule, interest in ((german, 103.07), (austrian, 65.75)):
+        self.assertEqual(self._interest(german, consumer_invoice, date(2025, 9, 13)), 0.0, "no reminder yet")
+        consumer_invoice.collection_notice_date = date(2025, 7, 20)
+        for rule, interest in ((german, 94.48), (austrian, 65.75)):
             self.assertTrue(rule._applies_to(consumer_invoice))
             self.assertFalse(rule._applies_to(business_invoice), "a consumer preset never charges a business")
             self.assertEqual(self._interest(rule, consumer_invoice, date(2025, 9, 13)), interest)
@@ -236,7 +242,7 @@ class TestLateChargeComputation(CollectionsCommon):
         rows = WORKED_EXAMPLE.findall(README.read_text())
         self.assertEqual(sorted(row[0] for row in rows), sorted(LAWS_BY_KEY), "one worked example per preset")
         consumer = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
-        for preset, currency, amount, due, computed_on, interest, compensation in rows:
+        for preset, currency, amount, due, notice, computed_on, interest, compensation in rows:
             with self.subTest(preset=preset):
                 rule = self._rule(preset)
                 invoice = self._create_invoice(
@@ -245,6 +251,11 @@ class TestLateChargeComputation(CollectionsCommon):
                     partner=consumer if rule.customer_scope == "consumer" else self.business,
                     currency_id=(self.gbp if currency == "GBP" else self.eur).id,
                 )
+                self.assertEqual(
+                    rule.interest_start == "notice", notice != "—", "a notice where the law asks one"
+                )
+                if notice != "—":
+                    invoice.collection_notice_date = date.fromisoformat(notice)
                 until = date.fromisoformat(computed_on)
                 self.assertTrue(rule._applies_to(invoice))
                 self.assertEqual(self._interest(rule, invoice, until), float(interest.replace(",", "")))
@@ -369,48 +380,75 @@ class TestLateChargeComputation(CollectionsCommon):
             form.margin = 4.0
         rule = form.record
         self.assertEqual(rule.margin, 4.0)
+        with Form(rule) as form:
+            form.preset = "be_consumer"
+            self.assertEqual(
+                (
+                    form.reference_source,
+                    form.rate_rule,
+                    form.margin,
+                    form.compensation_type,
+                    form.customer_scope,
+                ),
+                ("be_legal", "daily", 0.0, "none", "consumer"),
+            )
+            self.assertEqual((form.interest_start, form.notice_days), ("notice", 14))
+            form.preset = "eu"
+            self.assertEqual((form.interest_start, form.notice_days), ("due", 0), "a preset sets every field")
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
+            self._rule("nl_consumer", notice_days=-1)
         with self.assertRaisesRegex(ValidationError, "contractual rate must be above zero"):
             self._rule("contractual", contractual_rate=0)
 
 
-@tagged("post_install", "-at_install")
-class TestLateChargeStage(CollectionsCommon):
-    """The stage action that invoices the late charges, through the engine."""
+class LateChargeProcessCase(CollectionsCommon):
+    """A process whose stages charge the late charges of a rule, and an
+    invoice of EUR 10,000 due on DAY_0 in it."""
 
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def _set_up_charging(cls, customer_values, rule_values, stage_values_list):
         cls.eur = cls._enable_currency("EUR")
-        cls.business = cls.env["res.partner"].create(
-            {"name": "Late Payer BV", "is_company": True, "email": "ap@latepayer.example.com"}
-        )
-        cls.rule = cls.env["collection.late.charge.rule"].create({"name": "EU", "preset": "eu"})
+        cls.customer_charged = cls.env["res.partner"].create(customer_values)
+        cls.rule = cls.env["collection.late.charge.rule"].create(rule_values)
         cls.process = cls.env["collection.process"].create(
             {
-                "name": "With late charges",
+                "name": f"Charging {cls.rule.name}",
                 "user_id": cls.collections_manager.id,
                 "late_charge_rule_id": cls.rule.id,
-                "stage_ids": [
-                    fields.Command.create(
-                        {
-                            **cls._prepare_reminder_stage_values(),
-                            "name": "Interest",
-                            "delay_days": 30,
-                            "charge_late_fees": True,
-                        }
-                    ),
-                    fields.Command.create(
-                        {"name": "Interest again", "sequence": 2, "delay_days": 60, "charge_late_fees": True}
-                    ),
-                ],
+                "stage_ids": [fields.Command.create(values) for values in stage_values_list],
             }
         )
 
     def setUp(self):
         super().setUp()
-        self.invoice = self._create_invoice(amount=10000, partner=self.business, currency_id=self.eur.id)
+        self.invoice = self._create_invoice(
+            amount=10000, partner=self.customer_charged, currency_id=self.eur.id
+        )
         with self._at(DAY_0):
             self.enrollment = self.invoice.collection_enroll(process_id=self.process.id)
+
+
+@tagged("post_install", "-at_install")
+class TestLateChargeStage(LateChargeProcessCase):
+    """The stage action that invoices the late charges, through the engine."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._set_up_charging(
+            {"name": "Late Payer BV", "is_company": True, "email": "ap@latepayer.example.com"},
+            {"name": "EU", "preset": "eu"},
+            [
+                {
+                    **cls._prepare_reminder_stage_values(),
+                    "name": "Interest",
+                    "delay_days": 30,
+                    "charge_late_fees": True,
+                },
+                {"name": "Interest again", "sequence": 2, "delay_days": 60, "charge_late_fees": True},
+            ],
+        )
+        cls.business = cls.customer_charged
 
     def _charges(self):
         return self.invoice.collection_charge_move_ids
@@ -627,3 +665,71 @@ class TestLateChargeStage(CollectionsCommon):
         self.assertEqual((again.amount_residual, again.amount_collected), (10000.0, 123.42))
         self._pay(self.invoice, amount=10000, day=days(33))
         self.assertEqual(again.state, "paid")
+
+
+@tagged("post_install", "-at_install")
+class TestFormalNotice(LateChargeProcessCase):
+    """The consumer presets that count interest from a formal notice: the
+    engine dates the notice on the invoice, the stage charges from it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._set_up_charging(
+            {"name": "Camille Martin", "is_company": False, "email": "camille@example.com"},
+            {"name": "France, consumers", "preset": "fr_consumer", "auto_post": True},
+            [
+                cls._prepare_reminder_stage_values(),
+                {
+                    "name": "Interest",
+                    "sequence": 2,
+                    "delay_days": 30,
+                    "delay_from": "due_date",
+                    "charge_late_fees": True,
+                },
+            ],
+        )
+
+    def _email_event(self, day):
+        with self._at(day):
+            self.enrollment._log_event("email")
+
+    def test_the_first_reminder_after_the_due_date_is_the_formal_notice(self):
+        self._email_event(days(-2))
+        self._email_event(DAY_0)
+        self.assertFalse(
+            self.invoice.collection_notice_date, "a reminder before or on the due date is no notice"
+        )
+        self.enrollment._log_event("letter", outcome="failed")
+        self.assertFalse(self.invoice.collection_notice_date, "a letter that was not sent is no notice")
+        self._email_event(days(3))
+        self._email_event(days(10))
+        self.assertEqual(self.invoice.collection_notice_date, days(3), "the first one, kept")
+
+    def test_a_notice_an_accountant_dated_is_kept(self):
+        self.invoice.collection_notice_date = days(1)
+        self._email_event(days(3))
+        self.assertEqual(self.invoice.collection_notice_date, days(1))
+
+    def test_the_stage_charges_interest_from_the_notice(self):
+        """Notice on 5 March 2026 (the reminder, 3 days after the due date):
+        27 days from 6 March to 1 April at 2.62% (taux légal of the first
+        half of 2026, tous les autres cas): 10,000 x 2.62% x 27 / 365 =
+        19.38; no compensation for a consumer."""
+        self._run_engine(days(3))
+        self.assertEqual(len(self._reminders(self.enrollment)), 1)
+        self.assertEqual(self.invoice.collection_notice_date, days(3))
+        self._run_engine(days(30))
+        charge = self.invoice.collection_charge_move_ids
+        self.assertEqual((charge.state, charge.amount_total), ("posted", 19.38))
+        self.assertIn("27 days", charge.invoice_line_ids.name)
+        self.assertIn("2.62%", charge.invoice_line_ids.name)
+
+    def test_no_interest_before_a_notice(self):
+        self.process.stage_ids.filtered(lambda stage: stage.name == "Reminder").send_email = False
+        self._run_engine(days(3))
+        self._run_engine(days(30))
+        self.assertFalse(self.invoice.collection_notice_date)
+        self.assertFalse(self.invoice.collection_charge_move_ids)
+        event = self.enrollment.event_ids.filtered(lambda e: e.action == "late_charge")
+        self.assertEqual((event.outcome, event.message), ("skipped", "Nothing more to charge."))
