@@ -51,7 +51,7 @@ def _company_today(database):
     midnight it is not the database server's date, nor the loader's."""
     result = _shell(
         database,
-        "print('COMPANY-TODAY', env['collection.enrollment']._get_company_today(env.company))\n",
+        "print('COMPANY-TODAY', env.company._get_collection_today())\n",
     )
     [line] = [line for line in result.stdout.splitlines() if line.startswith("COMPANY-TODAY ")]
     return line.split()[1]

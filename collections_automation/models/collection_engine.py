@@ -472,7 +472,7 @@ class CollectionEngine(models.AbstractModel):
         if not company.collection_auto_enroll:
             return
         Rule = self.env["collection.segment.rule"]
-        today = self.env["collection.enrollment"]._get_company_today(company)
+        today = company._get_collection_today()
         domain = self._get_auto_enroll_domain(company, processes, today)
         invoice_ids = (
             self.env["account.move"].with_company(company)._search(domain, order="invoice_date_due, id")

@@ -2,8 +2,6 @@ import math
 from collections import defaultdict
 from datetime import timedelta
 
-import pytz
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
@@ -231,7 +229,7 @@ class CollectionEnrollment(models.Model):
     @api.depends("due_date")
     def _compute_days_overdue(self):
         for company, enrollments in self.grouped("company_id").items():
-            today = self._get_company_today(company or self.env.company)
+            today = (company or self.env.company)._get_collection_today()
             for enrollment in enrollments:
                 due = enrollment.due_date
                 enrollment.days_overdue = max((today - due).days, 0) if due else 0
@@ -274,11 +272,10 @@ class CollectionEnrollment(models.Model):
         if not process:
             return []
         labels = dict(self.env["collection.event"]._fields["action"]._description_selection(self.env))
-        tz = pytz.timezone(self._get_company_tz(self.company_id))
         rows = [
             process._prepare_timeline_row(
                 event.stage_id,
-                pytz.utc.localize(event.date).astimezone(tz).date(),
+                event._get_company_date(),
                 event.outcome,
                 label=event.stage_id.name or labels[event.action],
                 actions=f"{labels[event.action]}: {event.message}" if event.message else labels[event.action],
@@ -326,7 +323,7 @@ class CollectionEnrollment(models.Model):
             if not vals.get("enrolled_on"):
                 company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
                 if company not in todays:
-                    todays[company] = self._get_company_today(company)
+                    todays[company] = company._get_collection_today()
                 vals["enrolled_on"] = todays[company]
         enrollments = super().create(vals_list)
         enrollments._schedule_from(self.env["collection.stage"])
@@ -386,28 +383,9 @@ class CollectionEnrollment(models.Model):
     # Scheduling
     # ------------------------------------------------------------------
 
-    @api.model
-    def _get_company_tz(self, company):
-        """The time zone of the company's calendar, on which every day of a
-        collection is counted (enrolled, due, planned, closed, collected):
-        its partner's, else its working calendar's, never the time zone of
-        whoever asks, so that the engine, the desk and the KPIs agree on the
-        day near midnight."""
-        # sudo: a company's time zone is no secret to its users, and the
-        # engine and the KPIs read it without access rules in the way.
-        company = company.sudo()
-        return company.partner_id.tz or company.resource_calendar_id.tz or "UTC"
-
-    @api.model
-    def _get_company_today(self, company):
-        """Today in the company's time zone: a reminder is due on the
-        company's calendar day, whatever the server's clock or the user's
-        time zone says."""
-        tz = pytz.timezone(self._get_company_tz(company))
-        return pytz.utc.localize(fields.Datetime.now()).astimezone(tz).date()
-
     def _company_today(self):
-        return self._get_company_today(self.company_id or self.env.company)
+        """The collection's today: its company's (res.company._get_collection_today)."""
+        return (self.company_id or self.env.company)._get_collection_today()
 
     def _schedule_from(self, last_stage):
         """Plan the stage after ``last_stage`` (the first stage when empty).

@@ -1,5 +1,3 @@
-import pytz
-
 from odoo import fields, models
 
 from .collection_decline_code import DECLINE_CLASSES
@@ -82,6 +80,4 @@ class CollectionEvent(models.Model):
     def _get_company_date(self):
         """The event's day on its company's calendar."""
         self.ensure_one()
-        enrollment = self.enrollment_id
-        tz = pytz.timezone(enrollment._get_company_tz(enrollment.company_id or self.env.company))
-        return pytz.utc.localize(self.date).astimezone(tz).date()
+        return (self.enrollment_id.company_id or self.env.company)._get_collection_date(self.date)

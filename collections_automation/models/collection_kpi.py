@@ -319,7 +319,7 @@ class CollectionKpi(models.AbstractModel):
                 date_to=date_to,
                 reconciled_on=SQL(
                     "(partial.create_date AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
-                    self.env["collection.enrollment"]._get_company_tz(company),
+                    company._get_collection_tz(),
                 ),
             )
         )

@@ -66,7 +66,7 @@ class CollectionEnrollment(models.Model):
                     company=company.name,
                 )
             )
-        today = self._get_company_today(company)
+        today = company._get_collection_today()
         return self.create(
             {
                 "partner_id": partner.commercial_partner_id.id,

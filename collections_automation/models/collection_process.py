@@ -182,7 +182,7 @@ class CollectionProcess(models.Model):
         """[(stage, day, skipped)] for the sample invoice enrolled today, as
         the engine runs it, then (no stage, the escalation day, False)."""
         self.ensure_one()
-        today = self.env["collection.enrollment"]._get_company_today(self.company_id or self.env.company)
+        today = (self.company_id or self.env.company)._get_collection_today()
         due_date = self.preview_invoice_id.invoice_date_due or today
         if not self.stage_ids:
             return []

@@ -1,3 +1,5 @@
+import pytz
+
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -88,3 +90,30 @@ class ResCompany(models.Model):
     def _check_collection_retry_schedule(self):
         for company in self:
             parse_retry_schedule(self.env, company.collection_retry_schedule)
+
+    # ------------------------------------------------------------------
+    # The calendar of the company's collections
+    # ------------------------------------------------------------------
+
+    def _get_collection_tz(self):
+        """The time zone of the company's calendar, on which every day of a
+        collection is counted (enrolled, due, planned, closed, collected):
+        its partner's, else its working calendar's, never the time zone of
+        whoever asks, so that the engine, the desk and the KPIs agree on the
+        day near midnight."""
+        self.ensure_one()
+        # sudo: a company's time zone is no secret to its users, and the
+        # engine and the KPIs read it without access rules in the way.
+        company = self.sudo()
+        return company.partner_id.tz or company.resource_calendar_id.tz or "UTC"
+
+    def _get_collection_date(self, moment):
+        """The day of ``moment`` (a naive UTC datetime) on the company's
+        calendar."""
+        return pytz.utc.localize(moment).astimezone(pytz.timezone(self._get_collection_tz())).date()
+
+    def _get_collection_today(self):
+        """Today on the company's calendar: a reminder is due on the
+        company's day, whatever the server's clock or the user's time zone
+        says."""
+        return self._get_collection_date(fields.Datetime.now())

@@ -201,7 +201,7 @@ class CollectionsCommon(AccountTestInvoicingCommon):
     def _company_today(cls):
         """Today on the company's calendar, the one the add-on counts
         collection days on (tests without a frozen clock use it)."""
-        return cls.env["collection.enrollment"]._get_company_today(cls.env.company)
+        return cls.env.company._get_collection_today()
 
     @classmethod
     def _create_invoice(cls, amount=1000.0, due_date=DAY_0, partner=None, post=True, **values):

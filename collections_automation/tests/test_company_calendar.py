@@ -82,9 +82,7 @@ class TestCompanyCalendar(CollectionsCommon):
         self.env.company.resource_calendar_id.tz = "Europe/Brussels"
         with self._at(DAY_0, hour=23, minute=30):
             seen = {
-                user.login: self.env["collection.enrollment"]
-                .with_user(user)
-                ._get_company_today(self.env.company)
+                user.login: self.env.company.with_user(user)._get_collection_today()
                 for user in (self.new_york_user, self.utc_user, self.kiritimati_user)
             }
         self.assertEqual(set(seen.values()), {days(1)}, f"one calendar, whoever asks: {seen}")

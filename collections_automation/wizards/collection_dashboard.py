@@ -139,7 +139,7 @@ class CollectionDashboard(models.TransientModel):
 
     def _company_today(self):
         """The KPIs count collection days on the company's calendar."""
-        return self.env["collection.enrollment"]._get_company_today(self.company_id or self.env.company)
+        return (self.company_id or self.env.company)._get_collection_today()
 
     def _compute_display_name(self):
         for dashboard in self:

@@ -32,7 +32,7 @@ class CollectionEnrollWizard(models.TransientModel):
     )
     start_date = fields.Date(
         required=True,
-        default=lambda self: self.env["collection.enrollment"]._get_company_today(self.env.company),
+        default=lambda self: self.env.company._get_collection_today(),
         help="The enrollment date, from which stages counted from enrollment are timed.",
     )
 

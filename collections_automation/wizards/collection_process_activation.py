@@ -23,7 +23,7 @@ class CollectionProcessActivation(models.TransientModel):
         Engine = self.env["collection.engine"]
         for wizard in self:
             process = wizard.process_id
-            today = self.env["collection.enrollment"]._get_company_today(process.company_id)
+            today = process.company_id._get_collection_today()
             invoices = self.env["account.move"]
             for chunk in Engine._get_auto_enroll_choices(process.company_id, process):
                 invoices |= self.env["account.move"].union(*(invoice for invoice, _process, _rule in chunk))
