@@ -1,16 +1,22 @@
+import math
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError, ValidationError
 from odoo.fields import Domain
+from odoo.tools import format_date, plaintext2html
 
-from .collection_enrollment import OPEN_STATES
+from .collection_enrollment import DISPUTE_MESSAGE_MAX_LENGTH, OPEN_STATES
 
 
-class CollectionEnrollment(models.Model):
+class CollectionEnrollmentCustomer(models.Model):
     """A collection as the customer meets it: the payment request, its page
-    (what one page covers, its links), online payments of it, and the
-    "collect any payment" API that creates standalone requests."""
+    (what one page covers, its links), online payments of it, the "collect
+    any payment" API that creates standalone requests, and what the customer
+    does there: a promise to pay, a dispute, and the dispute's resolution."""
 
-    _inherit = "collection.enrollment"
+    # The collection is split by who acts: the record, its lifecycle, this side.
+    _inherit = "collection.enrollment"  # pylint: disable=consider-merging-classes-inherited
 
     def _get_request_domain(self):
         self.ensure_one()
@@ -143,3 +149,250 @@ class CollectionEnrollment(models.Model):
             return self.browse(ids)
         groups = dict(self.env.context.get("collection_groups") or ())
         return self.browse(groups[self.id]) if self.id in groups else self
+
+    # ------------------------------------------------------------------
+    # What the customer does on the payment page
+    # ------------------------------------------------------------------
+
+    def _get_pause_end(self):
+        """The first day the pause no longer holds: its date, or for a
+        promise to pay *by* a date, the day after it."""
+        self.ensure_one()
+        if self.pause_reason == "promise":
+            return self.pause_until + timedelta(days=1)
+        return self.pause_until
+
+    def _get_promise_date_limits(self):
+        """(first, last) day a customer may promise to pay by."""
+        self.ensure_one()
+        today = self._company_today()
+        return today + timedelta(days=1), today + timedelta(days=self.process_id.promise_max_days)
+
+    def action_promise_to_pay(self, date, amount):
+        """The customer promises to pay ``amount`` (for all of self) by
+        ``date``: the enrollments pause until then. Past that date unpaid,
+        the engine logs the broken promise and runs the next stage."""
+        self._check_open()
+        date = fields.Date.to_date(date) if date else False
+        self._check_promise_policy(date, amount)
+        total = sum(self.mapped("amount_residual"))
+        currency = self[:1].currency_id
+        for enrollment in self:
+            share = currency.round(amount * enrollment.amount_residual / total)
+            enrollment.action_pause(
+                reason="promise",
+                until=date,
+                amount=share,
+                note=self.env._("%(amount)s promised", amount=currency.format(share)),
+            )
+        self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
+        return True
+
+    def _check_process_allows(self, field_name, message):
+        """Refuse the customer's action when the process of any of these
+        requests forbids it (``allow_promise``, ``allow_dispute``);
+        ``message`` names them with ``%(requests)s``."""
+        forbidding = self.filtered(lambda enrollment: not enrollment.process_id[field_name])
+        if forbidding:
+            raise UserError(
+                message % {"requests": ", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name))}
+            )
+
+    def _get_promise_min_amount(self):
+        """The least a promise for all of self may cover, by each process's share."""
+        currency = self[:1].currency_id
+        return sum(currency.round(e.amount_residual * e.process_id.promise_min_share / 100) for e in self)
+
+    def _check_promise_policy(self, date, amount):
+        """Each enrollment's own process decides: whether it takes promises,
+        by which date, for which share of the amount due, how many times;
+        and an open promise can only get better (sooner, or more)."""
+        self._check_process_allows("allow_promise", self.env._("%(requests)s does not take promises to pay."))
+        limits = [enrollment._get_promise_date_limits() for enrollment in self]
+        first, last = max(limit[0] for limit in limits), min(limit[1] for limit in limits)
+        if not date or not first <= date <= last:
+            raise ValidationError(
+                self.env._("Choose a date between %(first)s and %(last)s.", first=first, last=last)
+            )
+        currency = self[:1].currency_id
+        total = sum(self.mapped("amount_residual"))
+        if (
+            not isinstance(amount, (int, float))
+            or not math.isfinite(amount)
+            # Plain floats first: rounding a huge number to cents overflows.
+            or amount <= 0
+            or amount - total >= currency.rounding
+            or currency.compare_amounts(amount, 0.0) <= 0
+            or currency.compare_amounts(amount, total) > 0
+        ):
+            raise ValidationError(
+                self.env._(
+                    "The promised amount must be more than zero and at most %(total)s.",
+                    total=currency.format(total),
+                )
+            )
+        required = self._get_promise_min_amount()
+        if currency.compare_amounts(amount, required) < 0:
+            raise ValidationError(
+                self.env._("A promise must cover at least %(amount)s.", amount=currency.format(required))
+            )
+        promised = self.filtered(lambda e: e.pause_reason == "promise" and e.pause_until)
+        if promised:
+            open_date = min(promised.mapped("pause_until"))
+            open_amount = sum(promised.mapped("promise_amount"))
+            if date > open_date:
+                raise ValidationError(
+                    self.env._(
+                        "You already promised to pay by %(date)s: a new promise cannot be later than that.",
+                        date=format_date(self.env, open_date),
+                    )
+                )
+            if currency.compare_amounts(amount, open_amount) < 0:
+                raise ValidationError(
+                    self.env._(
+                        "You already promised %(amount)s: a new promise cannot be for less than that.",
+                        amount=currency.format(open_amount),
+                    )
+                )
+        counts = dict(
+            self.env["collection.event"]
+            .sudo()
+            ._read_group(
+                [("enrollment_id", "in", self.ids), ("action", "=", "promise")],
+                groupby=["enrollment_id"],
+                aggregates=["__count"],
+            )
+        )
+        exhausted = self.filtered(lambda e: counts.get(e, 0) >= e.process_id.promise_max_count)
+        if exhausted:
+            raise ValidationError(
+                self.env._(
+                    "%(requests)s took at most %(count)s promises to pay already: please pay, or contact us.",
+                    requests=", ".join(exhausted.mapped(lambda e: e.move_id.name or e.name)),
+                    count=exhausted[0].process_id.promise_max_count,
+                )
+            )
+
+    def _send_customer_confirmation(self, template_xmlid):
+        """Email the customer, from the first enrollment, a confirmation
+        covering all of self."""
+        lead = self[:1].with_context(collection_group_ids=self.ids)
+        lead.message_post_with_source(self.env.ref(template_xmlid), subtype_xmlid="mail.mt_comment")
+
+    def action_dispute(self, reason, message, author=None):
+        """The customer disputes what is owed: the enrollments pause, the
+        message lands in their chatter as the customer's, and the
+        responsible gets an activity."""
+        self._check_open()
+        lead = self[:1]
+        self._check_process_allows(
+            "allow_dispute", self.env._("%(requests)s cannot be disputed online: please contact us.")
+        )
+        labels = dict(self._fields["dispute_reason"]._description_selection(self.env))
+        if reason not in labels:
+            raise ValidationError(self.env._("Choose the reason of your dispute."))
+        message = (message or "").strip()
+        if not message:
+            raise ValidationError(self.env._("Tell us what is wrong, so that we can sort it out."))
+        if len(message) > DISPUTE_MESSAGE_MAX_LENGTH:
+            raise ValidationError(
+                self.env._(
+                    "Your message is too long (%(max)s characters at most).", max=DISPUTE_MESSAGE_MAX_LENGTH
+                )
+            )
+        self.action_pause(reason="dispute", note=labels[reason])
+        self.write({"dispute_reason": reason})
+        author = author or lead.partner_id
+        for enrollment in self:
+            enrollment.message_post(
+                body=plaintext2html(message),
+                author_id=author.id,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+        lead.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Dispute: %(reason)s", reason=labels[reason]),
+            note=plaintext2html(
+                self.env._(
+                    "%(customer)s disputes %(documents)s:\n%(message)s",
+                    customer=author.display_name,
+                    documents=", ".join(self.move_id.mapped("name") or self.mapped("name")),
+                    message=message,
+                )
+            ),
+            user_id=lead.process_id._get_responsible_user(lead).id,
+            date_deadline=lead._company_today(),
+        )
+        self._send_customer_confirmation("collections_automation.mail_template_dispute_received")
+        return True
+
+    def action_open_dispute_resolution(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "collections_automation.collection_dispute_resolution_action"
+        )
+        action["context"] = {"default_enrollment_id": self.id}
+        return action
+
+    def action_resolve_dispute(self, outcome, note=False, credit_note=None):
+        """The back office resolves the customer's dispute: the reminders
+        resume (after a credit note, for what is still due), or the amount is
+        written off. The outcome is logged and the customer is told."""
+        not_disputed = self.filtered(lambda e: e.pause_reason != "dispute" or e.state not in OPEN_STATES)
+        if not_disputed:
+            raise UserError(
+                self.env._("%(names)s is not disputed.", names=", ".join(not_disputed.mapped("name")))
+            )
+        labels = dict(self._fields["dispute_outcome"]._description_selection(self.env))
+        if outcome not in labels:
+            raise UserError(self.env._("Choose how the dispute is resolved."))
+        if outcome == "credit_note":
+            self._apply_credit_note(credit_note)
+        note = (note or "").strip()
+        self.write({"dispute_outcome": outcome, "dispute_resolution_note": note})
+        for enrollment in self:
+            message = self.env._(
+                "Dispute resolved by %(user)s: %(outcome)s.", user=self.env.user.name, outcome=labels[outcome]
+            )
+            if credit_note:
+                message = f"{message} {credit_note.display_name}"
+            if note:
+                message = f"{message} {note}"
+            enrollment._log_event("dispute_resolved", message=message, amount=enrollment.amount_residual)
+        still_open = self.filtered(lambda e: e.state in OPEN_STATES)
+        if outcome == "write_off":
+            still_open._close(
+                "written_off",
+                self.env._("Written off by %(user)s after a dispute.", user=self.env.user.name),
+            )
+        else:
+            still_open.action_resume()
+        self._send_customer_confirmation("collections_automation.mail_template_dispute_resolved")
+        return True
+
+    def _apply_credit_note(self, credit_note):
+        """Reconcile a posted credit note of the customer with the disputed
+        invoices, oldest first: the collection goes on for what is left."""
+        if not credit_note:
+            raise UserError(self.env._("Choose the credit note that settles the dispute."))
+        partner = self[:1].partner_id.commercial_partner_id
+        if (
+            credit_note.move_type != "out_refund"
+            or credit_note.state != "posted"
+            or credit_note.commercial_partner_id != partner
+        ):
+            raise UserError(
+                self.env._(
+                    "%(credit_note)s is not a posted credit note of %(customer)s.",
+                    credit_note=credit_note.display_name,
+                    customer=partner.display_name,
+                )
+            )
+        for invoice in self.move_id.sorted(lambda move: (move.invoice_date_due, move.id)):
+            credit_line = credit_note.line_ids.filtered(
+                lambda line: line.account_type == "asset_receivable" and not line.reconciled
+            )[:1]
+            if not credit_line:
+                break
+            invoice.js_assign_outstanding_line(credit_line.id)

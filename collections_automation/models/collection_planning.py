@@ -3,7 +3,7 @@ from datetime import timedelta
 from odoo import models
 
 
-class CollectionProcess(models.Model):
+class CollectionProcessPlanning(models.Model):
     """The planning of a collection's stages: one rule, used by the engine
     to plan what comes next, by the process designer's preview and by a
     collection's timeline, so that none of them can disagree."""

@@ -1,0 +1,359 @@
+from collections import defaultdict
+
+from odoo import models
+from odoo.exceptions import UserError, ValidationError
+
+from .collection_enrollment import CLOSING_EVENTS, LADDER_STATES, OPEN_STATES, PAUSE_EVENTS, PAUSE_REASONS
+
+
+class CollectionEnrollmentLifecycle(models.Model):
+    """A collection's life: its plan, every change of state (pause, resume,
+    move, cancel, close), the one way into escalation and the money it
+    follows on its invoices. The engine, the back office and the customer's
+    page all change a collection through these methods."""
+
+    _inherit = "collection.enrollment"
+
+    # ------------------------------------------------------------------
+    # Planning
+    # ------------------------------------------------------------------
+
+    def _schedule_from(self, last_stage):
+        """Plan the stage after ``last_stage`` (the first stage when empty).
+        The collections planned alike are written together (measured: one
+        write per new collection was a tenth of enrolling a batch)."""
+        same_plan = defaultdict(list)
+        for enrollment in self:
+            today = enrollment._company_today()
+            values = enrollment._plan_next_stage(last_stage, enrollment.last_action_date, today)
+            same_plan[tuple(sorted(values.items()))].append(enrollment.id)
+        for values, ids in same_plan.items():
+            self.browse(ids).write(dict(values))
+
+    def _plan_next_stage(self, last_stage, previous_action_date, today):
+        """The values that plan the stage after ``last_stage`` (or the
+        escalation), by the process's one planning rule. A newly enrolled
+        invoice may already be late for several stages counted from its due
+        date: it starts at the latest of those, the way an AR clerk would,
+        and the skipped stages are logged."""
+        self.ensure_one()
+        stage, day, skipped = self.process_id._plan_next_stage(
+            self.due_date, self.enrolled_on, last_stage, previous_action_date, today
+        )
+        for skipped_stage, _day in skipped:
+            self._log_event(
+                "stage_skipped",
+                stage=skipped_stage,
+                outcome="skipped",
+                message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
+            )
+        return {"next_stage_id": stage.id, "next_action_date": day}
+
+    def _replan_after_removed_stage(self, sequence, stage_id, name):
+        """The stage this collection waited for was removed: plan what
+        comes after its place in the ladder, by the process's one rule."""
+        self.ensure_one()
+        # A retry schedule belongs to the stage that charged.
+        self.write({"retry_attempt": 0, "retry_next_date": False})
+        values = self._plan_next_stage((sequence, stage_id), self.last_action_date, self._company_today())
+        self.write(values)
+        following = self.next_stage_id
+        self._log_event(
+            "stage_moved",
+            stage=following,
+            message=self.env._(
+                "The stage %(stage)s was removed from the process: %(next)s comes next.",
+                stage=name,
+                next=following.name or self.env._("the escalation"),
+            ),
+        )
+
+    # ------------------------------------------------------------------
+    # State changes
+    # ------------------------------------------------------------------
+
+    def _check_state(self, states):
+        wrong = self.filtered(lambda e: e.state not in states)
+        if wrong:
+            raise UserError(
+                self.env._(
+                    "%(enrollments)s can no longer change this way: it is %(state)s.",
+                    enrollments=", ".join(wrong.mapped("name")),
+                    state=dict(self._fields["state"]._description_selection(self.env))[wrong[0].state],
+                )
+            )
+
+    def _check_open(self):
+        """Money still owed: payments, promises, disputes and cancellation apply."""
+        self._check_state(OPEN_STATES)
+
+    def _check_on_ladder(self):
+        """Stages still to run: pausing and moving between stages apply."""
+        self._check_state(LADDER_STATES)
+
+    def action_pause(self, reason="manual", until=False, note=False, amount=0.0):
+        """Hold the reminders: by hand, for a promise or for a dispute. An
+        escalated collection sends no reminder anyway: it keeps its state and
+        records the promise or the dispute."""
+        if reason == "manual":
+            self._check_on_ladder()
+        else:
+            self._check_open()
+        if until and until <= self._company_today():
+            raise ValidationError(self.env._("A pause must last until a day after today."))
+        self.filtered(lambda e: e.state in LADDER_STATES).write({"state": "paused"})
+        self.write({"pause_reason": reason, "pause_until": until, "promise_amount": amount})
+        labels = dict(PAUSE_REASONS)
+        for enrollment in self:
+            message = labels[reason]
+            if until:
+                message = self.env._("%(reason)s until %(date)s", reason=message, date=until)
+            if note:
+                message = f"{message}: {note}"
+            enrollment._log_event(PAUSE_EVENTS.get(reason, "paused"), message=message, amount=amount or 0.0)
+            enrollment.message_post(body=message)
+        return True
+
+    def action_resume(self):
+        """End the hold: a paused collection runs its stages again; an
+        escalated one only drops its promise or dispute."""
+        held = self.filtered(lambda e: e.state == "paused" or (e.state == "escalated" and e.pause_reason))
+        if not held:
+            raise UserError(self.env._("Only a paused enrollment can resume."))
+        today = held[:1]._company_today()
+        for enrollment in held:
+            values = {"pause_reason": False, "pause_until": False, "promise_amount": 0.0}
+            if enrollment.state == "paused":
+                values["state"] = "running"
+            # A pause never makes the customer miss a stage: a stage whose
+            # date passed during the pause runs at the next engine run.
+            if values.get("state") and enrollment.next_action_date and enrollment.next_action_date < today:
+                values["next_action_date"] = today
+            enrollment.write(values)
+            message = self.env._("Collection resumed by %(user)s.", user=self.env.user.name)
+            enrollment._log_event("resumed", message=message)
+            enrollment.message_post(body=message)
+        return True
+
+    def action_run_next_now(self):
+        """Run the next stage of these enrollments now, as the engine would
+        (locked, once-only), instead of waiting for its day."""
+        running = self.filtered(lambda e: e.state == "running" and e.next_stage_id)
+        if not running:
+            raise UserError(self.env._("Only a running collection with a next stage can run it now."))
+        today = running[:1]._company_today()
+        running.write({"next_action_date": today})
+        for enrollment in running:
+            enrollment.message_post(
+                body=self.env._(
+                    "%(user)s ran the stage %(stage)s now.",
+                    user=self.env.user.name,
+                    stage=enrollment.next_stage_id.name,
+                )
+            )
+        self.env["collection.engine"]._run_now(running)
+        return True
+
+    def _move_to_stage(self, stage, reason):
+        """Plan ``stage`` next, today, with the reason in the chatter. The
+        cycle counter changes, so a stage that ran before may run again."""
+        self._check_on_ladder()
+        if not reason or not reason.strip():
+            raise UserError(self.env._("Say why the collection moves to another stage."))
+        wrong = self.filtered(lambda e: e.process_id != stage.process_id)
+        if wrong:
+            raise UserError(
+                self.env._(
+                    "%(stage)s is not a stage of the process of %(enrollments)s.",
+                    stage=stage.name,
+                    enrollments=", ".join(wrong.mapped("name")),
+                )
+            )
+        today = self[:1]._company_today()
+        for enrollment in self:
+            enrollment.write(
+                {
+                    "next_stage_id": stage.id,
+                    "next_action_date": today,
+                    "stage_cycle": enrollment.stage_cycle + 1,
+                    "retry_after": False,
+                    "retry_attempt": 0,
+                    "retry_next_date": False,
+                }
+            )
+            message = self.env._(
+                "Moved to the stage %(stage)s by %(user)s: %(reason)s",
+                stage=stage.name,
+                user=self.env.user.name,
+                reason=reason.strip(),
+            )
+            enrollment._log_event("stage_moved", stage=stage, message=message)
+            enrollment.message_post(body=message)
+
+    def action_cancel(self):
+        self._check_open()
+        self._close(
+            "cancelled", self.env._("Cancelled by %(user)s.", user=self.env.user.name), cancel_reason="user"
+        )
+        return True
+
+    def _close(self, state, message, cancel_reason=False):
+        """End the collection for good: paid, written off or cancelled."""
+        today = self[:1]._company_today()
+        if state == "paid":
+            for enrollment in self.filtered(lambda e: e.pause_reason == "promise"):
+                enrollment._log_event(
+                    "promise_kept",
+                    amount=enrollment.promise_amount,
+                    message=self.env._("Paid by the promised date %(date)s.", date=enrollment.pause_until),
+                )
+        self.write(
+            {
+                "state": state,
+                "closed_on": today,
+                "next_action_date": False,
+                "pause_until": False,
+                "cancel_reason": cancel_reason,
+            }
+        )
+        for enrollment in self:
+            enrollment._log_event(CLOSING_EVENTS[state], message=message)
+            enrollment.message_post(body=message)
+
+    def action_approve_legal(self):
+        self.env["collection.legal.action"]._approve(self)
+        return True
+
+    def action_refuse_legal(self):
+        return self.env["collection.legal.refuse"].action_open(self)
+
+    # ------------------------------------------------------------------
+    # Escalation
+    # ------------------------------------------------------------------
+
+    def _ladder_end_key(self):
+        self.ensure_one()
+        return f"{self.id}:end:{self.stage_cycle or 0}:escalation"
+
+    def _escalate(self):
+        """The ladder is done and money is still due: no more reminders, the
+        escalation runs (unless a stage ran it already), and the customer can
+        still pay, promise and dispute from the page."""
+        already = self.filtered("escalated_on")
+        Escalation = self.env["collection.stage.action.escalation"]
+        Escalation._run([(self.env["collection.stage"], self - already)])
+        messages = {}
+        for enrollment in self:
+            if enrollment in already:
+                messages[enrollment.id] = self.env._(
+                    "The last stage ran: no more reminders, %(amount)s still due.",
+                    amount=enrollment._format_amount(),
+                )
+            else:
+                messages[enrollment.id] = Escalation._get_escalated_message(enrollment)
+        if already:
+            Escalation._claim(
+                [(self.env["collection.stage"], enrollment) for enrollment in already],
+                [
+                    {"amount": enrollment.amount_residual, "message": messages[enrollment.id]}
+                    for enrollment in already
+                ],
+            )
+        self._write_and_log(
+            {"state": "escalated", "next_stage_id": False, "next_action_date": False}, messages
+        )
+
+    # ------------------------------------------------------------------
+    # Money
+    # ------------------------------------------------------------------
+
+    def _write_and_log(self, values, bodies):
+        """Write ``values`` and log one note per collection: its body of
+        ``bodies`` with the tracked fields that changed, for the whole batch.
+        Odoo's own tracking would log a message per collection, one at a
+        time: a run may escalate thousands. The caller checked the access to
+        these collections."""
+        tracked = self._track_get_fields().intersection(values)
+        tracked_info = self.fields_get(tracked, attributes=("string", "type", "selection", "currency_field"))
+        # An earlier write of this transaction may have prepared Odoo's
+        # tracking of these records (it logs at commit, from the values of
+        # that moment): take their values from it, and leave the fields
+        # logged here out of it.
+        prepared = self.env.cr.precommit.data.get(f"mail.tracking.{self._name}", {})
+        initial_values = {}
+        for record in self:
+            before = prepared.get(record.id) or {}
+            initial_values[record.id] = {name: before.pop(name, record[name]) for name in tracked}
+        self.with_context(mail_notrack=True).write(values)
+        tracking_values = []
+        for message in self._message_log_batch(bodies=bodies):
+            record = self.browse(message.res_id)
+            _changes, commands = record._mail_track(tracked_info, initial_values[record.id])
+            tracking_values += [
+                dict(tracking, mail_message_id=message.id) for _command, _id, tracking in commands
+            ]
+        self.env["mail.tracking.value"].sudo().create(tracking_values)
+
+    def _sync_with_invoices(self):
+        """Follow what happened to the invoices: a payment lowers the amount
+        due and is logged; a paid invoice closes the enrollment as paid; a
+        cancelled or reversed one closes it as cancelled."""
+        for enrollment in self.filtered(lambda e: e.move_id and e.state in OPEN_STATES):
+            invoice = enrollment.move_id
+            if invoice.state != "posted" or invoice.payment_state == "reversed":
+                enrollment._close(
+                    "cancelled", self.env._("The invoice was cancelled or reversed."), cancel_reason="invoice"
+                )
+                continue
+            charged, charges_due = invoice._get_collection_charge_figures()
+            # The charges made while this collection runs.
+            charged -= enrollment.late_charges_before
+            residual = invoice.amount_residual + charges_due
+            collected = enrollment.amount_due_at_enrollment + charged - residual
+            currency = enrollment.currency_id
+            # A charge posted, waived or cancelled moves what is owed, not
+            # what was received; nothing owed any more closes the collection,
+            # whatever settled it last.
+            received = currency.compare_amounts(collected, enrollment.amount_collected) > 0
+            values = {
+                name: value
+                for name, value in (
+                    ("amount_charged", charged),
+                    ("amount_residual", residual),
+                    ("amount_collected", collected),
+                )
+                if currency.compare_amounts(value, enrollment[name])
+            }
+            if values:
+                enrollment.write(values)
+            if currency.is_zero(residual):
+                enrollment._close("paid", self.env._("The invoice is paid."))
+            elif received:
+                message = self.env._(
+                    "Partial payment received: %(amount)s still due.", amount=enrollment._format_amount()
+                )
+                enrollment._log_event("partial_payment", amount=collected, message=message)
+                enrollment.message_post(body=message)
+
+    def _get_payable_invoices(self):
+        """What paying these collections pays: their invoices and their
+        posted late charges still due."""
+        moves = self.move_id | self.move_id.collection_charge_move_ids.filtered(
+            lambda move: move.state == "posted"
+        )
+        return moves.filtered("amount_residual")
+
+    def _record_payment(self, amount):
+        """Register ``amount`` received on standalone payment requests."""
+        for enrollment in self.filtered(lambda e: not e.move_id and e.state in OPEN_STATES):
+            residual = max(enrollment.amount_residual - amount, 0.0)
+            enrollment.write(
+                {
+                    "amount_residual": residual,
+                    "amount_collected": enrollment.amount_due_at_enrollment - residual,
+                }
+            )
+            if enrollment.currency_id.is_zero(residual):
+                enrollment._close("paid", self.env._("The payment request is paid."))
+            else:
+                enrollment._log_event("partial_payment", amount=amount)
