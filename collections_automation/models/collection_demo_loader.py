@@ -129,11 +129,14 @@ class CollectionDemoLoader(models.AbstractModel):
         months overdue, their final notice went out weeks ago and its
         deadline passed, so they stand escalated on the desk."""
         today = fields.Date.context_today(self)
-        enrollments.filtered(
+        ladder_done = enrollments.filtered(
             lambda enrollment: enrollment.state == "running"
             and not enrollment.next_stage_id
             and enrollment.due_date <= today - timedelta(days=DEMO_ESCALATED_AFTER_DAYS)
-        )._escalate()
+        )
+        self.env["collection.stage.action.escalation"]._escalate(
+            [(self.env["collection.stage"], ladder_done)]
+        )
 
     @api.model
     def _pay_demo_collections(self, enrollments):

@@ -164,9 +164,7 @@ class CollectionEngine(models.AbstractModel):
     def _filter_due_now(self, enrollments):
         """The due query reaches the latest calendar day on earth
         (``_get_horizon_date``): keep what is due on its company's day."""
-        return enrollments.filtered(
-            lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
-        )
+        return enrollments._filter_due()
 
     @api.model
     def _add_consolidated_siblings(self, enrollments):
@@ -212,9 +210,7 @@ class CollectionEngine(models.AbstractModel):
         locked = enrollments.browse(row[0] for row in rows)
         locked.invalidate_recordset()
         self._apply_holds(locked)
-        due = locked.filtered(
-            lambda e: e.state == "running" and e.next_action_date and e.next_action_date <= e._company_today()
-        )
+        due = locked._filter_due()
         if due:
             self._run_batch(due)
 
@@ -297,9 +293,9 @@ class CollectionEngine(models.AbstractModel):
     @api.model
     def _run_groups(self, groups):
         # The ladder is done and its last deadline passed: escalate.
-        ladder_done = [group for stage, group in groups if not stage]
-        if ladder_done:
-            self.env["collection.enrollment"].union(*ladder_done)._escalate()
+        self.env["collection.stage.action.escalation"]._escalate(
+            [(stage, group) for stage, group in groups if not stage]
+        )
         groups = [(stage, group) for stage, group in groups if stage]
         # A new attempt of a softly declined payment retry runs that retry
         # alone: the stage's messages went out on its first run.
@@ -353,8 +349,9 @@ class CollectionEngine(models.AbstractModel):
             Enrollment.browse(ids).write(dict(values))
         # A stage that escalates does so once it is over (its payment retry
         # included); the later stages still run.
-        self.env["collection.stage.action.escalation"].run(escalating_stages)
-        ladder_done._escalate()
+        self.env["collection.stage.action.escalation"]._escalate(
+            [*escalating_stages, (self.env["collection.stage"], ladder_done)]
+        )
 
     @api.model
     def _plan_after_stage(self, enrollment, stage, today):

@@ -205,7 +205,7 @@ class CollectionEnrollment(models.Model):
     )
 
     _invoice_enrolled_once = models.UniqueIndex(
-        "(move_id) WHERE move_id IS NOT NULL AND state IN ('running', 'paused', 'escalated')",
+        f"(move_id) WHERE move_id IS NOT NULL AND state IN ({', '.join(map(repr, OPEN_STATES))})",
         "This invoice is already in a collection process.",
     )
     _amounts_positive = models.Constraint(
@@ -436,7 +436,18 @@ class CollectionEnrollment(models.Model):
 
     @api.model
     def _get_due_domain(self, today):
+        """The one rule of which collections are due ``today``: in SQL for
+        the engine's batches, in Python by ``_filter_due``."""
         return Domain("state", "=", "running") & Domain("next_action_date", "<=", today)
+
+    def _filter_due(self):
+        """Those of these collections due on their company's day, in their
+        order."""
+        due_ids = set()
+        for company, enrollments in self.grouped("company_id").items():
+            today = (company or self.env.company)._get_collection_today()
+            due_ids.update(enrollments.filtered_domain(self._get_due_domain(today)).ids)
+        return self.filtered(lambda enrollment: enrollment.id in due_ids)
 
     def _is_retry_rerun(self, stage):
         """Whether ``stage`` runs again only for a new attempt of its payment

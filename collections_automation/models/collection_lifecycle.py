@@ -8,7 +8,7 @@ from .collection_enrollment import CLOSING_EVENTS, LADDER_STATES, OPEN_STATES, P
 
 class CollectionEnrollmentLifecycle(models.Model):
     """A collection's life: its plan, every change of state (pause, resume,
-    move, cancel, close), the one way into escalation and the money it
+    move, cancel, close) and the money it
     follows on its invoices. The engine, the back office and the customer's
     page all change a collection through these methods."""
 
@@ -226,42 +226,6 @@ class CollectionEnrollmentLifecycle(models.Model):
 
     def action_refuse_legal(self):
         return self.env["collection.legal.refuse"].action_open(self)
-
-    # ------------------------------------------------------------------
-    # Escalation
-    # ------------------------------------------------------------------
-
-    def _ladder_end_key(self):
-        self.ensure_one()
-        return f"{self.id}:end:{self.stage_cycle or 0}:escalation"
-
-    def _escalate(self):
-        """The ladder is done and money is still due: no more reminders, the
-        escalation runs (unless a stage ran it already), and the customer can
-        still pay, promise and dispute from the page."""
-        already = self.filtered("escalated_on")
-        Escalation = self.env["collection.stage.action.escalation"]
-        Escalation._run([(self.env["collection.stage"], self - already)])
-        messages = {}
-        for enrollment in self:
-            if enrollment in already:
-                messages[enrollment.id] = self.env._(
-                    "The last stage ran: no more reminders, %(amount)s still due.",
-                    amount=enrollment._format_amount(),
-                )
-            else:
-                messages[enrollment.id] = Escalation._get_escalated_message(enrollment)
-        if already:
-            Escalation._claim(
-                [(self.env["collection.stage"], enrollment) for enrollment in already],
-                [
-                    {"amount": enrollment.amount_residual, "message": messages[enrollment.id]}
-                    for enrollment in already
-                ],
-            )
-        self._write_and_log(
-            {"state": "escalated", "next_stage_id": False, "next_action_date": False}, messages
-        )
 
     # ------------------------------------------------------------------
     # Money

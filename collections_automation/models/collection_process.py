@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
 
+from .collection_enrollment import LADDER_STATES
 from .res_company import parse_retry_schedule
 
 
@@ -256,7 +257,7 @@ class CollectionProcess(models.Model):
     def _compute_running_enrollment_count(self):
         counts = dict(
             self.env["collection.enrollment"]._read_group(
-                [("process_id", "in", self.ids), ("state", "in", ("running", "paused"))],
+                [("process_id", "in", self.ids), ("state", "in", LADDER_STATES)],
                 groupby=["process_id"],
                 aggregates=["__count"],
             )

@@ -3,6 +3,8 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .collection_enrollment import LADDER_STATES
+
 SATURDAY = 5
 
 
@@ -153,7 +155,7 @@ class CollectionStage(models.Model):
         Enrollment = self.env["collection.enrollment"]
         # The collections are the add-on's to plan, whoever edits the process.
         waiting = Enrollment.sudo().search(
-            [("next_stage_id", "in", self.ids), ("state", "in", ("running", "paused"))]
+            [("next_stage_id", "in", self.ids), ("state", "in", LADDER_STATES)]
         )
         removed = {
             enrollment: (

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .collection_enrollment import LADDER_STATES
+
 
 class ResPartner(models.Model):
     _name = "res.partner"
@@ -73,7 +75,7 @@ class ResPartner(models.Model):
         Enrollment = self.env["collection.enrollment"]
         partners = self.commercial_partner_id
         open_groups = Enrollment._read_group(
-            [("partner_id", "child_of", partners.ids), ("state", "in", ("running", "paused"))],
+            [("partner_id", "child_of", partners.ids), ("state", "in", LADDER_STATES)],
             groupby=["partner_id", "currency_id", "pause_reason"],
             aggregates=["__count", "amount_residual:sum"],
         )

@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..models.collection_enrollment import PAUSE_REASONS
+from ..models.collection_enrollment import OPEN_STATES, PAUSE_REASONS
 
 
 class CollectionAnalysis(models.Model):
@@ -93,7 +93,7 @@ class CollectionAnalysis(models.Model):
                 %(enrolled)s AS amount_enrolled,
                 %(charged)s AS amount_charged,
                 %(collected)s AS amount_collected,
-                CASE WHEN enrollment.state IN ('running', 'paused', 'escalated')
+                CASE WHEN enrollment.state IN %(open_states)s
                      THEN %(residual)s ELSE 0 END AS amount_outstanding,
                 CASE WHEN enrollment.state = 'paid'
                      THEN enrollment.closed_on - enrollment.enrolled_on END AS days_to_collect
@@ -102,6 +102,7 @@ class CollectionAnalysis(models.Model):
             charged=self._converted("amount_charged"),
             collected=self._converted("amount_collected"),
             residual=self._converted("amount_residual"),
+            open_states=OPEN_STATES,
         )
 
     @api.model

@@ -263,6 +263,12 @@ class CollectionsCommon(AccountTestInvoicingCommon):
             self.patch(self.env.cr, "now", lambda: moment)
             yield
 
+    def _escalate_at_ladder_end(self, enrollments):
+        """What the engine does when the ladder of ``enrollments`` is done."""
+        self.env["collection.stage.action.escalation"]._escalate(
+            [(self.env["collection.stage"], enrollments)]
+        )
+
     def _run_engine(self, day):
         with self._at(day):
             self.env["collection.engine"]._cron_run()

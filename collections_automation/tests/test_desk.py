@@ -41,7 +41,7 @@ class TestCollectionsDesk(CollectionsCommon):
         with self._at(days(1)):
             self.promised.action_promise_to_pay(days(5), 200.0)
             self.disputed.action_dispute("quality", "Broken on arrival")
-            self.escalated._escalate()
+            self._escalate_at_ladder_end(self.escalated)
         self.assertEqual(self._filtered("promised"), self.promised)
         self.assertEqual(self._filtered("disputed"), self.disputed)
         self.assertEqual(self._filtered("escalated"), self.escalated)
@@ -130,7 +130,7 @@ class TestCollectionsDesk(CollectionsCommon):
         self.assertEqual(self.running.user_id, self.invoices[0].invoice_user_id, "else the salesperson")
 
     def test_the_invoice_list_filters_invoices_in_collections(self):
-        self.escalated._escalate()
+        self._escalate_at_ladder_end(self.escalated)
         Move = self.env["account.move"]
         self.assertEqual(
             Move.search([("collection_state", "in", ("running", "paused"))]) & self.invoices,

@@ -465,7 +465,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
 
     def test_an_escalated_request_can_still_be_paid_promised_and_disputed(self):
         self.env["collection.engine"]._ensure_portal_tokens(self.other_enrollment)
-        self.other_enrollment._escalate()
+        self._escalate_at_ladder_end(self.other_enrollment)
         response = self._page(self.other_enrollment)
         self.assertEqual(response.status_code, 200)
         self.assertInPage("passed on to our team", response.text)
@@ -486,7 +486,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
 
     def test_the_link_of_a_replaced_request_leads_to_the_new_one(self):
         self.env["collection.engine"]._ensure_portal_tokens(self.other_enrollment)
-        self.other_enrollment._escalate()
+        self._escalate_at_ladder_end(self.other_enrollment)
         self.other_invoice.collection_enroll(process_id=self.standard_process.id, reenroll=True)
         new = self.other_invoice.collection_enrollment_ids - self.other_enrollment
         response = self._page(self.other_enrollment, allow_redirects=False)

@@ -20,7 +20,51 @@ class CollectionStageActionEscalation(models.AbstractModel):
 
     @api.model
     def _get_key(self, enrollment, stage):
-        return super()._get_key(enrollment, stage) if stage else enrollment._ladder_end_key()
+        if stage:
+            return super()._get_key(enrollment, stage)
+        return f"{enrollment.id}:end:{enrollment.stage_cycle or 0}:escalation"
+
+    @api.model
+    def _escalate(self, groups):
+        """The one way into escalation, for the engine and the demo:
+        ``groups`` of (stage, enrollments). With a stage that escalates: the
+        stage is over and escalates (the later stages still run). Without a
+        stage: the ladder is done and money is still due."""
+        self.run([(stage, group) for stage, group in groups if stage])
+        ladder_done = self.env["collection.enrollment"].union(
+            *(group for stage, group in groups if not stage)
+        )
+        if ladder_done:
+            self._escalate_at_ladder_end(ladder_done)
+
+    @api.model
+    def _escalate_at_ladder_end(self, enrollments):
+        """No more reminders: the escalation runs (unless a stage ran it
+        already), and the customer can still pay, promise and dispute from
+        the page."""
+        already = enrollments.filtered("escalated_on")
+        no_stage = self.env["collection.stage"]
+        self._run([(no_stage, enrollments - already)])
+        messages = {}
+        for enrollment in enrollments:
+            if enrollment in already:
+                messages[enrollment.id] = self.env._(
+                    "The last stage ran: no more reminders, %(amount)s still due.",
+                    amount=enrollment._format_amount(),
+                )
+            else:
+                messages[enrollment.id] = self._get_escalated_message(enrollment)
+        if already:
+            self._claim(
+                [(no_stage, enrollment) for enrollment in already],
+                [
+                    {"amount": enrollment.amount_residual, "message": messages[enrollment.id]}
+                    for enrollment in already
+                ],
+            )
+        enrollments._write_and_log(
+            {"state": "escalated", "next_stage_id": False, "next_action_date": False}, messages
+        )
 
     @api.model
     def _run(self, groups):
