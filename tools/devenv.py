@@ -368,7 +368,7 @@ def ensure_postgres():
     if not pg_answers():
         raise SetupError(
             "error: no PostgreSQL server answers: start one, or point PGHOST/PGPORT/PGUSER at it "
-            "(see the README's troubleshooting)"
+            "(see Troubleshooting in CONTRIBUTING.md)"
         )
 
 
@@ -726,7 +726,7 @@ def cmd_simulate(args):
 
 
 BENCH_SCRIPT = REPO / "tests" / "bench" / "engine_bench.py"
-# Targets of the engine benchmark on a 2-core machine (see the README).
+# Targets of the engine benchmark on a 2-core machine (see docs/benchmarks.md).
 BENCH_MIN_ACTIONS_PER_SECOND = 300
 BENCH_MAX_QUERIES_PER_ACTION = 10
 
