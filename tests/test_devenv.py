@@ -110,7 +110,7 @@ def test_every_module_readme_is_generated_from_its_fragments():
             assert (REPO / module / "readme" / fragment).is_file(), f"{module}/readme/{fragment}"
 
 
-def test_a_fragment_outside_the_markdown_subset_is_refused():
+def test_fragments_in_the_markdown_subset_convert_and_the_rest_is_refused():
     sys.path.insert(0, str(REPO / "tools"))
     try:
         import addon_readme  # noqa: PLC0415 -- tools/ is not a package
@@ -120,9 +120,23 @@ def test_a_fragment_outside_the_markdown_subset_is_refused():
         "## 19.0.1.0.0\n\n- see [the manual](https://example.com), `make test`\n", "HISTORY.md"
     )
     assert rst == ("19.0.1.0.0\n----------\n\n- see `the manual <https://example.com>`_, ``make test``\n")
-    for refused in ("```sh\nmake test\n```", "> a quote", "| a | table |", "# Title"):
+    assert addon_readme.markdown_to_rst("| a | b |\n|---|--:|\n| `x` | 1 |\n", "USAGE.md") == (
+        ".. list-table::\n   :header-rows: 1\n\n   * - a\n     - b\n   * - ``x``\n     - 1\n"
+    )
+    assert addon_readme.markdown_to_rst("Run:\n\n```sh\nmake test\n```\n", "USAGE.md") == (
+        "Run:\n\n::\n\n    make test\n"
+    )
+    refused = (
+        "```sh\nmake test\n",
+        "> a quote",
+        "| a | table |",
+        "| a |\n|---|\n| 1 | 2 |",
+        "# Title",
+        "#### Deep",
+    )
+    for markdown in refused:
         with pytest.raises(addon_readme.FragmentError):
-            addon_readme.markdown_to_rst(refused, "USAGE.md")
+            addon_readme.markdown_to_rst(markdown, "USAGE.md")
 
 
 def test_odoos_own_test_runner_finds_every_test_module():

@@ -4,8 +4,9 @@ oca-gen-addon-readme lays them out.
 
 The fragments are Markdown of a small subset, which this converts to
 reStructuredText: ``##``/``###`` headings, paragraphs, ``-`` and ``1.``
-lists, inline code, emphasis and links. Anything else is refused rather
-than rendered wrong."""
+lists, inline code, emphasis and links, pipe tables (a list-table) and code
+blocks, fenced or indented by four spaces (a literal block). Anything else
+is refused rather than rendered wrong."""
 
 import ast
 import re
@@ -14,7 +15,8 @@ from pathlib import Path
 # The sections after the description, in OCA's order.
 SECTIONS = (("CONFIGURE", "Configuration"), ("USAGE", "Usage"), ("HISTORY", "Changelog"))
 HEADING_UNDERLINES = {2: "-", 3: "~"}
-REFUSED_MARKDOWN = re.compile(r"^(```|>|\||#{4,}|\* |    \S)")
+REFUSED_MARKDOWN = re.compile(r"^(>|#{4,}|\* )")
+TABLE_RULE = re.compile(r"^\|(\s*:?-+:?\s*\|)+$")
 
 
 class FragmentError(ValueError):
@@ -30,19 +32,82 @@ def _inline(text):
     )
 
 
+def _table_cells(line):
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _table_to_rst(rows, source, number):
+    """A pipe table (a header, its rule, its rows) as a list-table."""
+    header, *body = [_table_cells(row) for row in rows[:1] + rows[2:]]
+    if any(len(row) != len(header) for row in body):
+        raise FragmentError(f"{source}:{number}: a table row has not as many cells as its header")
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *body]:
+        lines += [
+            f"   {'* -' if index == 0 else '  -'} {_inline(cell) or '..'}" for index, cell in enumerate(row)
+        ]
+    return [*lines, ""]
+
+
+def _code_to_rst(code):
+    return ["::", "", *(f"    {line}" if line.strip() else "" for line in code), ""]
+
+
+def _read_block(source_lines, index, source, previous):
+    """A code block or a table starting at ``index``: (rst lines, the index
+    after it), or None."""
+    line, number = source_lines[index], index + 1
+    if line.startswith("```"):
+        end = next(
+            (i for i in range(index + 1, len(source_lines)) if source_lines[i].startswith("```")), None
+        )
+        if end is None:
+            raise FragmentError(f"{source}:{number}: a code block that is never closed")
+        return _code_to_rst(source_lines[index + 1 : end]), end + 1
+    if line.startswith("    ") and line.strip() and (not previous or not previous[-1].strip()):
+        end = index + 1
+        while end < len(source_lines) and (
+            source_lines[end].startswith("    ") or not source_lines[end].strip()
+        ):
+            end += 1
+        code = [text[4:] for text in source_lines[index:end]]
+        while not code[-1].strip():
+            code.pop()
+        return _code_to_rst(code), end
+    if line.startswith("|"):
+        end = index + 1
+        while end < len(source_lines) and source_lines[end].startswith("|"):
+            end += 1
+        rows = source_lines[index:end]
+        if len(rows) < 2 or not TABLE_RULE.match(rows[1].replace(" ", "")):
+            raise FragmentError(f"{source}:{number}: a table needs a header and its rule: {line!r}")
+        return _table_to_rst(rows, source, number), end
+    return None
+
+
+def _line_to_rst(line, number, source):
+    if REFUSED_MARKDOWN.match(line):
+        raise FragmentError(f"{source}:{number}: not in the Markdown subset of readme/: {line!r}")
+    if heading := re.match(r"^(#{2,3}) (.+)$", line):
+        title = _inline(heading.group(2).strip())
+        return [title, HEADING_UNDERLINES[len(heading.group(1))] * len(title)]
+    if line.startswith("# "):
+        raise FragmentError(f"{source}:{number}: a fragment's headings start at '##'")
+    return [_inline(line)]
+
+
 def markdown_to_rst(markdown, source):
+    source_lines = markdown.splitlines()
     lines = []
-    for number, line in enumerate(markdown.splitlines(), 1):
-        if REFUSED_MARKDOWN.match(line):
-            raise FragmentError(f"{source}:{number}: not in the Markdown subset of readme/: {line!r}")
-        heading = re.match(r"^(#{2,3}) (.+)$", line)
-        if heading:
-            title = _inline(heading.group(2).strip())
-            lines += [title, HEADING_UNDERLINES[len(heading.group(1))] * len(title)]
-        elif line.startswith("# "):
-            raise FragmentError(f"{source}:{number}: a fragment's headings start at '##'")
+    index = 0
+    while index < len(source_lines):
+        block = _read_block(source_lines, index, source, lines)
+        if block:
+            rst, index = block
+            lines += rst
         else:
-            lines.append(_inline(line))
+            lines += _line_to_rst(source_lines[index], index + 1, source)
+            index += 1
     return "\n".join(lines).strip() + "\n"
 
 

@@ -11,7 +11,7 @@ from odoo.tools import SQL, split_every
 
 _logger = logging.getLogger(__name__)
 
-# A batch is one transaction: 500 actions take about 1.6 s here (see the README benchmark).
+# A batch is one transaction: 500 actions take about 1.6 s here (see docs/benchmarks.md).
 DEFAULT_BATCH_SIZE = 500
 # A run that enrolled or advanced this many collections refreshes the planner
 # statistics of the tables it grew (see _refresh_statistics).

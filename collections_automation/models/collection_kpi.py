@@ -14,7 +14,7 @@ STAGE_RUN_ACTIONS = ("email", "letter", "sms", "activity", "payment_retry")
 
 
 class CollectionKpi(models.AbstractModel):
-    """The collections KPIs, as defined in the README (and the team's
+    """The collections KPIs, as defined in the manual, Usage > Metrics (and the team's
     METRICS.md). Amounts are in the company's currency. Receivables are
     customer invoices minus credit notes, posted, at their residual amount
     on the day asked. Every read is aggregated in the database."""

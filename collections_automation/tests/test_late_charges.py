@@ -15,8 +15,8 @@ from ..models.collection_late_charge_rule import round_rate
 from ..models.late_charge_laws import LAWS_BY_KEY
 from .common import DAY_0, CollectionsCommon, days
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-# A row of the README's worked examples: preset, currency, amount, due, formal
+MANUAL = Path(__file__).resolve().parents[1] / "readme" / "CONFIGURE.md"
+# A row of the manual's worked examples: preset, currency, amount, due, formal
 # notice (a date or a dash), until, computation, interest, compensation.
 WORKED_EXAMPLE = re.compile(
     r"^\| `(\w+)` \| (EUR|GBP) ([\d,.]+) \| (\d{4}-\d\d-\d\d) \| (\d{4}-\d\d-\d\d|—) \| (\d{4}-\d\d-\d\d)"
@@ -237,9 +237,9 @@ class TestLateChargeComputation(CollectionsCommon):
         contact = self.env["res.partner"].create({"name": "Its bookkeeper", "parent_id": person.id})
         self.assertTrue(contact.collection_is_business, "a contact buys as its customer does")
 
-    def test_the_readmes_worked_examples(self):
-        """Each preset's worked example in the README, figure for figure."""
-        rows = WORKED_EXAMPLE.findall(README.read_text())
+    def test_the_manuals_worked_examples(self):
+        """Each preset's worked example in the manual, figure for figure."""
+        rows = WORKED_EXAMPLE.findall(MANUAL.read_text())
         self.assertEqual(sorted(row[0] for row in rows), sorted(LAWS_BY_KEY), "one worked example per preset")
         consumer = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
         for preset, currency, amount, due, notice, computed_on, interest, compensation in rows:

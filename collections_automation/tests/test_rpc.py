@@ -5,7 +5,7 @@ from .common import CollectionsCommon
 
 @tagged("post_install", "-at_install")
 class TestCollectionsRpc(CollectionsCommon, HttpCase):
-    """The API the README documents, called over XML-RPC as a collections user."""
+    """The API the manual documents (readme/USAGE.md), called over XML-RPC as a collections user."""
 
     def _call(self, model, method, *args):
         db = self.env.cr.dbname
