@@ -33,22 +33,22 @@ class CollectionContactPolicy(models.AbstractModel):
         companies = self.env["res.company"].union(*(groups[index][1].company_id for index in contacting))
         if not contacting or not any(self._has_policy(company) for company in companies):
             return groups
-        leads = self.env["collection.enrollment"].union(*(groups[index][1][:1] for index in contacting))
-        counts = self._get_recent_contacts(leads)
+        firsts = self.env["collection.enrollment"].union(*(groups[index][1][:1] for index in contacting))
+        counts = self._get_recent_contacts(firsts)
         quiet_days = {}
         allowed, deferred = [], []
         for index, (stage, group) in enumerate(groups):
             if index not in contacting:
                 allowed.append((stage, group))
                 continue
-            lead = group[0]
-            today = lead._company_today()
+            first = group[0]
+            today = first._company_today()
             day, reason = self._get_next_contact_day(
-                lead.company_id, lead.partner_id, today, counts, quiet_days
+                first.company_id, first.partner_id, today, counts, quiet_days
             )
             if day == today:
                 allowed.append((stage, group))
-                counts[lead.partner_id.id, today] += 1
+                counts[first.partner_id.id, today] += 1
             else:
                 deferred.append((stage, group, day, reason))
         self._defer(deferred)

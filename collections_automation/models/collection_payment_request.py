@@ -143,7 +143,7 @@ class CollectionEnrollmentCustomer(models.Model):
         """The enrollments one consolidated message covers, else this
         enrollment alone. The engine puts their ids in the context: for one
         message (``collection_group_ids``), or for the messages of a batch
-        rendered together (``collection_groups``: (lead id, ids) pairs)."""
+        rendered together (``collection_groups``: (first id, ids) pairs)."""
         ids = self.env.context.get("collection_group_ids")
         if ids:
             return self.browse(ids)
@@ -276,15 +276,15 @@ class CollectionEnrollmentCustomer(models.Model):
     def _send_customer_confirmation(self, template_xmlid):
         """Email the customer, from the first enrollment, a confirmation
         covering all of self."""
-        lead = self[:1].with_context(collection_group_ids=self.ids)
-        lead.message_post_with_source(self.env.ref(template_xmlid), subtype_xmlid="mail.mt_comment")
+        first = self[:1].with_context(collection_group_ids=self.ids)
+        first.message_post_with_source(self.env.ref(template_xmlid), subtype_xmlid="mail.mt_comment")
 
     def action_dispute(self, reason, message, author=None):
         """The customer disputes what is owed: the enrollments pause, the
         message lands in their chatter as the customer's, and the
         responsible gets an activity."""
         self._check_open()
-        lead = self[:1]
+        first = self[:1]
         self._check_process_allows(
             "allow_dispute", self.env._("%(requests)s cannot be disputed online: please contact us.")
         )
@@ -302,7 +302,7 @@ class CollectionEnrollmentCustomer(models.Model):
             )
         self.action_pause(reason="dispute", note=labels[reason])
         self.write({"dispute_reason": reason})
-        author = author or lead.partner_id
+        author = author or first.partner_id
         for enrollment in self:
             enrollment.message_post(
                 body=plaintext2html(message),
@@ -310,7 +310,7 @@ class CollectionEnrollmentCustomer(models.Model):
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
             )
-        lead.activity_schedule(
+        first.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=self.env._("Dispute: %(reason)s", reason=labels[reason]),
             note=plaintext2html(
@@ -321,8 +321,8 @@ class CollectionEnrollmentCustomer(models.Model):
                     message=message,
                 )
             ),
-            user_id=lead.process_id._get_responsible_user(lead).id,
-            date_deadline=lead._company_today(),
+            user_id=first.process_id._get_responsible_user(first).id,
+            date_deadline=first._company_today(),
         )
         self._send_customer_confirmation("collections_automation.mail_template_dispute_received")
         return True

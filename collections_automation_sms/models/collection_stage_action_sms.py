@@ -15,8 +15,8 @@ class CollectionStageActionSms(models.AbstractModel):
 
     @api.model
     def _run_group(self, stage, group):
-        lead = group[0].with_context(collection_group_ids=group.ids)
-        messages = lead._message_sms_with_template(
-            template=stage.sms_template_id, partner_ids=lead.partner_id.ids, put_in_queue=True
+        first = group[0].with_context(collection_group_ids=group.ids)
+        messages = first._message_sms_with_template(
+            template=stage.sms_template_id, partner_ids=first.partner_id.ids, put_in_queue=True
         )
         return {"mail_message_id": messages[:1].id}

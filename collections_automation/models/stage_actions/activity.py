@@ -18,9 +18,9 @@ class CollectionStageActionActivity(models.AbstractModel):
 
     @api.model
     def _run_group(self, stage, group):
-        lead = group[0]
-        user = stage.activity_user_id or lead.process_id._get_responsible_user(lead)
-        lead.activity_schedule(
+        first = group[0]
+        user = stage.activity_user_id or first.process_id._get_responsible_user(first)
+        first.activity_schedule(
             activity_type_id=(stage.activity_type_id or self.env.ref("mail.mail_activity_data_call")).id,
             summary=stage.activity_summary or stage.name,
             note=self.env._(
@@ -29,6 +29,6 @@ class CollectionStageActionActivity(models.AbstractModel):
                 amount=", ".join(e._format_amount() for e in group),
             ),
             user_id=user.id,
-            date_deadline=lead._company_today() + timedelta(days=stage.activity_deadline_days),
+            date_deadline=first._company_today() + timedelta(days=stage.activity_deadline_days),
         )
         return {}

@@ -19,7 +19,7 @@ LAYOUT_NAME_MARK = "collections/layout/name/0f3a9c5e"
 
 class CollectionStageActionEmail(models.AbstractModel):
     """The stage's email: rendered from its template for all the batch's
-    groups at once, posted in the lead enrollment's chatter under the
+    groups at once, posted in the first enrollment's chatter under the
     Collection reminder subtype and queued for the customer."""
 
     _name = "collection.stage.action.email"
@@ -53,28 +53,28 @@ class CollectionStageActionEmail(models.AbstractModel):
                     (group[0].id, tuple(group.ids)) for group in template_groups if len(group) > 1
                 ),
             )
-            lead_ids = [group[0].id for group in template_groups]
-            for res_id, values in batch_template._generate_template(lead_ids, EMAIL_RENDER_FIELDS).items():
+            first_ids = [group[0].id for group in template_groups]
+            for res_id, values in batch_template._generate_template(first_ids, EMAIL_RENDER_FIELDS).items():
                 rendered[template, res_id] = values
         return [rendered[stage.mail_template_id, group[0].id] for stage, group in groups]
 
     @api.model
     def _prepare_email_values(self, stage, group, values):
-        lead = group[0]
-        process = lead.process_id
+        first = group[0]
+        process = first.process_id
         return {
             "subject": values.get("subject"),
             "body": values.get("body_html") or "",
-            "partner_ids": values.get("partner_ids") or lead.partner_id.ids,
+            "partner_ids": values.get("partner_ids") or first.partner_id.ids,
             "email_from": process._get_email_from()
             or values.get("email_from")
-            or lead.company_id.email_formatted,
+            or first.company_id.email_formatted,
             "reply_to": process._get_reply_to() or values.get("reply_to") or False,
         }
 
     @api.model
     def _post_emails(self, groups):
-        """Post each group's email in its lead enrollment's chatter and queue
+        """Post each group's email in its first enrollment's chatter and queue
         it for the customer: the records ``message_post`` would make (a
         message, its outgoing mail, its notifications), created in bulk."""
         subtype = self.env.ref("collections_automation.mail_message_subtype_collection_reminder")
@@ -145,7 +145,7 @@ class CollectionStageActionEmail(models.AbstractModel):
         # the whole batch (the engine runs them).
         notes = {
             other.id: self.env._(
-                "Reminder sent with %(lead)s (one email for the customer).", lead=group[0].name
+                "Reminder sent with %(first)s (one email for the customer).", first=group[0].name
             )
             for _stage, group in groups
             for other in group[1:]
@@ -179,18 +179,18 @@ class CollectionStageActionEmail(models.AbstractModel):
         more than half of what a whole reminder costs). The layout is
         rendered once per layout, language and company of the batch, and
         each email's body, preview and name are put in its place."""
-        leads = [group[0] for _stage, group in groups]
+        firsts = [group[0] for _stage, group in groups]
         langs = {}
-        for template, template_leads in self._group_leads_by_template(groups).items():
+        for template, template_firsts in self._group_firsts_by_template(groups).items():
             if template.email_layout_xmlid and template.lang:
                 langs.update(
                     {
                         (template, res_id): lang
-                        for res_id, lang in template._render_lang(template_leads.ids).items()
+                        for res_id, lang in template._render_lang(template_firsts.ids).items()
                     }
                 )
         companies = (
-            self.env["collection.enrollment"].concat(*leads)._mail_get_companies(default=self.env.company)
+            self.env["collection.enrollment"].concat(*firsts)._mail_get_companies(default=self.env.company)
         )
         indexes_by_layout = defaultdict(list)
         for index, (stage, group) in enumerate(groups):
@@ -201,42 +201,42 @@ class CollectionStageActionEmail(models.AbstractModel):
                 indexes_by_layout[key].append(index)
         wrapped = list(bodies)
         for (layout, lang, company), indexes in indexes_by_layout.items():
-            shell = self._render_layout_shell(layout, lang, company, [leads[i] for i in indexes])
+            shell = self._render_layout_shell(layout, lang, company, [firsts[i] for i in indexes])
             for index in indexes:
-                lead = leads[index].with_context(lang=lang)
+                first = firsts[index].with_context(lang=lang)
                 if shell:
-                    wrapped[index] = self._fill_layout_shell(shell, bodies[index], lead)
+                    wrapped[index] = self._fill_layout_shell(shell, bodies[index], first)
                 else:
-                    wrapped[index] = self._render_layout(layout, lang, company, lead, bodies[index])
+                    wrapped[index] = self._render_layout(layout, lang, company, first, bodies[index])
         return wrapped
 
     @api.model
-    def _group_leads_by_template(self, groups):
-        leads = defaultdict(lambda: self.env["collection.enrollment"])
+    def _group_firsts_by_template(self, groups):
+        firsts = defaultdict(lambda: self.env["collection.enrollment"])
         for stage, group in groups:
-            leads[stage.mail_template_id] |= group[0]
-        return leads
+            firsts[stage.mail_template_id] |= group[0]
+        return firsts
 
     @api.model
-    def _render_layout(self, layout, lang, company, lead, body):
+    def _render_layout(self, layout, lang, company, first, body):
         """Odoo's own wrapping, for one email (``send_mail``'s)."""
         return (
             self.env["mail.template"]
             .with_context(lang=lang)
             ._render_encapsulate(
-                layout, body, add_context=self._prepare_layout_context(lang, company), context_record=lead
+                layout, body, add_context=self._prepare_layout_context(lang, company), context_record=first
             )
         )
 
     @api.model
-    def _render_layout_shell(self, layout, lang, company, leads):
+    def _render_layout_shell(self, layout, lang, company, firsts):
         """The layout rendered once around marks, with how to fill it in, or
         None when it cannot be shared: fewer than two emails, or a layout
         whose output depends on the record beyond its name (rendered for no
         record, the first and the last one, it must come out the same, so
         that no email ever carries another record's data), or one that
         shows the marks in an unexpected form."""
-        if len(leads) < 2:
+        if len(firsts) < 2:
             return None
         body_mark = Markup("<p>%s</p>") % LAYOUT_BODY_MARK
         add_context = dict(self._prepare_layout_context(lang, company), record_name=LAYOUT_NAME_MARK)
@@ -248,9 +248,9 @@ class CollectionStageActionEmail(models.AbstractModel):
                 )
             )
             for record in (
-                leads[0].browse(),
-                leads[0].with_context(lang=lang),
-                leads[-1].with_context(lang=lang),
+                firsts[0].browse(),
+                firsts[0].with_context(lang=lang),
+                firsts[-1].with_context(lang=lang),
             )
         }
         if len(renderings) != 1:
@@ -266,8 +266,8 @@ class CollectionStageActionEmail(models.AbstractModel):
         return {"html": html, "body_mark": str(body_mark), "dashes_in_name": dashed_name in html}
 
     @api.model
-    def _fill_layout_shell(self, shell, body, lead):
-        name = lead.display_name or ""
+    def _fill_layout_shell(self, shell, body, first):
+        name = first.display_name or ""
         if shell["dashes_in_name"]:
             # Odoo's layouts print the record name with dashes for slashes.
             name = name.replace("/", "-")

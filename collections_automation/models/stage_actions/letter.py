@@ -26,7 +26,7 @@ class CollectionStageActionLetter(models.AbstractModel):
 
     @api.model
     def _render_letter_attachments(self, groups):
-        """{lead enrollment id: [attachment ids]} of the groups' letters."""
+        """{first enrollment id: [attachment ids]} of the groups' letters."""
         result = {}
         for stage, group in groups:
             name, pdf = self._render_letter(stage, group)
