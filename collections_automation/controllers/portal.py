@@ -215,11 +215,6 @@ class CollectionsPortal(PaymentPortal):
         # Tokens are saved for the visitor's partner when logged in, else for
         # the customer who owes (never for the public user).
         partner_sudo = self._get_collection_payer(enrollment_sudo)
-        # Each request follows its own process: a form covers the requests
-        # that allow it, and the page names the others.
-        promise_sudo = enrollments_sudo.filtered(lambda enrollment: enrollment.process_id.allow_promise)
-        dispute_sudo = enrollments_sudo.filtered(lambda enrollment: enrollment.process_id.allow_dispute)
-        limits = [enrollment._get_promise_date_limits() for enrollment in promise_sudo] or [(False, False)]
         values = self._prepare_portal_layout_values()
         values.update(
             {
@@ -231,12 +226,6 @@ class CollectionsPortal(PaymentPortal):
                 "company": company,
                 "total_due": sum(enrollments_sudo.mapped("amount_residual")),
                 "pending_transactions": enrollments_sudo._get_pending_transactions(),
-                "promise_enrollments": promise_sudo,
-                "promise_total": sum(promise_sudo.mapped("amount_residual")),
-                "promise_min_amount": promise_sudo._get_promise_min_amount(),
-                "promise_first_day": max(limit[0] for limit in limits),
-                "promise_last_day": min(limit[1] for limit in limits),
-                "dispute_enrollments": dispute_sudo,
                 "bank_account": self._get_collection_bank_account(chosen_sudo, company),
                 "dispute_reasons": enrollment_sudo._fields["dispute_reason"]._description_selection(
                     request.env
@@ -250,12 +239,28 @@ class CollectionsPortal(PaymentPortal):
                 ),
             }
         )
+        values.update(self._prepare_collection_forms_values(enrollments_sudo))
         values.update(
             self._get_collection_payment_values(
                 enrollment_sudo, partner_sudo, company, currency, amount, selection, access_token
             )
         )
         return values
+
+    def _prepare_collection_forms_values(self, enrollments_sudo):
+        """The promise and dispute forms. Each request follows its own
+        process: a form covers the requests that allow it, and the page
+        names the others."""
+        promise_sudo = enrollments_sudo._filter_allowing("allow_promise")
+        first_day, last_day = promise_sudo._get_promise_window()
+        return {
+            "promise_enrollments": promise_sudo,
+            "promise_total": sum(promise_sudo.mapped("amount_residual")),
+            "promise_min_amount": promise_sudo._get_promise_min_amount(),
+            "promise_first_day": first_day,
+            "promise_last_day": last_day,
+            "dispute_enrollments": enrollments_sudo._filter_allowing("allow_dispute"),
+        }
 
     def _get_collection_bank_account(self, chosen_sudo, company):
         """The account to pay into by bank transfer, as on the invoices: the
@@ -422,111 +427,6 @@ class CollectionsPortal(PaymentPortal):
         logged_in = not request.env.user._is_public()
         return request.env.user.partner_id if logged_in else enrollment_sudo.partner_id
 
-    @http.route(
-        "/my/collections/<int:enrollment_id>/payment-method",
-        type="http",
-        auth="public",
-        website=True,
-        sitemap=False,
-    )
-    def portal_collection_payment_method(self, enrollment_id, access_token=None, **kwargs):
-        """Save a new payment method for the automatic payment retries,
-        without paying (the link of the "update your payment method"
-        email): Odoo's payment form in validation mode."""
-        enrollment_sudo, refusal = self._get_open_collection_request(enrollment_id, access_token)
-        if refusal:
-            return refusal
-        return request.render(
-            "collections_automation.portal_collection_payment_method",
-            self._prepare_collection_payment_method_values(enrollment_sudo, access_token),
-        )
-
-    def _prepare_collection_payment_method_values(self, enrollment_sudo, access_token):
-        company = enrollment_sudo.company_id
-        partner_sudo = self._get_collection_payer(enrollment_sudo)
-        availability_report = {}
-        providers_sudo = (
-            request.env["payment.provider"]
-            .sudo()
-            ._get_compatible_providers(
-                company.id,
-                partner_sudo.id,
-                0.0,
-                force_tokenization=True,
-                is_validation=True,
-                report=availability_report,
-            )
-        )
-        payment_methods_sudo = (
-            request.env["payment.method"]
-            .sudo()
-            ._get_compatible_payment_methods(
-                providers_sudo.ids, partner_sudo.id, force_tokenization=True, report=availability_report
-            )
-        )
-        values = self._prepare_portal_layout_values()
-        values.update(
-            {
-                "page_name": "collection_request",
-                "enrollment": enrollment_sudo,
-                "company": company,
-                "page_url": self._get_collection_page_url(enrollment_sudo, access_token),
-                # Odoo's payment form, in validation mode.
-                "mode": "validation",
-                "allow_token_selection": False,
-                "allow_token_deletion": False,
-                "reference_prefix": enrollment_sudo.move_id.name or enrollment_sudo.name,
-                "partner_id": partner_sudo.id,
-                "providers_sudo": providers_sudo,
-                "payment_methods_sudo": payment_methods_sudo,
-                "tokens_sudo": request.env["payment.token"].sudo().browse(),
-                "availability_report": availability_report,
-                "show_tokenize_input_mapping": dict.fromkeys(providers_sudo.ids, False),
-                "transaction_route": f"/my/collections/{enrollment_sudo.id}/payment-method/transaction",
-                "landing_route": self._get_collection_page_url(
-                    enrollment_sudo, access_token, message="payment_method_saved"
-                ),
-                "access_token": access_token,
-            }
-        )
-        return values
-
-    @http.route(
-        "/my/collections/<int:enrollment_id>/payment-method/transaction", type="jsonrpc", auth="public"
-    )
-    def portal_collection_payment_method_transaction(self, enrollment_id, access_token=None, **kwargs):
-        """Create the validation transaction that saves the payment method
-        (the save-only form's ``transaction_route``)."""
-        try:
-            enrollment_sudo = self._get_collection_request(enrollment_id, access_token)
-        except (AccessError, MissingError) as error:
-            raise ValidationError(request.env._("This payment request is not available.")) from error
-        try:
-            if enrollment_sudo.state not in OPEN_STATES:
-                raise ValidationError(
-                    request.env._("This payment request is closed: nothing is left to pay.")
-                )
-            if kwargs.get("flow") not in ("direct", "redirect"):
-                raise ValidationError(request.env._("Enter the new payment method to save it."))
-            self._validate_transaction_kwargs(kwargs)
-            kwargs.update(
-                {
-                    # The provider sets the amount and currency of a validation.
-                    "amount": None,
-                    "currency_id": None,
-                    "partner_id": self._get_collection_payer(enrollment_sudo).id,
-                    "is_validation": True,
-                    "tokenization_requested": True,
-                    "reference_prefix": None,
-                }
-            )
-            transaction_sudo = self._create_transaction(**kwargs)
-        except ValidationError as error:
-            self._audit_refusal_after_rollback(enrollment_sudo, "save_payment_method", error.args[0])
-            raise
-        self._audit(enrollment_sudo, "save_payment_method", "done", message=transaction_sudo.reference)
-        return transaction_sudo._get_processing_values()
-
     # ------------------------------------------------------------------
     # Promise to pay and dispute
     # ------------------------------------------------------------------
@@ -580,10 +480,7 @@ class CollectionsPortal(PaymentPortal):
         """The requests of the page whose own process allows the action
         (``allow_promise``, ``allow_dispute``); none allowing: all of them,
         for the action to say why it is refused."""
-        return (
-            enrollments_sudo.filtered(lambda enrollment: enrollment.process_id[field_name])
-            or enrollments_sudo
-        )
+        return enrollments_sudo._filter_allowing(field_name) or enrollments_sudo
 
     @http.route(
         "/my/collections/<int:enrollment_id>/promise",

@@ -270,9 +270,16 @@ class CollectionKpi(models.AbstractModel):
         reconciled, on the company's calendar like the collection's own
         days: a payment's date is on the calendar of whoever made it (UTC
         for an online payment), a day off around midnight."""
-        rows = self._fetch(
-            SQL(
-                """
+        rows = self._fetch(self._get_cash_collected_query(company, date_from, date_to))
+        by_stage = {(process_id, stage_id): float(amount) for process_id, stage_id, amount in rows}
+        return sum(by_stage.values()), by_stage
+
+    @api.model
+    def _get_cash_collected_query(self, company, date_from, date_to):
+        """The payments of ``_get_cash_collected``, summed by process and by
+        the last stage that ran before each."""
+        return SQL(
+            """
                 WITH covered AS (
                     SELECT enrollment.id AS enrollment_id, enrollment.move_id
                       FROM collection_enrollment enrollment
@@ -313,18 +320,15 @@ class CollectionKpi(models.AbstractModel):
                   FROM attributed
               GROUP BY 1, 2
                 """,
-                company=company.id,
-                actions=STAGE_RUN_ACTIONS,
-                date_from=date_from,
-                date_to=date_to,
-                reconciled_on=SQL(
-                    "(partial.create_date AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
-                    company._get_collection_tz(),
-                ),
-            )
+            company=company.id,
+            actions=STAGE_RUN_ACTIONS,
+            date_from=date_from,
+            date_to=date_to,
+            reconciled_on=SQL(
+                "(partial.create_date AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
+                company._get_collection_tz(),
+            ),
         )
-        by_stage = {(process_id, stage_id): float(amount) for process_id, stage_id, amount in rows}
-        return sum(by_stage.values()), by_stage
 
     @api.model
     def _get_stage_effectiveness(self, company, date_from, date_to, last_stage_days=LAST_STAGE_WINDOW_DAYS):

@@ -188,11 +188,15 @@ class CollectionEnrollmentCustomer(models.Model):
         self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True
 
+    def _filter_allowing(self, field_name):
+        """The one rule of whether a customer's action is open on a request:
+        its own process allows it (``allow_promise``, ``allow_dispute``)."""
+        return self.filtered(lambda enrollment: enrollment.process_id[field_name])
+
     def _check_process_allows(self, field_name, message):
         """Refuse the customer's action when the process of any of these
-        requests forbids it (``allow_promise``, ``allow_dispute``);
-        ``message`` names them with ``%(requests)s``."""
-        forbidding = self.filtered(lambda enrollment: not enrollment.process_id[field_name])
+        requests forbids it; ``message`` names them with ``%(requests)s``."""
+        forbidding = self - self._filter_allowing(field_name)
         if forbidding:
             raise UserError(
                 message % {"requests": ", ".join(forbidding.mapped(lambda e: e.move_id.name or e.name))}
@@ -208,12 +212,29 @@ class CollectionEnrollmentCustomer(models.Model):
         by which date, for which share of the amount due, how many times;
         and an open promise can only get better (sooner, or more)."""
         self._check_process_allows("allow_promise", self.env._("%(requests)s does not take promises to pay."))
+        self._check_promise_date(date)
+        self._check_promise_amount(amount)
+        self._check_open_promise(date, amount)
+        self._check_promise_count()
+
+    def _get_promise_window(self):
+        """(first day, last day) a promise covering all of these requests
+        may name, each process's limits applied; (False, False) for none."""
         limits = [enrollment._get_promise_date_limits() for enrollment in self]
-        first, last = max(limit[0] for limit in limits), min(limit[1] for limit in limits)
+        if not limits:
+            return False, False
+        return max(limit[0] for limit in limits), min(limit[1] for limit in limits)
+
+    def _check_promise_date(self, date):
+        first, last = self._get_promise_window()
         if not date or not first <= date <= last:
             raise ValidationError(
                 self.env._("Choose a date between %(first)s and %(last)s.", first=first, last=last)
             )
+
+    def _check_promise_amount(self, amount):
+        """More than zero, at most what is due, at least the processes'
+        share of it."""
         currency = self[:1].currency_id
         total = sum(self.mapped("amount_residual"))
         if (
@@ -236,24 +257,31 @@ class CollectionEnrollmentCustomer(models.Model):
             raise ValidationError(
                 self.env._("A promise must cover at least %(amount)s.", amount=currency.format(required))
             )
+
+    def _check_open_promise(self, date, amount):
+        """An open promise can only get better: sooner, or more."""
         promised = self.filtered(lambda e: e.pause_reason == "promise" and e.pause_until)
-        if promised:
-            open_date = min(promised.mapped("pause_until"))
-            open_amount = sum(promised.mapped("promise_amount"))
-            if date > open_date:
-                raise ValidationError(
-                    self.env._(
-                        "You already promised to pay by %(date)s: a new promise cannot be later than that.",
-                        date=format_date(self.env, open_date),
-                    )
+        if not promised:
+            return
+        open_date = min(promised.mapped("pause_until"))
+        open_amount = sum(promised.mapped("promise_amount"))
+        if date > open_date:
+            raise ValidationError(
+                self.env._(
+                    "You already promised to pay by %(date)s: a new promise cannot be later than that.",
+                    date=format_date(self.env, open_date),
                 )
-            if currency.compare_amounts(amount, open_amount) < 0:
-                raise ValidationError(
-                    self.env._(
-                        "You already promised %(amount)s: a new promise cannot be for less than that.",
-                        amount=currency.format(open_amount),
-                    )
+            )
+        currency = self[:1].currency_id
+        if currency.compare_amounts(amount, open_amount) < 0:
+            raise ValidationError(
+                self.env._(
+                    "You already promised %(amount)s: a new promise cannot be for less than that.",
+                    amount=currency.format(open_amount),
                 )
+            )
+
+    def _check_promise_count(self):
         counts = dict(
             self.env["collection.event"]
             .sudo()

@@ -77,7 +77,6 @@ class CollectionStageActionEmail(models.AbstractModel):
         """Post each group's email in its first enrollment's chatter and queue
         it for the customer: the records ``message_post`` would make (a
         message, its outgoing mail, its notifications), created in bulk."""
-        subtype = self.env.ref("collections_automation.mail_message_subtype_collection_reminder")
         author = self.env.user.partner_id
         payloads = [
             self._prepare_email_values(stage, group, values)
@@ -86,7 +85,15 @@ class CollectionStageActionEmail(models.AbstractModel):
         mail_bodies = self._wrap_in_layouts(groups, [payload["body"] for payload in payloads])
         Letter = self.env["collection.stage.action.letter"]
         attachments = Letter._render_letter_attachments([(s, g) for s, g in groups if s.attach_letter])
-        messages = (
+        messages = self._create_messages(groups, payloads, attachments, author)
+        mails = self._queue_mails(messages, payloads, mail_bodies)
+        self._create_notifications(mails, payloads, author)
+        self._log_consolidated_notes(groups)
+        return messages
+
+    def _create_messages(self, groups, payloads, attachments, author):
+        subtype = self.env.ref("collections_automation.mail_message_subtype_collection_reminder")
+        return (
             self.env["mail.message"]
             .sudo()
             .create(
@@ -109,7 +116,9 @@ class CollectionStageActionEmail(models.AbstractModel):
                 ]
             )
         )
-        mails = (
+
+    def _queue_mails(self, messages, payloads, mail_bodies):
+        return (
             self.env["mail.mail"]
             .sudo()
             .create(
@@ -126,6 +135,8 @@ class CollectionStageActionEmail(models.AbstractModel):
                 ]
             )
         )
+
+    def _create_notifications(self, mails, payloads, author):
         self.env["mail.notification"].sudo().create(
             [
                 {
@@ -141,8 +152,10 @@ class CollectionStageActionEmail(models.AbstractModel):
                 for partner_id in payload["partner_ids"]
             ]
         )
-        # The other collections of a consolidated email note it, logged for
-        # the whole batch (the engine runs them).
+
+    def _log_consolidated_notes(self, groups):
+        """The other collections of a consolidated email note it, logged for
+        the whole batch (the engine runs them)."""
         notes = {
             other.id: self.env._(
                 "Reminder sent with %(first)s (one email for the customer).", first=group[0].name
@@ -152,7 +165,6 @@ class CollectionStageActionEmail(models.AbstractModel):
         }
         if notes:
             self.env["collection.enrollment"].browse(list(notes))._message_log_batch(bodies=notes)
-        return messages
 
     # ------------------------------------------------------------------
     # The company's notification layout
