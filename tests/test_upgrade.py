@@ -54,8 +54,8 @@ def previous_release_database():
                 "Rule.create({'name': 'UK', 'preset': 'uk'})\n"
                 "Rule.create({'name': 'NL', 'preset': 'nl'})\n"
                 "Rule.create({'name': 'Everyone', 'preset': 'contractual'})\n"
-                # A rule of 19.0.1.4.0's German consumer preset, which this
-                # release's code does not have.
+                # A rule of 19.0.1.4.0's German consumer preset, which the
+                # release this test upgrades from does not have.
                 "Rule.create({'name': 'DE consumers', 'preset': 'contractual'})\n"
                 "env.cr.execute(\"UPDATE collection_late_charge_rule SET preset = 'de_consumer'\"\n"
                 "    \" WHERE name->>'en_US' = 'DE consumers'\")\n"
