@@ -27,9 +27,11 @@ class AccountMove(models.Model):
         store=True,
         readonly=False,
         copy=False,
-        help="The day the customer was given formal notice to pay: the first email or letter the collection "
-        "sent after the due date, or the day of a notice sent another way. The consumer late charge rules "
-        "of Germany, France, Belgium, Spain and the Netherlands count interest from it.",
+        help="The day the customer was given formal notice to pay: the first reminder the collection emailed "
+        "after the due date, or the day of a notice sent another way (a letter: the day it was posted). The "
+        "consumer late charge rules of Germany, France, Belgium, Spain and the Netherlands count interest "
+        "from it.",
+        groups="collections_automation.collections_automation_group_user",
     )
     collection_enrollment_id = fields.Many2one(
         "collection.enrollment",
@@ -54,8 +56,8 @@ class AccountMove(models.Model):
 
     @api.depends("collection_enrollment_ids.event_ids")
     def _compute_collection_notice_date(self):
-        """The day of the first email or letter a collection sent after the
-        due date. A date already there stays: the first notice's, or one an
+        """The day of the first reminder a collection emailed after the due
+        date. A date already there stays: the first notice's, or one an
         accountant set for a notice sent another way."""
         for move in self:
             if move.collection_notice_date or not move.invoice_date_due:

@@ -140,13 +140,7 @@ class CollectionContactPolicy(models.AbstractModel):
         """The days without working hours in the company's working calendar
         (weekends, public holidays) from ``today`` over the horizon."""
         if company not in cache:
-            calendar = company.resource_calendar_id
-            start = datetime.combine(today, time.min)
-            end = datetime.combine(today + timedelta(days=HORIZON_DAYS), time.max)
-            unusual = calendar._get_unusual_days(start, end, company) if calendar else {}
-            cache[company] = {
-                datetime.strptime(day, "%Y-%m-%d").date() for day, quiet in unusual.items() if quiet
-            }
+            cache[company] = company._get_collection_closed_days(today, today + timedelta(days=HORIZON_DAYS))
         return cache[company]
 
     @api.model

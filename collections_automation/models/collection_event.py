@@ -71,11 +71,13 @@ class CollectionEvent(models.Model):
     _key_unique = models.UniqueIndex("(key) WHERE key IS NOT NULL", "This collection action has already run.")
 
     def _is_formal_notice(self):
-        """A reminder in writing that went out: sent after the invoice's due
+        """An email reminder that went out: sent after the invoice's due
         date, it is the formal notice that the consumer late charge presets
-        count interest from (account.move.collection_notice_date)."""
+        count interest from (account.move.collection_notice_date). A letter
+        is not: the engine prints it, and the day it is posted, which the
+        law counts from, is the accountant's to set."""
         self.ensure_one()
-        return self.action in ("email", "letter") and self.outcome == "done"
+        return self.action == "email" and self.outcome == "done"
 
     def _get_company_date(self):
         """The event's day on its company's calendar."""

@@ -93,15 +93,29 @@ class CollectionLateChargeRule(models.Model):
         string="Interest runs from",
         required=True,
         default="due",
-        help="After the formal notice: from the day after the invoice's formal notice (the first email or "
-        "letter sent after the due date, or the date an accountant sets on the invoice) and the days it "
-        "gives the customer; no interest before a notice. The laws that need a notice before a consumer "
+        help="After the formal notice: from the end of the days the invoice's formal notice gives the "
+        "customer (the notice is the first reminder emailed after the due date, or the date an accountant "
+        "sets on the invoice); no interest before a notice. The laws that need a notice before a consumer "
         "owes interest (Germany, France, Belgium, Spain, the Netherlands) say so.",
     )
     notice_days = fields.Integer(
         string="Days the notice gives",
-        help="Interest runs from the day after these days have passed since the formal notice (Belgium: "
-        "14 days after the first reminder; the Netherlands: the term of the reminder).",
+        help="Interest runs from the day after these days have passed (Belgium: the 14 days of the first "
+        "reminder; the Netherlands: the term of the reminder).",
+    )
+    notice_days_from = fields.Selection(
+        [
+            ("next_day", "The day after the notice"),
+            ("next_working_day", "The working day after the notice"),
+            ("third_working_day", "The third working day after the notice"),
+        ],
+        string="Days counted from",
+        required=True,
+        default="next_day",
+        help="The first of the days the notice gives. Working days are those of the company's working "
+        "calendar. Belgium (art. XIX.2 of the Code of Economic Law) counts the 14 days from the working day "
+        "after a reminder sent by email, the third after one sent on paper. Belgian law counts Saturdays "
+        "as working days: a calendar closed on Saturdays gives the customer a day more, never less.",
     )
     contractual_rate = fields.Float(string="Rate (%)", digits=(5, 3))
     contractual_period = fields.Selection(
@@ -289,8 +303,18 @@ class CollectionLateChargeRule(models.Model):
             notice = invoice.collection_notice_date
             if not notice:
                 return None
-            start = max(start, notice + timedelta(days=self.notice_days + 1))
+            term_start = self._get_notice_term_start(invoice, notice)
+            start = max(start, term_start + timedelta(days=self.notice_days))
         return start
+
+    def _get_notice_term_start(self, invoice, notice):
+        """The first of the days that a formal notice sent on ``notice``
+        gives the customer of ``invoice``."""
+        self.ensure_one()
+        if self.notice_days_from == "next_day":
+            return notice + timedelta(days=1)
+        working_days = 3 if self.notice_days_from == "third_working_day" else 1
+        return invoice.company_id._get_collection_working_day(notice, working_days)
 
     def _get_interest_base(self, invoice):
         """The invoice's amount, less what its credit notes took off (never

@@ -33,6 +33,7 @@ _COMMON = {
     "day_count": "act_365",
     "interest_start": "due",
     "notice_days": 0,
+    "notice_days_from": "next_day",
 }
 
 
@@ -104,9 +105,15 @@ LAWS = [
         "be_consumer",
         "Belgium, consumers (Code of Economic Law, Book XIX)",
         "Belgium, Code of Economic Law, art. XIX.2 and Law of 5 May 1865, art. 2: the legal interest "
-        "rate of each year, from the day after the 14 days that the first (free) reminder gives; no "
-        "compensation unless your terms provide one; for consumers.",
-        _legal_rate(reference_source="be_legal", interest_start="notice", notice_days=14),
+        "rate of each year, from the day after the 14 days that the first (free) reminder gives, counted "
+        "from the working day after it was emailed; no compensation unless your terms provide one; for "
+        "consumers.",
+        _legal_rate(
+            reference_source="be_legal",
+            interest_start="notice",
+            notice_days=14,
+            notice_days_from="next_working_day",
+        ),
     ),
     LateChargeLaw(
         "fr",

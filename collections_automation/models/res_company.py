@@ -1,3 +1,5 @@
+from datetime import datetime, time, timedelta
+
 import pytz
 
 from odoo import api, fields, models
@@ -117,3 +119,29 @@ class ResCompany(models.Model):
         company's day, whatever the server's clock or the user's time zone
         says."""
         return self._get_collection_date(fields.Datetime.now())
+
+    def _get_collection_closed_days(self, first, last):
+        """The days from ``first`` to ``last`` without working hours in the
+        company's working calendar (weekends, public holidays): the quiet
+        days of the contact policy and the days a notice's term waits over."""
+        self.ensure_one()
+        calendar = self.resource_calendar_id
+        if not calendar:
+            return set()
+        start, end = datetime.combine(first, time.min), datetime.combine(last, time.max)
+        # The one door to the calendar's internal method that says which days have no working hours.
+        unusual = calendar._get_unusual_days(start, end, self)
+        return {fields.Date.to_date(day) for day, closed in unusual.items() if closed}
+
+    def _get_collection_working_day(self, day, count=1):
+        """The ``count``-th working day of the company's calendar after
+        ``day``."""
+        self.ensure_one()
+        # A month and a half of closed days in a row is no calendar a notice
+        # can be counted on; past it, every day counts.
+        closed = self._get_collection_closed_days(day, day + timedelta(days=count + 45))
+        while count:
+            day += timedelta(days=1)
+            if day not in closed:
+                count -= 1
+        return day

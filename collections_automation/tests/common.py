@@ -1,6 +1,8 @@
+import importlib.util
 import re
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from unittest.mock import patch
 
 from freezegun import freeze_time
@@ -36,6 +38,18 @@ TRANSLATED_LANGUAGES = ("fr_FR", "de_DE", "es_ES", "nl_NL")
 # two-core machine its first start has taken longer (CI, 2026-12-02), and
 # Odoo then skips the tour; a minute is slow but never a missing test.
 CHROMIUM_START_SECONDS = 60
+
+
+def load_migration(version, step):
+    """The module of the add-on's ``step`` migration script (pre-migrate,
+    post-migrate) to ``version``, to run on a test database."""
+    path = Path(__file__).parent.parent / "migrations" / version / f"{step}.py"
+    spec = importlib.util.spec_from_file_location(
+        f"collections_{step}_{version}".replace(".", "_").replace("-", "_"), path
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class ChromiumCase(HttpCase):

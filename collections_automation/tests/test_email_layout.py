@@ -1,10 +1,8 @@
-import importlib.util
 from datetime import timedelta
-from pathlib import Path
 
 from odoo.tests import tagged
 
-from .common import ADDON, DAY_0, CollectionsCommon
+from .common import ADDON, DAY_0, CollectionsCommon, load_migration
 
 REMINDER_DAY = DAY_0 + timedelta(days=3)
 LIGHT_LAYOUT = "mail.mail_notification_light"
@@ -79,10 +77,7 @@ class TestEmailLayout(CollectionsCommon):
         self.assertEqual(set(templates.mapped("email_layout_xmlid")), {LIGHT_LAYOUT})
 
     def test_the_upgrade_gives_the_layout_to_templates_without_one(self):
-        path = Path(__file__).parent.parent / "migrations" / "19.0.1.2.0" / "post-migrate.py"
-        spec = importlib.util.spec_from_file_location("collections_post_migrate_19_0_1_2_0", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
+        migration = load_migration("19.0.1.2.0", "post-migrate")
         final_notice = self.env.ref(f"{ADDON}.mail_template_final_notice")
         self.template.email_layout_xmlid = False
         final_notice.email_layout_xmlid = "mail.mail_notification_layout"

@@ -8,12 +8,12 @@ from psycopg2 import IntegrityError
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.collection_late_charge_rule import round_rate
 from ..models.late_charge_laws import LAWS_BY_KEY
-from .common import DAY_0, CollectionsCommon, days
+from .common import DAY_0, CollectionsCommon, days, load_migration
 
 MANUAL = Path(__file__).resolve().parents[1] / "readme" / "CONFIGURE.md"
 # A row of the manual's worked examples: preset, currency, amount, due, formal
@@ -261,6 +261,36 @@ class TestLateChargeComputation(CollectionsCommon):
                 self.assertEqual(self._interest(rule, invoice, until), float(interest.replace(",", "")))
                 self.assertEqual(rule._compute_compensation(invoice, until), float(compensation))
 
+    def test_belgium_counts_the_reminders_days_from_a_working_day(self):
+        """Art. XIX.2: the 14 days of a reminder emailed on a Friday start
+        on the Monday, of one posted on the third working day after; a
+        public holiday of the company's calendar is no working day."""
+        rule = self._rule("be_consumer")
+        consumer = self.env["res.partner"].create({"name": "A consumer", "is_company": False})
+        invoice = self._create_invoice(amount=10000, due_date=date(2025, 7, 15), partner=consumer)
+        cases = [
+            (date(2025, 7, 22), date(2025, 8, 6), "a Tuesday's email: from Wednesday"),
+            (date(2025, 7, 25), date(2025, 8, 11), "a Friday's email: from Monday"),
+        ]
+        for notice, first_day, reason in cases:
+            invoice.collection_notice_date = notice
+            self.assertEqual(rule._get_interest_start(invoice), first_day, reason)
+        invoice.collection_notice_date = date(2025, 7, 22)
+        self.env["resource.calendar.leaves"].create(
+            {
+                "name": "A public holiday",
+                "calendar_id": self.env.company.resource_calendar_id.id,
+                "date_from": "2025-07-23 00:00:00",
+                "date_to": "2025-07-23 23:59:59",
+            }
+        )
+        self.assertEqual(rule._get_interest_start(invoice), date(2025, 8, 7), "the holiday is skipped")
+        rule.notice_days_from = "third_working_day"
+        invoice.collection_notice_date = date(2025, 7, 25)
+        self.assertEqual(rule._get_interest_start(invoice), date(2025, 8, 13), "on paper: from Wednesday")
+        rule.notice_days_from = "next_day"
+        self.assertEqual(rule._get_interest_start(invoice), date(2025, 8, 9), "the day after, weekend or not")
+
     def test_a_partial_payment_lowers_the_base_after_its_day(self):
         """30 days on 10,000 and 30 days on 6,000 at 10.15%: 83.42 + 50.05."""
         rule = self._rule("eu")
@@ -392,9 +422,16 @@ class TestLateChargeComputation(CollectionsCommon):
                 ),
                 ("be_legal", "daily", 0.0, "none", "consumer"),
             )
-            self.assertEqual((form.interest_start, form.notice_days), ("notice", 14))
+            self.assertEqual(
+                (form.interest_start, form.notice_days, form.notice_days_from),
+                ("notice", 14, "next_working_day"),
+            )
             form.preset = "eu"
-            self.assertEqual((form.interest_start, form.notice_days), ("due", 0), "a preset sets every field")
+            self.assertEqual(
+                (form.interest_start, form.notice_days, form.notice_days_from),
+                ("due", 0, "next_day"),
+                "a preset sets every field",
+            )
         with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"):
             self._rule("nl_consumer", notice_days=-1)
         with self.assertRaisesRegex(ValidationError, "contractual rate must be above zero"):
@@ -700,8 +737,13 @@ class TestFormalNotice(LateChargeProcessCase):
         self.assertFalse(
             self.invoice.collection_notice_date, "a reminder before or on the due date is no notice"
         )
-        self.enrollment._log_event("letter", outcome="failed")
-        self.assertFalse(self.invoice.collection_notice_date, "a letter that was not sent is no notice")
+        self.enrollment._log_event("email", outcome="failed")
+        self.assertFalse(self.invoice.collection_notice_date, "an email that was not sent is no notice")
+        with self._at(days(2)):
+            self.enrollment._log_event("letter")
+        self.assertFalse(
+            self.invoice.collection_notice_date, "a printed letter is no notice until the day it is posted"
+        )
         self._email_event(days(3))
         self._email_event(days(10))
         self.assertEqual(self.invoice.collection_notice_date, days(3), "the first one, kept")
@@ -724,6 +766,36 @@ class TestFormalNotice(LateChargeProcessCase):
         self.assertEqual((charge.state, charge.amount_total), ("posted", 19.38))
         self.assertIn("27 days", charge.invoice_line_ids.name)
         self.assertIn("2.62%", charge.invoice_line_ids.name)
+
+    def test_an_upgrade_dates_the_notices_from_the_history(self):
+        """19.0.1.5.0 leaves the new column empty and dates the notices of
+        the invoices whose collections emailed a reminder."""
+        self._email_event(days(3))
+        self._email_event(days(10))
+        quiet = self._create_invoice(amount=500)
+        self.env.flush_all()
+        self.env.cr.execute(SQL("UPDATE account_move SET collection_notice_date = NULL"))
+        self.env.invalidate_all()
+        for step in ("pre-migrate", "post-migrate"):
+            load_migration("19.0.1.5.0", step).migrate(self.env.cr, "19.0.1.4.0")
+        self.env.invalidate_all()
+        self.assertEqual(self.invoice.collection_notice_date, days(3))
+        self.assertFalse(quiet.collection_notice_date)
+
+    def test_an_upgrade_counts_belgian_notices_from_the_working_day_after(self):
+        belgian = self.env["collection.late.charge.rule"].create({"name": "Belgium", "preset": "be_consumer"})
+        adjusted = belgian.copy({"notice_days_from": "third_working_day"})
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "UPDATE collection_late_charge_rule SET notice_days_from = 'next_day' WHERE id = %s",
+                belgian.id,
+            )
+        )
+        load_migration("19.0.1.5.1", "post-migrate").migrate(self.env.cr, "19.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertEqual(belgian.notice_days_from, "next_working_day")
+        self.assertEqual(adjusted.notice_days_from, "third_working_day", "a rule set otherwise is kept")
 
     def test_no_interest_before_a_notice(self):
         self.process.stage_ids.filtered(lambda stage: stage.name == "Reminder").send_email = False

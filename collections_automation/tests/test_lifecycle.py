@@ -3,9 +3,7 @@ run, the hundredth, after a payment, an escalation, a cancellation.
 
 Each test here reproduces a defect of wave one (it failed before its fix)."""
 
-import importlib.util
 from datetime import timedelta
-from pathlib import Path
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
@@ -13,7 +11,7 @@ from odoo.tests import Form, tagged
 from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
-from .common import ADDON, DAY_0, CollectionsCommon, days
+from .common import ADDON, DAY_0, CollectionsCommon, days, load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -433,13 +431,6 @@ class TestLifecycleMigration(CollectionsCommon):
     """Databases of 19.0.1.0.0 hold the trigger's duplicates: several
     escalated collections of one invoice, escalation dates in closed_on."""
 
-    def _load_migration(self):
-        path = Path(__file__).parent.parent / "migrations" / "19.0.1.1.0" / "pre-migrate.py"
-        spec = importlib.util.spec_from_file_location("collections_pre_migrate_19_0_1_1_0", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
     def test_duplicates_of_the_old_trigger_are_closed_and_escalations_reopened(self):
         invoice = self._create_invoice()
         other = self._create_invoice()
@@ -457,7 +448,7 @@ class TestLifecycleMigration(CollectionsCommon):
         single = other.collection_enroll(process_id=self.standard_process.id, strict=True)
         single.write({"state": "escalated", "closed_on": days(41)})
         self.env.flush_all()
-        self._load_migration().migrate(self.env.cr, "19.0.1.0.0")
+        load_migration("19.0.1.1.0", "pre-migrate").migrate(self.env.cr, "19.0.1.0.0")
         self.env.invalidate_all()
         oldest, middle, newest = enrollments.sorted("id")
         self.assertEqual(newest.state, "running", "the open collection stays")
