@@ -71,29 +71,67 @@ class AccountMove(models.Model):
                 move.collection_notice_date = min(notices)
 
     @api.model
-    def _get_collectable_domain(self):
-        """The one rule of which invoices can be collected, used by the
-        triggers, ``collection_enroll`` and the demo: posted customer
-        invoices with money due, not excluded from follow-up, of a customer
-        who is not on collection hold, and not the late charges of an
-        invoice in collections (they are collected with it)."""
-        return Domain(
-            [
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-                (
-                    "line_ids",
-                    "not any",
-                    [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
+    def _get_collectable_conditions(self):
+        """The one rule of which invoices can be collected, as (domain, why
+        not) pairs: posted customer invoices with money due, not excluded
+        from follow-up, of a customer who is not on collection hold, and not
+        the late charges of an invoice in collections (they are collected
+        with it). The triggers, ``collection_enroll`` and the demo search
+        with all the domains; an invoice outside them is told the reason of
+        the first it fails."""
+        return [
+            (Domain("move_type", "=", "out_invoice"), lambda move: move._get_not_an_invoice_reason()),
+            (Domain("state", "=", "posted"), lambda move: move._get_not_posted_reason()),
+            (
+                Domain("payment_state", "in", ("not_paid", "partial")),
+                lambda move: move.env._("%(move)s has nothing left to pay.", move=move.display_name),
+            ),
+            (
+                ~self._get_followup_excluded_domain(),
+                lambda move: move.env._("%(move)s is excluded from follow-up.", move=move.display_name),
+            ),
+            (
+                Domain("commercial_partner_id.collection_hold", "!=", True),
+                lambda move: move.env._(
+                    "%(partner)s is on collection hold.", partner=move.commercial_partner_id.display_name
                 ),
-                ("commercial_partner_id.collection_hold", "!=", True),
-                (
+            ),
+            (
+                Domain(
                     "collection_late_invoice_id",
                     "not any",
                     [("collection_enrollment_ids", "any", [("state", "in", OPEN_STATES)])],
                 ),
-            ]
+                lambda move: move.env._(
+                    "%(move)s charges the late payment of %(invoice)s: it is collected with that invoice.",
+                    move=move.display_name,
+                    invoice=move.collection_late_invoice_id.display_name,
+                ),
+            ),
+        ]
+
+    @api.model
+    def _get_followup_excluded_domain(self):
+        """Invoices excluded from follow-up (Odoo's *No Follow-Up* on the
+        receivable line): nobody is contacted or charged for them."""
+        receivable = Domain("account_type", "=", "asset_receivable") & Domain("no_followup", "=", True)
+        return Domain("line_ids", "any", receivable)
+
+    @api.model
+    def _get_collectable_domain(self):
+        return Domain.AND(domain for domain, _why_not in self._get_collectable_conditions())
+
+    def _get_not_an_invoice_reason(self):
+        if self.move_type == "out_refund":
+            return self.env._("%(move)s is a credit note.", move=self.display_name)
+        return self.env._("%(move)s is not a customer invoice.", move=self.display_name)
+
+    def _get_not_posted_reason(self):
+        state = dict(self._fields["state"]._description_selection(self.env))[self.state]
+        return self.env._(
+            "%(move)s is %(state)s: only posted invoices can be collected.",
+            move=self.display_name,
+            state=state,
         )
 
     def _get_collection_refusal(self, reenroll=False):
@@ -115,34 +153,12 @@ class AccountMove(models.Model):
         return False
 
     def _get_uncollectable_reason(self):
-        """Why the invoice falls outside ``_get_collectable_domain``."""
+        """Why the invoice falls outside ``_get_collectable_domain``, or
+        False."""
         self.ensure_one()
-        if self.move_type != "out_invoice":
-            if self.move_type == "out_refund":
-                return self.env._("%(move)s is a credit note.", move=self.display_name)
-            return self.env._("%(move)s is not a customer invoice.", move=self.display_name)
-        if self.state != "posted":
-            state = dict(self._fields["state"]._description_selection(self.env))[self.state]
-            return self.env._(
-                "%(move)s is %(state)s: only posted invoices can be collected.",
-                move=self.display_name,
-                state=state,
-            )
-        if self.payment_state not in ("not_paid", "partial"):
-            return self.env._("%(move)s has nothing left to pay.", move=self.display_name)
-        if self.no_followup:
-            return self.env._("%(move)s is excluded from follow-up.", move=self.display_name)
-        if self.commercial_partner_id.collection_hold:
-            return self.env._(
-                "%(partner)s is on collection hold.", partner=self.commercial_partner_id.display_name
-            )
-        late_invoice = self.collection_late_invoice_id
-        if late_invoice.collection_enrollment_ids.filtered(lambda e: e.state in OPEN_STATES):
-            return self.env._(
-                "%(move)s charges the late payment of %(invoice)s: it is collected with that invoice.",
-                move=self.display_name,
-                invoice=late_invoice.display_name,
-            )
+        for domain, why_not in self._get_collectable_conditions():
+            if not self.filtered_domain(domain):
+                return why_not(self)
         return False
 
     def _get_out_of_collections_reason(self):

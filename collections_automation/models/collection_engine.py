@@ -96,10 +96,10 @@ class CollectionEngine(models.AbstractModel):
         """What running a batch changes when it does anything."""
         self.env.flush_all()
         enrollments.invalidate_recordset(
-            ["state", "stage_id", "next_stage_id", "next_action_date", "retry_after"]
+            ["state", "stage_id", "next_stage_id", "next_action_date", "backoff_until"]
         )
         return [
-            (e.id, e.state, e.stage_id.id, e.next_stage_id.id, e.next_action_date, e.retry_after)
+            (e.id, e.state, e.stage_id.id, e.next_stage_id.id, e.next_action_date, e.backoff_until)
             for e in enrollments
         ]
 
@@ -118,7 +118,7 @@ class CollectionEngine(models.AbstractModel):
     def _get_due_domain(self):
         Enrollment = self.env["collection.enrollment"]
         return Enrollment._get_due_domain(self._get_horizon_date()) & (
-            Domain("retry_after", "=", False) | Domain("retry_after", "<=", fields.Datetime.now())
+            Domain("backoff_until", "=", False) | Domain("backoff_until", "<=", fields.Datetime.now())
         )
 
     @api.model
@@ -335,7 +335,7 @@ class CollectionEngine(models.AbstractModel):
                     "last_action_date": today,
                     "failure_count": 0,
                     "last_error": False,
-                    "retry_after": False,
+                    "backoff_until": False,
                     **self._plan_after_stage(enrollment, stage, today),
                 }
                 same_values[tuple(sorted(values.items()))].append(enrollment.id)
@@ -360,8 +360,7 @@ class CollectionEngine(models.AbstractModel):
         if enrollment.retry_next_date and stage.retry_payment:
             return {"next_stage_id": stage.id, "next_action_date": enrollment.retry_next_date}
         return {
-            "retry_attempt": 0,
-            "retry_next_date": False,
+            **enrollment._get_payment_retry_reset_values(),
             **enrollment._plan_next_stage(stage, today, today),
         }
 
@@ -377,7 +376,7 @@ class CollectionEngine(models.AbstractModel):
                 {
                     "failure_count": failures,
                     "last_error": str(error),
-                    "retry_after": now + timedelta(minutes=wait),
+                    "backoff_until": now + timedelta(minutes=wait),
                 }
             )
             enrollment._log_event(
@@ -386,7 +385,7 @@ class CollectionEngine(models.AbstractModel):
                 outcome="failed",
                 attempt=failures,
                 message=self.env._(
-                    "%(error)s. Next attempt after %(date)s.", error=error, date=enrollment.retry_after
+                    "%(error)s. Next attempt after %(date)s.", error=error, date=enrollment.backoff_until
                 ),
             )
 
@@ -396,17 +395,6 @@ class CollectionEngine(models.AbstractModel):
 
     @api.model
     def _get_auto_enroll_domain(self, company, processes, today):
-        overdue = processes.filtered("auto_enroll_overdue")
-        pre_due = processes.filtered("auto_enroll_pre_due")
-        date_domain = Domain.FALSE
-        if overdue:
-            date_domain |= Domain(
-                "invoice_date_due", "<", today - timedelta(days=min(overdue.mapped("grace_days")))
-            )
-        if pre_due:
-            date_domain |= Domain(
-                "invoice_date_due", "<=", today + timedelta(days=max(pre_due.mapped("pre_due_days")))
-            )
         return (
             Domain("company_id", "=", company.id)
             & self.env["account.move"]._get_collectable_domain()
@@ -419,15 +407,8 @@ class CollectionEngine(models.AbstractModel):
             # over (paid, cancelled, written off), only a person may chase
             # them on their own.
             & Domain("collection_late_invoice_id", "=", False)
-            & date_domain
+            & Domain.OR(process._get_trigger_domain(today) for process in processes)
         )
-
-    @api.model
-    def _trigger_fits(self, process, invoice, today):
-        due = invoice.invoice_date_due
-        if process.auto_enroll_overdue and due < today - timedelta(days=process.grace_days):
-            return True
-        return bool(process.auto_enroll_pre_due and due <= today + timedelta(days=process.pre_due_days))
 
     @api.model
     def _auto_enroll(self):
@@ -475,13 +456,18 @@ class CollectionEngine(models.AbstractModel):
             self.env["account.move"].with_company(company)._search(domain, order="invoice_date_due, id")
         )
         for chunk in split_every(1000, list(invoice_ids)):
-            choices = Rule._find_process_for_invoices(
-                self.env["account.move"].browse(chunk), as_if_active=processes
-            )
+            invoices = self.env["account.move"].browse(chunk)
+            choices = Rule._find_process_for_invoices(invoices, as_if_active=processes)
+            # The segment rules may give an invoice a process whose own
+            # trigger does not fire yet.
+            fitting = {
+                process: set(invoices.filtered_domain(process._get_trigger_domain(today)).ids)
+                for process in processes
+            }
             yield [
                 (invoice, process, rule)
                 for invoice, (process, rule) in choices.items()
-                if process in processes and self._trigger_fits(process, invoice, today)
+                if invoice.id in fitting.get(process, ())
             ]
 
     @api.model

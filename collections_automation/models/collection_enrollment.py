@@ -192,9 +192,22 @@ class CollectionEnrollment(models.Model):
     dispute_resolution_note = fields.Text(
         readonly=True, copy=False, help="What the customer is told about the resolution of their dispute."
     )
-    failure_count = fields.Integer(readonly=True, copy=False)
-    last_error = fields.Text(readonly=True, copy=False)
-    retry_after = fields.Datetime(readonly=True, copy=False, index=True)
+    # The engine's back-off after an error, apart from the payment retry of
+    # a declined card (retry_attempt, retry_next_date).
+    failure_count = fields.Integer(
+        string="Engine failures in a row",
+        readonly=True,
+        copy=False,
+        help="How many engine runs in a row failed on this collection; each failure waits longer.",
+    )
+    last_error = fields.Text(string="Last engine error", readonly=True, copy=False)
+    backoff_until = fields.Datetime(
+        string="Engine tries again after",
+        readonly=True,
+        copy=False,
+        index=True,
+        help="After an error, the engine leaves this collection alone until then.",
+    )
     event_ids = fields.One2many("collection.event", "enrollment_id", string="Events")
     days_overdue = fields.Integer(compute="_compute_days_overdue")
     timeline_html = fields.Html(
@@ -429,9 +442,7 @@ class CollectionEnrollment(models.Model):
         """Collections whose customer is on collection hold or whose invoice
         is excluded from follow-up: nobody is contacted or charged for them."""
         return Domain("partner_id.collection_hold", "=", True) | Domain(
-            "move_id.line_ids",
-            "any",
-            [("account_type", "=", "asset_receivable"), ("no_followup", "=", True)],
+            "move_id", "any", self.env["account.move"]._get_followup_excluded_domain()
         )
 
     @api.model
@@ -454,6 +465,13 @@ class CollectionEnrollment(models.Model):
         retry, planned by the retry schedule after a soft decline."""
         self.ensure_one()
         return bool(self.retry_attempt and stage.retry_payment and self.stage_id == stage)
+
+    @api.model
+    def _get_payment_retry_reset_values(self):
+        """The values that end a payment retry schedule: it belongs to the
+        stage that charged, so leaving that stage, by the ladder, a move or
+        a removed stage, starts the next one afresh."""
+        return {"retry_attempt": 0, "retry_next_date": False}
 
     def action_open_invoice(self):
         self.ensure_one()

@@ -53,8 +53,7 @@ class CollectionEnrollmentLifecycle(models.Model):
         """The stage this collection waited for was removed: plan what
         comes after its place in the ladder, by the process's one rule."""
         self.ensure_one()
-        # A retry schedule belongs to the stage that charged.
-        self.write({"retry_attempt": 0, "retry_next_date": False})
+        self.write(self._get_payment_retry_reset_values())
         values = self._plan_next_stage((sequence, stage_id), self.last_action_date, self._company_today())
         self.write(values)
         following = self.next_stage_id
@@ -176,9 +175,8 @@ class CollectionEnrollmentLifecycle(models.Model):
                     "next_stage_id": stage.id,
                     "next_action_date": today,
                     "stage_cycle": enrollment.stage_cycle + 1,
-                    "retry_after": False,
-                    "retry_attempt": 0,
-                    "retry_next_date": False,
+                    "backoff_until": False,
+                    **self._get_payment_retry_reset_values(),
                 }
             )
             message = self.env._(

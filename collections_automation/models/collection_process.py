@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Domain
 from odoo.tools import format_date
 
 from .collection_enrollment import LADDER_STATES
@@ -301,6 +304,18 @@ class CollectionProcess(models.Model):
     def _check_retry_schedule(self):
         for process in self:
             parse_retry_schedule(self.env, process.retry_schedule)
+
+    def _get_trigger_domain(self, today):
+        """The one rule of which invoices this process's triggers enroll on
+        ``today``: overdue past its grace period, or due within its days
+        before the due date."""
+        self.ensure_one()
+        domain = Domain.FALSE
+        if self.auto_enroll_overdue:
+            domain |= Domain("invoice_date_due", "<", today - timedelta(days=self.grace_days))
+        if self.auto_enroll_pre_due:
+            domain |= Domain("invoice_date_due", "<=", today + timedelta(days=self.pre_due_days))
+        return domain
 
     def _get_retry_waits(self):
         """The days to wait before each new attempt after a soft decline."""

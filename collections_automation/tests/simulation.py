@@ -666,7 +666,7 @@ class LifecycleSimulation:
                 ("partner_id", "in", self.customers.ids),
                 ("state", "=", "running"),
                 ("next_action_date", "<=", self.today),
-                ("retry_after", "=", False),
+                ("backoff_until", "=", False),
             ]
         )
         late = late.filtered(lambda e: e.next_action_date <= e._company_today())

@@ -5,11 +5,11 @@ from psycopg2.errors import UniqueViolation
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..models import collection_engine
 from ..models.stage_actions.email import EMAIL_RENDER_FIELDS
-from .common import ADDON, DAY_0, CollectionsCommon, days
+from .common import ADDON, DAY_0, CollectionsCommon, days, load_migration
 
 
 @tagged("post_install", "-at_install")
@@ -337,6 +337,29 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(4))
         self.assertEqual(len(self._reminders(victim)), 1)
         self.assertEqual((victim.failure_count, victim.last_error), (0, False))
+
+    def test_an_upgrade_keeps_the_engines_back_off_under_its_new_name(self):
+        """19.0.1.5.1 renames retry_after, the engine's back-off, apart from
+        the card's payment retry."""
+        invoice = self._create_invoice()
+        with self._at(DAY_0):
+            enrollment = invoice.collection_enroll(process_id=self.standard_process.id)
+        moment = fields.Datetime.to_datetime("2026-03-05 10:00:00")
+        enrollment.backoff_until = moment
+        self.env.flush_all()
+        cr = self.env.cr
+        cr.execute(SQL("ALTER TABLE collection_enrollment RENAME COLUMN backoff_until TO retry_after"))
+        cr.execute(
+            SQL(
+                "UPDATE ir_model_fields SET name = 'retry_after'"
+                " WHERE model = 'collection.enrollment' AND name = 'backoff_until'"
+            )
+        )
+        load_migration("19.0.1.5.1", "pre-migrate").migrate(cr, "19.0.1.5.0")
+        self.env.invalidate_all()
+        self.assertEqual(enrollment.backoff_until, moment)
+        field = self.env["ir.model.fields"]._get("collection.enrollment", "backoff_until")
+        self.assertEqual(field.name, "backoff_until")
 
     def test_an_action_key_cannot_be_written_twice(self):
         invoice = self._create_invoice()

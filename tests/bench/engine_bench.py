@@ -145,7 +145,7 @@ def grow(env, invoices, customers):
     first_stage = process.stage_ids.sorted("sequence")[:1]
     env.cr.execute(
         "UPDATE collection_enrollment SET state = 'running', stage_id = NULL, next_stage_id = %s, "
-        "next_action_date = %s, stage_cycle = COALESCE(stage_cycle, 0) + 1, retry_after = NULL "
+        "next_action_date = %s, stage_cycle = COALESCE(stage_cycle, 0) + 1, backoff_until = NULL "
         "WHERE id = ANY(%s)",
         (first_stage.id, today, enrollments.ids),
     )
