@@ -5,6 +5,7 @@ from . import account_move_line
 from . import collection_decline_code
 from . import collection_demo_loader
 from . import collection_contact_policy
+from . import collection_dashboard
 from . import collection_engine
 from . import collection_enrollment
 from . import collection_event

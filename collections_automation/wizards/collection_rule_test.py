@@ -1,5 +1,3 @@
-from markupsafe import Markup, escape
-
 from odoo import api, fields, models
 
 
@@ -50,7 +48,7 @@ class CollectionRuleTest(models.TransientModel):
         rules = self.rule_id or self.env["collection.segment.rule"].search(
             [("company_id", "=", invoice.company_id.id), ("process_id.active", "=", True)]
         )
-        items = []
+        explained = []
         for rule in rules:
             fits, checks = rule._explain(invoice)
             verdict = self.env._("fits") if fits else self.env._("does not fit")
@@ -58,27 +56,21 @@ class CollectionRuleTest(models.TransientModel):
                 verdict = self.env._("fits, and wins (first by priority)")
             elif fits and matched_rule:
                 verdict = self.env._("fits, but a rule of higher priority wins")
-            conditions = Markup("").join(
-                Markup("<li>%s %s</li>") % ("✔" if holds else "✘", label) for holds, label in checks
-            ) or Markup("<li>%s</li>") % self.env._("no condition: fits every invoice")
-            items.append(
-                Markup("<li><b>%s</b> → %s: %s<ul>%s</ul></li>")
-                % (rule.name, rule.process_id.name, verdict, conditions)
+            explained.append(
+                {"name": rule.name, "process": rule.process_id.name, "verdict": verdict, "checks": checks}
             )
-        if not matched_rule:
-            default = invoice.company_id.collection_default_process_id
-            items.append(
-                Markup("<li>%s</li>")
-                % (
-                    self.env._(
-                        "No rule fits: the company's default process, %(process)s.", process=default.name
-                    )
-                    if default
-                    else self.env._("No rule fits and the company has no default process.")
-                )
-            )
-        return (
-            Markup("<ul>%s</ul>") % Markup("").join(items)
-            if items
-            else escape(self.env._("No segment rule."))
+        return self.env["ir.qweb"]._render(
+            "collections_automation.collection_rule_test_explanation",
+            {"rules": explained, "fallback": self._get_fallback_explanation(invoice, matched_rule)},
         )
+
+    def _get_fallback_explanation(self, invoice, matched_rule):
+        """What applies when no rule fits, or False."""
+        if matched_rule:
+            return False
+        default = invoice.company_id.collection_default_process_id
+        if default:
+            return self.env._(
+                "No rule fits: the company's default process, %(process)s.", process=default.name
+            )
+        return self.env._("No rule fits and the company has no default process.")

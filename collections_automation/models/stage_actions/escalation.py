@@ -1,5 +1,3 @@
-from markupsafe import Markup
-
 from odoo import api, fields, models
 
 
@@ -147,17 +145,14 @@ class CollectionStageActionEscalation(models.AbstractModel):
     @api.model
     def _prepare_responsible_message(self, user, enrollments):
         env = enrollments.env
-        base_url = enrollments[:1].get_base_url()
-        lines = Markup().join(
-            Markup('<li><a href="%s/odoo/collection.enrollment/%s">%s</a>: %s</li>')
-            % (base_url, enrollment.id, enrollment.display_name, enrollment._format_amount())
-            for enrollment in enrollments
+        body = env["ir.qweb"]._render(
+            "collections_automation.collection_escalation_message",
+            {"enrollments": enrollments, "base_url": enrollments[:1].get_base_url()},
         )
         return {
             "partner_ids": user.partner_id.ids,
             "subject": env._("%(count)s collection(s) escalated to you", count=len(enrollments)),
-            "body": Markup("<p>%s</p><ul>%s</ul>")
-            % (env._("These collections reached the end of their ladder with money still due:"), lines),
+            "body": body,
             "email_layout_xmlid": "mail.mail_notification_light",
         }
 

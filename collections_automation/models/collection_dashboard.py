@@ -1,5 +1,4 @@
 from dateutil.relativedelta import relativedelta
-from markupsafe import Markup
 
 from odoo import api, fields, models
 
@@ -93,7 +92,9 @@ def kpi_field(name):
     return fields.Float(label, compute="_compute_kpis", digits=(16, 1), help=KPI_HELP[name])
 
 
-class CollectionDashboard(models.TransientModel):
+# The KPI screen is a back-office screen, not a wizard: transient only so
+# that the periods people look at are not kept.
+class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-in-models
     """The collections KPIs of a company on a period the user picks."""
 
     _name = "collection.dashboard"
@@ -164,20 +165,18 @@ class CollectionDashboard(models.TransientModel):
     def _render_kpi_table(self, values):
         """Each KPI with its value and its one-line definition."""
         self.ensure_one()
-        rows = Markup("").join(
-            Markup(
-                "<tr><td>%s</td><td class='text-end fw-bold o_collection_kpi_%s'>%s</td>"
-                "<td class='text-muted'>%s</td></tr>"
+        kpis = []
+        for name, _label, _help in KPI_DEFINITIONS:
+            description = self._fields[name].get_description(self.env)
+            kpis.append(
+                {
+                    "name": name,
+                    "label": description["string"],
+                    "value": self._format_kpi(name, values[name]),
+                    "help": description["help"],
+                }
             )
-            % (
-                self._fields[name].get_description(self.env)["string"],
-                name,
-                self._format_kpi(name, values[name]),
-                self._fields[name].get_description(self.env)["help"],
-            )
-            for name, _label, _help in KPI_DEFINITIONS
-        )
-        return Markup("<table class='table table-sm o_collection_kpis'><tbody>%s</tbody></table>") % rows
+        return self.env["ir.qweb"]._render("collections_automation.collection_kpi_table", {"kpis": kpis})
 
     def _format_kpi(self, name, value):
         if name in MONETARY_KPIS:
@@ -190,10 +189,6 @@ class CollectionDashboard(models.TransientModel):
         """One row per stage that ran in the period, in the order of the
         processes and their ladders."""
         self.ensure_one()
-        if not effectiveness:
-            return Markup("<p class='text-muted o_collection_stage_kpis'>%s</p>") % self.env._(
-                "No stage ran in this period."
-            )
         cash = {}
         for (_process_id, stage_id), amount in cash_by_stage.items():
             cash[stage_id] = cash.get(stage_id, 0.0) + amount
@@ -202,32 +197,20 @@ class CollectionDashboard(models.TransientModel):
             .browse(effectiveness)
             .sorted(lambda stage: (stage.process_id.sequence, stage.process_id.id, stage.sequence, stage.id))
         )
-        text_column, number_column = Markup("<th>%s</th>"), Markup("<th class='text-end'>%s</th>")
-        header = (
-            text_column % self.env._("Process")
-            + text_column % self.env._("Stage")
-            + number_column % self.env._("Reached")
-            + number_column % self.env._("Paid before the next stage")
-            + number_column % self.env._("Effectiveness (%)")
-            + number_column % self.env._("Cash collected after it")
-        )
-        rows = Markup("")
+        rows = []
         for stage in stages:
             reached, paid = effectiveness[stage.id]
-            rows += Markup(
-                "<tr class='o_collection_stage_kpi_%s'><td>%s</td><td>%s</td>"
-                "<td class='text-end'>%s</td><td class='text-end'>%s</td>"
-                "<td class='text-end fw-bold'>%s</td><td class='text-end'>%s</td></tr>"
-            ) % (
-                stage.id,
-                stage.process_id.name,
-                stage.name,
-                reached,
-                paid,
-                f"{paid / reached * 100:.1f}" if reached else "0.0",
-                self.currency_id.format(cash.get(stage.id, 0.0)),
+            rows.append(
+                {
+                    "stage_id": stage.id,
+                    "process": stage.process_id.name,
+                    "stage": stage.name,
+                    "reached": reached,
+                    "paid": paid,
+                    "effectiveness": f"{paid / reached * 100:.1f}" if reached else "0.0",
+                    "cash": self.currency_id.format(cash.get(stage.id, 0.0)),
+                }
             )
-        return Markup(
-            "<table class='table table-sm o_collection_stage_kpis'><thead><tr>%s</tr></thead>"
-            "<tbody>%s</tbody></table>"
-        ) % (header, rows)
+        return self.env["ir.qweb"]._render(
+            "collections_automation.collection_stage_kpi_table", {"rows": rows}
+        )
