@@ -1021,10 +1021,11 @@ def cmd_lint(_args):
         [bin_dir / "ruff", "check", *LINT_PATHS],
         [bin_dir / "ruff", "format", "--check", *LINT_PATHS],
         [bin_dir / "pylint", "--rcfile", REPO / ".pylintrc", *ADDON_MODULES],
+        [bin_dir / "python", REPO / "tools" / "lint_odoo_internals.py", *ADDON_MODULES],
     ]
     failed = [check for check in checks if run(check, cwd=REPO, check=False).returncode]
     if not failed:
-        print("lint: ruff and pylint-odoo are clean")
+        print("lint: ruff, pylint-odoo and the door to Odoo's internals are clean")
     return 1 if failed else 0
 
 

@@ -229,33 +229,6 @@ class CollectionEnrollmentLifecycle(models.Model):
     # Money
     # ------------------------------------------------------------------
 
-    def _write_and_log(self, values, bodies):
-        """Write ``values`` and log one note per collection: its body of
-        ``bodies`` with the tracked fields that changed, for the whole batch.
-        Odoo's own tracking would log a message per collection, one at a
-        time: a run may escalate thousands. The caller checked the access to
-        these collections."""
-        tracked = self._track_get_fields().intersection(values)
-        tracked_info = self.fields_get(tracked, attributes=("string", "type", "selection", "currency_field"))
-        # An earlier write of this transaction may have prepared Odoo's
-        # tracking of these records (it logs at commit, from the values of
-        # that moment): take their values from it, and leave the fields
-        # logged here out of it.
-        prepared = self.env.cr.precommit.data.get(f"mail.tracking.{self._name}", {})
-        initial_values = {}
-        for record in self:
-            before = prepared.get(record.id) or {}
-            initial_values[record.id] = {name: before.pop(name, record[name]) for name in tracked}
-        self.with_context(mail_notrack=True).write(values)
-        tracking_values = []
-        for message in self._message_log_batch(bodies=bodies):
-            record = self.browse(message.res_id)
-            _changes, commands = record._mail_track(tracked_info, initial_values[record.id])
-            tracking_values += [
-                dict(tracking, mail_message_id=message.id) for _command, _id, tracking in commands
-            ]
-        self.env["mail.tracking.value"].sudo().create(tracking_values)
-
     def _sync_with_invoices(self):
         """Follow what happened to the invoices: a payment lowers the amount
         due and is logged; a paid invoice closes the enrollment as paid; a

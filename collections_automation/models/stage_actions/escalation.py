@@ -60,8 +60,8 @@ class CollectionStageActionEscalation(models.AbstractModel):
                     for enrollment in already
                 ],
             )
-        enrollments._write_and_log(
-            {"state": "escalated", "next_stage_id": False, "next_action_date": False}, messages
+        self.env["collection.mail.batch"]._write_and_log(
+            enrollments, {"state": "escalated", "next_stage_id": False, "next_action_date": False}, messages
         )
 
     @api.model
