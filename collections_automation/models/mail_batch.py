@@ -288,7 +288,8 @@ class MailTemplate(models.Model):
     def _render_template_qweb(self, template_src, model, res_ids, add_context=None, options=None):
         """With ``collection_batch_render`` in the context, render a QWeb
         body for all ``res_ids`` in one pass: Odoo compiles an inline body
-        again for every record, which was half of an engine run. The body is
+        again for every record, which would be half of an engine run. The
+        body is
         wrapped in a loop over the records, each record's output fenced by a
         separator, and the output split per record;
         Odoo's post-processing then runs per record as usual."""
@@ -344,8 +345,8 @@ class MailTemplate(models.Model):
         """With ``collection_batch_render`` in the context, evaluate the
         expressions of an inline template (subject, sender, recipients) for
         all ``res_ids`` in one ``safe_eval`` call: safe_eval compiles and
-        checks an expression again for every record, which was a tenth of an
-        engine run. Any error is left to Odoo's path, which reports it."""
+        checks an expression again for every record, which would be a tenth
+        of an engine run. Any error is left to Odoo's path, which reports it."""
         if (
             not self.env.context.get("collection_batch_render")
             or len(res_ids) < 2

@@ -407,8 +407,8 @@ class TestEngine(CollectionsCommon):
         with self.assertQueryCount(80):  # measured 68, with the first run's template and view loading
             self._run_engine(days(3))
         batch_of(20)
-        # Twenty reminders on a warm server: measured 47 (formal notices dated
-        # included), under 2.5 queries per action.
+        # Twenty reminders on a warm server, formal notices dated included:
+        # 47 queries here, under 2.5 per action.
         with self.assertQueryCount(60):
             self._run_engine(days(3))
 
@@ -425,7 +425,7 @@ class TestEngine(CollectionsCommon):
             invoices_of(5).collection_enroll(process_id=self.standard_process.id)
             invoices = invoices_of(40)
             # Each collection draws its number (one nextval); everything else
-            # is written for the whole batch: measured 61 for 40 invoices, 138 before.
+            # is written for the whole batch (61 queries for 40 invoices here).
             with self.assertQueryCount(70):
                 enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
                 self.env.flush_all()
@@ -459,11 +459,10 @@ class TestEngine(CollectionsCommon):
         enrollments = at_the_end_of_the_ladder(30)
         last_message = self.env["mail.message"].search([], order="id desc", limit=1)
         # Tags, trust, activities, events and notes with their change of
-        # state for the whole batch, and one message for the responsible:
-        # measured 62 for 30 collections (908 before: each activity told its
-        # user on its own; 120 before 2026-12-01: Odoo's tracking logged each
-        # change of state as a message of its own, one at a time, which the
-        # suite did not see while it ran with tracking off).
+        # state for the whole batch, and one message for the responsible
+        # (62 queries for 30 collections here). The suite runs with Odoo's
+        # tracking on, so a change of state that Odoo tracked one record at a
+        # time would show here.
         with self.assertQueryCount(70):
             self._run_engine(days(40))
         self.assertEqual(set(enrollments.mapped("state")), {"escalated"})
@@ -531,7 +530,7 @@ class TestEngine(CollectionsCommon):
             with patch.object(collection_engine, "STATISTICS_REFRESH_ROWS", 1):
                 self._run_engine(days(3))
         self.assertEqual(refreshed, [True])
-        # The statistics now know that events have stages: the KPI screen's
+        # The statistics know that events have stages: the KPI screen's
         # joins are planned for the run's events, not for none.
         self.env.cr.execute(
             "SELECT null_frac FROM pg_stats WHERE tablename = 'collection_event' AND attname = 'stage_id'"
