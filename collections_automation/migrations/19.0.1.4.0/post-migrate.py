@@ -14,18 +14,13 @@ invoices the difference, as it does for any interest accrued since.
 """
 
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists
 
 
 def migrate(cr, version):
     if not version:
         return
-    cr.execute(
-        SQL(
-            "SELECT 1 FROM information_schema.columns"
-            " WHERE table_name = 'collection_late_charge_rule' AND column_name = 'b2b_only'"
-        )
-    )
-    if cr.fetchone():
+    if column_exists(cr, "collection_late_charge_rule", "b2b_only"):
         cr.execute(
             SQL(
                 "UPDATE collection_late_charge_rule"

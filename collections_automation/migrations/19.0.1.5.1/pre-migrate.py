@@ -3,21 +3,14 @@ named apart from the payment retry of a declined card: the collection's
 ``retry_after`` becomes ``backoff_until``, its values kept."""
 
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists, drop_index, rename_column
 
 
 def migrate(cr, version):
-    if not version:
+    if not version or not column_exists(cr, "collection_enrollment", "retry_after"):
         return
-    cr.execute(
-        SQL(
-            "SELECT 1 FROM information_schema.columns"
-            " WHERE table_name = 'collection_enrollment' AND column_name = 'retry_after'"
-        )
-    )
-    if not cr.rowcount:
-        return
-    cr.execute(SQL("ALTER TABLE collection_enrollment RENAME COLUMN retry_after TO backoff_until"))
-    cr.execute(SQL("DROP INDEX IF EXISTS collection_enrollment__retry_after_index"))
+    rename_column(cr, "collection_enrollment", "retry_after", "backoff_until")
+    drop_index(cr, "collection_enrollment__retry_after_index", "collection_enrollment")
     cr.execute(
         SQL(
             "UPDATE ir_model_fields SET name = 'backoff_until'"
