@@ -6,6 +6,7 @@ it."""
 
 import re
 import subprocess
+from datetime import date, timedelta
 
 import pytest
 from clock_matrix import free_port
@@ -104,7 +105,7 @@ def test_demo_data_looks_like_a_collections_desk(demo_database):
     states = {state for state, *_rest in invoices}
     assert states >= {"not_paid", "partial"} and states & {"paid", "in_payment"}
     open_days = {days for state, days, *_rest in invoices if state == "not_paid"}
-    assert {-5, -20, -45, -90} <= open_days, "open invoices 5, 20, 45 and 90 days overdue"
+    assert {-1, -5, -20, -45, -90} <= open_days, "open invoices 1, 5, 20, 45 and 90 days overdue"
     assert any(0 < days <= 7 for days in open_days), "an invoice due in a few days"
     partial = [(residual, total) for state, _days, residual, total in invoices if state == "partial"]
     assert partial and all(0 < residual < total for residual, total in partial)
@@ -207,6 +208,31 @@ def test_a_demo_customer_pays_the_emailed_reminder_in_chromium(demo_database):
 def demo_database_copy(demo_database):
     with database_copy(demo_database, COPY):
         yield COPY
+
+
+def test_the_demo_lets_a_newcomer_start_collections_from_an_overdue_invoice(demo_database_copy):
+    """The manual's first step on the demo: an invoice one day overdue is in
+    no collection yet, and its *Action > Start collections* enrolls it."""
+    due = date.fromisoformat(_demo_today(demo_database_copy)) - timedelta(days=1)
+    result = _shell(
+        demo_database_copy,
+        (
+            "user = env['res.users'].search([('login', '=', 'demo')])\n"
+            "invoices = env['account.move'].with_user(user).search([\n"
+            "    ('move_type', '=', 'out_invoice'), ('state', '=', 'posted'),\n"
+            f"    ('invoice_date_due', '=', '{due}'), ('payment_state', '=', 'not_paid')])\n"
+            "print('JUST-OVERDUE', len(invoices), len(invoices.collection_enrollment_ids))\n"
+            "Wizard = env['collection.enroll.wizard'].with_user(user)\n"
+            "wizard = Wizard.create({'move_ids': invoices[:1].ids})\n"
+            "print('TO-ENROLL', wizard.enroll_count)\n"
+            "wizard.action_enroll()\n"
+            "print('ENROLLED', invoices[:1].collection_enrollment_id.state)\n"
+        ),
+    )
+    [counts] = [line for line in result.stdout.splitlines() if line.startswith("JUST-OVERDUE ")]
+    assert int(counts.split()[1]) > 0 and counts.split()[2] == "0", result.stdout
+    assert "TO-ENROLL 1" in result.stdout, result.stdout + result.stderr
+    assert "ENROLLED running" in result.stdout, result.stdout + result.stderr
 
 
 def test_make_runs_server_runs_the_engine_through_the_job_queue(demo_database_copy, tmp_path):

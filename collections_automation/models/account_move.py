@@ -41,6 +41,11 @@ class AccountMove(models.Model):
         index="btree_not_null",
         help="The latest collection of this invoice.",
     )
+    collection_days_overdue = fields.Integer(
+        string="Days overdue",
+        compute="_compute_collection_days_overdue",
+        help="Days since the due date, on the company's calendar; 0 when not due yet.",
+    )
     collection_state = fields.Selection(related="collection_enrollment_id.state", string="Collection status")
     collection_stage_id = fields.Many2one(
         related="collection_enrollment_id.stage_id", string="Collection stage"
@@ -48,6 +53,11 @@ class AccountMove(models.Model):
     collection_next_action_date = fields.Date(
         related="collection_enrollment_id.next_action_date", string="Next collection action"
     )
+
+    def _compute_collection_days_overdue(self):
+        for move in self:
+            company = move.company_id or self.env.company
+            move.collection_days_overdue = company._get_collection_days_overdue(move.invoice_date_due)
 
     @api.depends("collection_enrollment_ids")
     def _compute_collection_enrollment(self):

@@ -3,6 +3,10 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.fields import Domain
 
+# Demo invoices overdue by this many days are not in collections yet: no
+# process's grace period has passed, and the manual's first step (an
+# invoice's *Action > Start collections*) starts one by hand.
+JUST_OVERDUE_DAYS = 1
 # Each demo customer gets three invoices; the scenarios cycle so that every
 # state a collections team meets is present. ``due_in`` is days from today to
 # the due date (negative: overdue); ``paid`` is the share already paid.
@@ -16,7 +20,7 @@ DEMO_SCENARIOS = (
     {"due_in": -30, "paid": 0.4},
     {"due_in": 12, "paid": 0.0},
     {"due_in": -10, "paid": 1.0},
-    {"due_in": -20, "paid": 0.0},
+    {"due_in": -JUST_OVERDUE_DAYS, "paid": 0.0},
 )
 DEMO_INVOICES_PER_CUSTOMER = 3
 # Typical invoice size per customer segment (tag XML id), smallest first.
@@ -109,13 +113,14 @@ class CollectionDemoLoader(models.AbstractModel):
     @api.model
     def _load_demo_collections(self):
         """Enroll the demo customers' open invoices that are due or overdue,
-        by segment rules, then run the engine once."""
+        but those just overdue, by segment rules, then run the engine once."""
         today = fields.Date.context_today(self)
         Move = self.env["account.move"]
         invoices = Move.search(
             Move._get_collectable_domain()
             & Domain("partner_id", "in", self._get_demo_customers().ids)
             & Domain("invoice_date_due", "<=", today + timedelta(days=3))
+            & Domain("invoice_date_due", "!=", today - timedelta(days=JUST_OVERDUE_DAYS))
         )
         enrollments = invoices.collection_enroll(strict=True)
         self.env["collection.engine"]._cron_run()

@@ -236,11 +236,9 @@ class CollectionEnrollment(models.Model):
 
     @api.depends("due_date")
     def _compute_days_overdue(self):
-        for company, enrollments in self.grouped("company_id").items():
-            today = (company or self.env.company)._get_collection_today()
-            for enrollment in enrollments:
-                due = enrollment.due_date
-                enrollment.days_overdue = max((today - due).days, 0) if due else 0
+        for enrollment in self:
+            company = enrollment.company_id or self.env.company
+            enrollment.days_overdue = company._get_collection_days_overdue(enrollment.due_date)
 
     @api.depends(
         "move_id.amount_residual", "process_id.late_charge_rule_id", "segment_rule_id.late_charge_rule_id"

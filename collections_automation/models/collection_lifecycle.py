@@ -136,22 +136,70 @@ class CollectionEnrollmentLifecycle(models.Model):
 
     def action_run_next_now(self):
         """Run the next stage of these enrollments now, as the engine would
-        (locked, once-only), instead of waiting for its day."""
+        (locked, once-only, within the contact policy and the holds),
+        instead of waiting for its day; the chatter and a notification say
+        what happened, the stage run or why it waits."""
         running = self.filtered(lambda e: e.state == "running" and e.next_stage_id)
         if not running:
             raise UserError(self.env._("Only a running collection with a next stage can run it now."))
-        today = running[:1]._company_today()
-        running.write({"next_action_date": today})
-        for enrollment in running:
-            enrollment.message_post(
-                body=self.env._(
-                    "%(user)s ran the stage %(stage)s now.",
-                    user=self.env.user.name,
-                    stage=enrollment.next_stage_id.name,
-                )
-            )
+        stages = {enrollment: enrollment.next_stage_id for enrollment in running}
+        running.write({"next_action_date": running[:1]._company_today()})
+        last_event_id = self.env["collection.event"].search([], order="id desc", limit=1).id
         self.env["collection.engine"]._run_now(running)
-        return True
+        outcomes = running._get_run_now_outcomes(stages, last_event_id)
+        for enrollment, (_ran, message) in outcomes.items():
+            enrollment.message_post(body=message)
+        waiting = [message for ran, message in outcomes.values() if not ran]
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if waiting else "success",
+                "message": "\n".join(waiting)
+                or self.env._("%(count)s stage(s) ran now.", count=len(outcomes)),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _get_run_now_outcomes(self, stages, last_event_id):
+        """{enrollment: (whether its stage ran, what to tell)} after a run
+        asked by a user: the events logged since ``last_event_id`` say
+        whether the stage ran, waits (the contact policy deferred it),
+        failed, or another run holds the collection."""
+        events = self.env["collection.event"].search(
+            [("enrollment_id", "in", self.ids), ("id", ">", last_event_id)]
+        )
+        outcomes = {}
+        for enrollment in self:
+            stage, own = stages[enrollment], events.filtered(lambda e, en=enrollment: en == e.enrollment_id)
+            user = self.env.user.name
+            deferred = own.filtered(lambda e: e.action == "deferred")[:1]
+            failed = own.filtered(lambda e: e.action == "error")[:1]
+            if deferred:
+                why = self.env._("it waits: %(reason)s", reason=deferred.message)
+            elif failed:
+                why = self.env._("it failed: %(error)s", error=failed.message)
+            elif enrollment.state != "running":
+                state = dict(enrollment._fields["state"]._description_selection(self.env))[enrollment.state]
+                why = self.env._("the collection is %(state)s.", state=state.lower())
+            elif not own.filtered(lambda e, s=stage: e.stage_id == s):
+                why = self.env._("the engine is running this collection right now; try again in a moment.")
+            else:
+                outcomes[enrollment] = (
+                    True,
+                    self.env._("%(user)s ran the stage %(stage)s now.", user=user, stage=stage.name),
+                )
+                continue
+            outcomes[enrollment] = (
+                False,
+                self.env._(
+                    "%(user)s asked to run the stage %(stage)s now, but %(why)s",
+                    user=user,
+                    stage=stage.name,
+                    why=why,
+                ),
+            )
+        return outcomes
 
     def _move_to_stage(self, stage, reason):
         """Plan ``stage`` next, today, with the reason in the chatter. The

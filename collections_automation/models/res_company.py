@@ -120,6 +120,13 @@ class ResCompany(models.Model):
         says."""
         return self._get_collection_date(fields.Datetime.now())
 
+    def _get_collection_days_overdue(self, due_date):
+        """Days since ``due_date`` on the company's calendar; 0 when not due
+        yet or without a due date."""
+        if not due_date:
+            return 0
+        return max((self._get_collection_today() - due_date).days, 0)
+
     def _get_collection_closed_days(self, first, last):
         """The days from ``first`` to ``last`` without working hours in the
         company's working calendar (weekends, public holidays): the quiet

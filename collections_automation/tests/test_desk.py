@@ -91,6 +91,47 @@ class TestCollectionsDesk(CollectionsCommon):
         with self.assertRaises(UserError):
             self.escalated.action_run_next_now()
 
+    def test_running_now_says_why_the_stage_waits(self):
+        """One message a day for the customer: the second collection's
+        stage, asked to run now, waits for tomorrow, and says so instead of
+        claiming it ran."""
+        self.env.company.collection_contact_max_per_day = 1
+        with self._at(days(1)):
+            ran = self.running.action_run_next_now()
+            waits = self.promised.action_run_next_now()
+        self.assertEqual((ran["params"]["type"], len(self._reminders(self.running))), ("success", 1))
+        self.assertEqual((waits["params"]["type"], len(self._reminders(self.promised))), ("warning", 0))
+        self.assertIn("already got 1 message(s)", waits["params"]["message"])
+        self.assertEqual(self.promised.next_action_date, days(2))
+        notes = str(self.promised.message_ids.mapped("body"))
+        self.assertIn("asked to run the stage Reminder now, but it waits", notes)
+        self.assertNotIn("ran the stage Reminder now", notes)
+
+    def test_invoices_to_collect_shows_the_most_overdue_first_with_what_is_due(self):
+        action = self.env.ref(f"{ADDON}.account_move_action_to_collect")
+        views = (
+            self.env["account.move"].with_user(self.collections_user).get_views([(action.view_id.id, "list")])
+        )
+        arch = etree.fromstring(views["views"]["list"]["arch"])
+        self.assertEqual(arch.get("default_order"), "invoice_date_due, id", "the most overdue first")
+        columns = arch.xpath("//field[not(@column_invisible)]/@name")
+        for name in (
+            "amount_residual_signed",
+            "collection_days_overdue",
+            "collection_state",
+            "collection_stage_id",
+        ):
+            self.assertIn(name, columns)
+        self.assertNotIn(
+            "amount_total_in_currency_signed", arch.xpath("//field[not(@optional='hide')]/@name")
+        )
+        with self._at(days(10)):
+            self.invoices.invalidate_recordset(["collection_days_overdue"])
+            self.assertEqual(self.invoices.mapped("collection_days_overdue"), [10] * 4)
+        with self._at(days(-2)):
+            self.invoices.invalidate_recordset(["collection_days_overdue"])
+            self.assertEqual(self.invoices[0].collection_days_overdue, 0, "not due yet")
+
     def test_move_to_a_stage_with_the_reason_logged(self):
         self._run_engine(days(3))
         self.assertEqual(self.running.stage_id, self.reminder_stage)
