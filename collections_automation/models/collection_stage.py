@@ -103,6 +103,18 @@ class CollectionStage(models.Model):
                     self.env._("The stage “%(stage)s” sends an email: choose its template.", stage=stage.name)
                 )
 
+    @api.depends("name", "process_id.name")
+    def _compute_display_name(self):
+        """A stage with its process: several processes have a "Final
+        notice", and the desk's lists and pivots mix processes."""
+        for stage in self:
+            if stage.process_id:
+                stage.display_name = self.env._(
+                    "%(process)s: %(stage)s", process=stage.process_id.name, stage=stage.name
+                )
+            else:
+                stage.display_name = stage.name
+
     def _check_template_model(self, template):
         """A stage's templates render a collection: one made for another
         model would fail at the first run, or render the wrong record."""

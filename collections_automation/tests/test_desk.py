@@ -132,6 +132,14 @@ class TestCollectionsDesk(CollectionsCommon):
             self.invoices.invalidate_recordset(["collection_days_overdue"])
             self.assertEqual(self.invoices[0].collection_days_overdue, 0, "not due yet")
 
+    def test_a_stage_is_named_with_its_process_where_processes_mix(self):
+        other = self.standard_process.copy({"name": "Strict"})
+        names = (self.standard_process | other).stage_ids.filtered(lambda s: s.name == "Reminder")
+        self.assertEqual(
+            sorted(names.mapped("display_name")),
+            [f"{self.standard_process.name}: Reminder", "Strict: Reminder"],
+        )
+
     def test_move_to_a_stage_with_the_reason_logged(self):
         self._run_engine(days(3))
         self.assertEqual(self.running.stage_id, self.reminder_stage)

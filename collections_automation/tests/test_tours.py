@@ -84,6 +84,19 @@ class TestCollectionsTours(CollectionsCommon, ChromiumCase):
         others.action_post()
         enrollments = (self.invoice | others).collection_enroll(process_id=process.id)
         enrollments[0].with_user(manager).action_dispute("wrong_amount", "Not what we ordered")
+        # At the end of the ladder: one escalated, one waiting for its escalation.
+        at_the_end = self.env["account.move"].concat(
+            *(
+                self.invoice.copy({"invoice_date": "2020-03-01", "invoice_date_due": "2020-04-01"})
+                for _index in range(2)
+            )
+        )
+        at_the_end.action_post()
+        ladder_done = at_the_end.collection_enroll(process_id=process.id)
+        ladder_done.write(
+            {"stage_id": process.stage_ids.id, "next_stage_id": False, "next_action_date": days(17)}
+        )
+        self._escalate_at_ladder_end(ladder_done[0])
         self.start_tour(
             f"/odoo/action-{ADDON}.collection_enrollment_overview_action",
             "collections_resume_dispute_tour",

@@ -54,10 +54,20 @@ registry.category("web_tour.tours").add("collections_designer_tour", {
     ],
 });
 
-/** A manager filters the overview to disputed collections and resumes one. */
+/**
+ * A manager opens the overview, one column per process where every open
+ * collection shows (the escalated one and the one waiting for its
+ * escalation too), then filters it to disputed collections and resumes one.
+ */
 registry.category("web_tour.tours").add("collections_resume_dispute_tour", {
     steps: () => [
-        { trigger: ".o_kanban_view .o_kanban_record" },
+        { trigger: ".o_kanban_view .o_kanban_group .o_column_title:contains('Tour Standard')" },
+        {
+            content: "No column without a name hides collections",
+            trigger: ".o_kanban_view:not(:has(.o_column_title:contains('None')))",
+        },
+        { trigger: ".o_kanban_record:has(.badge:contains('Escalated'))" },
+        { trigger: ".o_kanban_record .o_collection_escalates:contains('Escalates on')" },
         { trigger: ".o_searchview_dropdown_toggler", run: "click" },
         { trigger: ".o_filter_menu .o-dropdown-item:contains('Disputed')", run: "click" },
         {
