@@ -68,9 +68,13 @@ class CollectionEnrollment(models.Model):
         string="Responsible",
         compute="_compute_user_id",
         store=True,
+        readonly=False,
         index=True,
-        help="Who gets this collection's activities: the process's responsible or team, else the "
-        "invoice's salesperson.",
+        tracking=True,
+        domain="[('share', '=', False)]",
+        help="Who gets this collection's new activities: the process's responsible or team, else the "
+        "invoice's salesperson, unless someone reassigned it (until the process's responsible or team "
+        "changes).",
     )
     invoice_user_id = fields.Many2one(
         related="move_id.invoice_user_id", store=True, string="Salesperson", index=True
@@ -419,6 +423,16 @@ class CollectionEnrollment(models.Model):
     def _format_amount(self):
         self.ensure_one()
         return self.currency_id.format(self.amount_residual)
+
+    def _creation_message(self):
+        """The chatter's first line says what is collected, not Odoo's
+        generic "Collection Enrollment created"."""
+        self.ensure_one()
+        return self.env._(
+            "Collection started in %(process)s: %(amount)s due.",
+            process=self.process_id.name,
+            amount=self.currency_id.format(self.amount_due_at_enrollment),
+        )
 
     # ------------------------------------------------------------------
     # Enrollment API

@@ -2,8 +2,9 @@ from collections import defaultdict
 
 from odoo import models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import format_date
 
-from .collection_enrollment import CLOSING_EVENTS, LADDER_STATES, OPEN_STATES, PAUSE_EVENTS, PAUSE_REASONS
+from .collection_enrollment import CLOSING_EVENTS, LADDER_STATES, OPEN_STATES, PAUSE_EVENTS
 
 
 class CollectionEnrollmentLifecycle(models.Model):
@@ -102,14 +103,19 @@ class CollectionEnrollmentLifecycle(models.Model):
             raise ValidationError(self.env._("A pause must last until a day after today."))
         self.filtered(lambda e: e.state in LADDER_STATES).write({"state": "paused"})
         self.write({"pause_reason": reason, "pause_until": until, "promise_amount": amount})
-        labels = dict(PAUSE_REASONS)
+        label = dict(self._fields["pause_reason"]._description_selection(self.env))[reason]
+        day = format_date(self.env, until) if until else ""
+        message = self.env._("%(reason)s until %(date)s", reason=label, date=day) if until else label
+        if note:
+            message = f"{message}: {note}"
+        # A promise's or a dispute's event names it already: its message
+        # gives the details only.
+        details = ": ".join(part for part in (until and self.env._("until %(date)s", date=day), note) if part)
+        event_message = (details or label) if reason in PAUSE_EVENTS else message
         for enrollment in self:
-            message = labels[reason]
-            if until:
-                message = self.env._("%(reason)s until %(date)s", reason=message, date=until)
-            if note:
-                message = f"{message}: {note}"
-            enrollment._log_event(PAUSE_EVENTS.get(reason, "paused"), message=message, amount=amount or 0.0)
+            enrollment._log_event(
+                PAUSE_EVENTS.get(reason, "paused"), message=event_message, amount=amount or 0.0
+            )
             enrollment.message_post(body=message)
         return True
 
@@ -264,7 +270,7 @@ class CollectionEnrollmentLifecycle(models.Model):
         )
         for enrollment in self:
             enrollment._log_event(CLOSING_EVENTS[state], message=message)
-            enrollment.message_post(body=message)
+            enrollment._post_note(message)
 
     def action_approve_legal(self):
         self.env["collection.legal.action"]._approve(self)
@@ -316,7 +322,16 @@ class CollectionEnrollmentLifecycle(models.Model):
                     "Partial payment received: %(amount)s still due.", amount=enrollment._format_amount()
                 )
                 enrollment._log_event("partial_payment", amount=collected, message=message)
-                enrollment.message_post(body=message)
+                enrollment._post_note(message)
+
+    def _post_note(self, body):
+        """Post ``body`` in the chatter of these collections. What a
+        visitor's online payment causes is told by OdooBot: Odoo's payment
+        pages run as the public user, whose name means nothing on a desk."""
+        user = self.env.user
+        author = self.env.ref("base.partner_root") if user._is_public() else user.partner_id
+        for enrollment in self:
+            enrollment.message_post(body=body, author_id=author.id)
 
     def _get_payable_invoices(self):
         """What paying these collections pays: their invoices and their

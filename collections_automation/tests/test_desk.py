@@ -4,6 +4,7 @@ from lxml import etree
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
+from odoo.tools import format_date
 from odoo.tools.safe_eval import safe_eval
 
 from .common import ADDON, DAY_0, CollectionsCommon, days
@@ -138,6 +139,45 @@ class TestCollectionsDesk(CollectionsCommon):
         self.assertEqual(
             sorted(names.mapped("display_name")),
             [f"{self.standard_process.name}: Reminder", "Strict: Reminder"],
+        )
+
+    def test_the_responsible_shows_on_the_form_and_can_be_reassigned(self):
+        with self._at(days(10)):
+            form = Form(self.running.with_user(self.collections_user))
+            self.assertEqual(form.days_overdue, 10)
+            self.assertEqual(form.user_id, self.running.user_id)
+            form.user_id = self.collections_user
+            form.save()
+        self.env.cr.precommit.run()
+        self.assertEqual(self.running.user_id, self.collections_user)
+        tracked = self.running.sudo().message_ids.tracking_value_ids.filtered(
+            lambda value: value.field_id.name == "user_id"
+        )
+        self.assertEqual(tracked.new_value_char, self.collections_user.name)
+
+    def test_a_promise_and_a_dispute_are_logged_once_with_readable_dates(self):
+        with self._at(days(1)):
+            self.promised.action_promise_to_pay(days(5), 200.0)
+            self.disputed.action_dispute("wrong_amount", "Billed twice")
+        day = format_date(self.env, days(5))
+        promise = self.promised.event_ids.filtered(lambda e: e.action == "promise")
+        self.assertEqual(promise.message, f"until {day}: {self.promised.currency_id.format(200.0)} promised")
+        dispute = self.disputed.event_ids.filtered(lambda e: e.action == "dispute")
+        self.assertEqual(dispute.message, "The amount is wrong", "the event's action says it is a dispute")
+        notes = str(self.promised.message_ids.mapped("body"))
+        self.assertIn(f"Promise to pay until {day}", notes)
+        self.assertNotIn(str(days(5)), notes, "no ISO date")
+
+    def test_a_collection_started_by_hand_says_what_it_collects(self):
+        invoice = self._create_invoice(amount=250.0)
+        with self._at(DAY_0):
+            enrollment = invoice.with_user(self.collections_user).collection_enroll(
+                process_id=self.standard_process.id
+            )
+        first = enrollment.message_ids.sorted("id")[:1]
+        amount = enrollment.currency_id.format(250.0)
+        self.assertEqual(
+            str(first.body), f"<p>Collection started in {self.standard_process.name}: {amount} due.</p>"
         )
 
     def test_move_to_a_stage_with_the_reason_logged(self):

@@ -212,6 +212,20 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertEqual(status.status_code, 200)
         self.assertInPage("Paid, thank you", status.text)
 
+    def test_a_payment_made_on_the_page_is_told_by_odoobot_not_public_user(self):
+        self._page(self.enrollment)
+        processing = self._transaction(self.enrollment, "all", 1250.0)
+        transaction = self.env["payment.transaction"].search([("reference", "=", processing["reference"])])
+        # Odoo's payment pages process the payment as the public user.
+        visitor = transaction.with_user(self.env.ref("base.public_user")).sudo()
+        visitor._process(
+            "demo", {"reference": transaction.reference, "simulated_state": "done", "payment_details": "4242"}
+        )
+        visitor._post_process()
+        self.assertEqual(self.enrollment.state, "paid")
+        paid = self.enrollment.message_ids.filtered(lambda m: "The invoice is paid." in str(m.body))
+        self.assertEqual(paid.author_id, self.env.ref("base.partner_root"))
+
     def test_late_charges_show_on_the_page_and_are_paid_with_the_invoice(self):
         rule = self.env["collection.late.charge.rule"].create(
             {"name": "Terms of sale", "preset": "contractual", "compensation_type": "none", "auto_post": True}

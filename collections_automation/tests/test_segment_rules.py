@@ -1,6 +1,6 @@
 from odoo import fields
 from odoo.exceptions import ValidationError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import CollectionsCommon
 
@@ -56,6 +56,20 @@ class TestSegmentRules(CollectionsCommon):
         )
         invoice = self._create_invoice()
         self.assertEqual(self._process_of(invoice), (self.fallback, self.Rule))
+
+    def test_the_start_wizard_says_which_process_the_rules_pick(self):
+        self.Rule.create(
+            {"name": "Key", "process_id": self.gentle.id, "partner_category_ids": self.key_tag.ids}
+        )
+        invoices = self._create_invoice(partner=self.key_customer) | self._create_invoice()
+        invoices |= self._create_invoice(partner=self.key_customer)
+        wizard = Form(self.env["collection.enroll.wizard"].with_context(default_move_ids=invoices.ids))
+        self.assertEqual(
+            wizard.rules_note.splitlines(),
+            ["Gentle: 2 invoice(s), rule Key", "Fallback: 1 invoice(s), the company's default process"],
+        )
+        wizard.process_id = self.strict
+        self.assertFalse(wizard.rules_note, "a chosen process needs no rule")
 
     def test_every_condition_must_hold(self):
         rule = self.Rule.create(

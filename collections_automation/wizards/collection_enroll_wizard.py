@@ -14,6 +14,11 @@ class CollectionEnrollWizard(models.TransientModel):
         help="Leave empty to let the segment rules choose a process for each invoice.",
     )
     enroll_count = fields.Integer(compute="_compute_enroll_plan", string="Invoices to enroll")
+    rules_note = fields.Text(
+        compute="_compute_rules_note",
+        string="Processes by segment rules",
+        help="The process the segment rules give each invoice when no process is chosen.",
+    )
     skipped_note = fields.Text(
         compute="_compute_enroll_plan",
         string="Skipped",
@@ -51,6 +56,30 @@ class CollectionEnrollWizard(models.TransientModel):
             wizard.enroll_count = len(eligible) + (len(out_of_collections) if wizard.reenroll else 0)
             wizard.skipped_note = "\n".join(always_refused.values())
             wizard.out_of_collections_note = "\n".join(out_of_collections)
+
+    @api.depends("move_ids", "process_id")
+    def _compute_rules_note(self):
+        Rule = self.env["collection.segment.rule"]
+        for wizard in self:
+            eligible, _refusals = wizard.move_ids._origin._split_collectable(reenroll=True)
+            if wizard.process_id or not eligible:
+                wizard.rules_note = False
+                continue
+            counts = {}
+            for process, rule in Rule._find_process_for_invoices(eligible).values():
+                key = (process, rule)
+                counts[key] = counts.get(key, 0) + 1
+            wizard.rules_note = "\n".join(
+                self.env._(
+                    "%(process)s: %(count)s invoice(s), %(why)s",
+                    process=process.name or self.env._("no process"),
+                    count=count,
+                    why=self.env._("rule %(rule)s", rule=rule.name)
+                    if rule
+                    else self.env._("the company's default process"),
+                )
+                for (process, rule), count in counts.items()
+            )
 
     @api.depends("move_ids")
     def _compute_company_id(self):
