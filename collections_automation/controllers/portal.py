@@ -8,7 +8,7 @@ from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.exceptions import AccessError, MissingError, UserError, ValidationError
 from odoo.fields import Command
 from odoo.http import request
-from odoo.tools import float_compare
+from odoo.tools import float_compare, float_repr
 
 from ..models.collection_enrollment import OPEN_STATES
 from ..models.collection_portal_audit import FORM_POSTS_PER_HOUR
@@ -253,10 +253,13 @@ class CollectionsPortal(PaymentPortal):
         names the others."""
         promise_sudo = enrollments_sudo._filter_allowing("allow_promise")
         first_day, last_day = promise_sudo._get_promise_window()
+        currency = promise_sudo[:1].currency_id
+        decimals = currency.decimal_places if currency else 2
         return {
             "promise_enrollments": promise_sudo,
-            "promise_total": sum(promise_sudo.mapped("amount_residual")),
-            "promise_min_amount": promise_sudo._get_promise_min_amount(),
+            # As the amount input shows them: 750.00, not 750.0.
+            "promise_total": float_repr(sum(promise_sudo.mapped("amount_residual")), decimals),
+            "promise_min_amount": float_repr(promise_sudo._get_promise_min_amount(), decimals),
             "promise_first_day": first_day,
             "promise_last_day": last_day,
             "dispute_enrollments": enrollments_sudo._filter_allowing("allow_dispute"),

@@ -1,6 +1,8 @@
 import re
 from datetime import datetime, time, timedelta
 
+from lxml import html
+
 from odoo import fields
 from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
 
@@ -135,6 +137,8 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         )
         self.assertNotInPage(self.other_invoice.name, page)
         self.assertInPage(self.env.company.name, page)
+        [promise_amount] = html.fromstring(page).xpath("//input[@name='promise_amount']")
+        self.assertEqual(promise_amount.get("value"), "1250.00", "the amount as money is written")
         self.assertInPage("1,250.00", page, "the total due")
         self.assertInPage("o_payment_form", page, "Odoo's payment form with the demo provider")
         pdf = self.url_open(self.invoice.get_portal_url(report_type="pdf", download=True))

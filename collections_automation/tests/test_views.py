@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo.tests import tagged
 from odoo.tools.safe_eval import safe_eval
 
@@ -28,6 +30,13 @@ class TestCollectionsViews(CollectionsCommon):
                 self.assertTrue(arch)
                 if user:
                     self.assertIn("collections_settings", arch)
+
+    def test_wizards_offer_no_record_they_cannot_make(self):
+        """Testing the rules picks an invoice: it does not offer to create
+        one from the wizard."""
+        arch = self.env["collection.rule.test"].get_views([(False, "form")])["views"]["form"]["arch"]
+        [move] = etree.fromstring(arch).xpath("//field[@name='move_id']")
+        self.assertTrue(safe_eval(move.get("options", "{}")).get("no_create"))
 
     def test_every_window_action_opens(self):
         actions = self._addon_records("ir.actions.act_window")
