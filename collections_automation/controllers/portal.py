@@ -248,21 +248,39 @@ class CollectionsPortal(PaymentPortal):
         return values
 
     def _prepare_collection_forms_values(self, enrollments_sudo):
-        """The promise and dispute forms. Each request follows its own
+        """The promise and dispute forms, and what the customer already
+        did: a promise still open shows, and fills the form that may improve
+        it (an earlier date, a larger amount); a dispute under review shows,
+        and its requests leave the forms. Each request follows its own
         process: a form covers the requests that allow it, and the page
         names the others."""
-        promise_sudo = enrollments_sudo._filter_allowing("allow_promise")
+        promised_sudo = enrollments_sudo.filtered(lambda e: e.pause_reason == "promise")
+        disputed_sudo = enrollments_sudo.filtered(lambda e: e.pause_reason == "dispute")
+        undisputed_sudo = enrollments_sudo - disputed_sudo
+        promise_sudo = undisputed_sudo._filter_allowing("allow_promise")
+        dispute_sudo = undisputed_sudo._filter_allowing("allow_dispute")
         first_day, last_day = promise_sudo._get_promise_window()
-        currency = promise_sudo[:1].currency_id
-        decimals = currency.decimal_places if currency else 2
+        currency = enrollments_sudo[:1].currency_id
+        promised = sum(promised_sudo.mapped("promise_amount"))
+
+        def as_input(amount):
+            # As an amount input shows it: 750.00, not 750.0.
+            return float_repr(amount, currency.decimal_places)
+
         return {
             "promise_enrollments": promise_sudo,
-            # As the amount input shows them: 750.00, not 750.0.
-            "promise_total": float_repr(sum(promise_sudo.mapped("amount_residual")), decimals),
-            "promise_min_amount": float_repr(promise_sudo._get_promise_min_amount(), decimals),
+            "promise_not_for": undisputed_sudo - promise_sudo,
+            "promise_total": as_input(sum(promise_sudo.mapped("amount_residual"))),
+            "promise_min_amount": as_input(promise_sudo._get_promise_min_amount()),
             "promise_first_day": first_day,
             "promise_last_day": last_day,
-            "dispute_enrollments": enrollments_sudo._filter_allowing("allow_dispute"),
+            "promised_enrollments": promised_sudo,
+            "promised_amount": currency.format(promised),
+            "promised_amount_input": as_input(promised),
+            "promised_by": max(promised_sudo.mapped("pause_until"), default=False),
+            "disputed_enrollments": disputed_sudo,
+            "dispute_enrollments": dispute_sudo,
+            "dispute_not_for": undisputed_sudo - dispute_sudo,
         }
 
     def _get_collection_bank_account(self, chosen_sudo, company):

@@ -411,6 +411,25 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertIn(self.customer, confirmation.partner_ids)
         self.assertIn("1,250.00", str(confirmation.body))
 
+    def test_the_page_remembers_a_promise_and_a_dispute(self):
+        promise_day = self._company_today() + timedelta(days=5)
+        self._post(self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": "1250"})
+        page = self._page(self.enrollment).text
+        self.assertInPage("You promised to pay", page)
+        self.assertInPage("1,250.00", page)
+        self.assertInPage("Improve your promise", page)
+        [promise_date] = html.fromstring(page).xpath("//input[@name='promise_date']")
+        self.assertEqual(promise_date.get("value"), str(promise_day), "the form shows the promise made")
+        self.assertInPage('name="dispute_reason"', page, "a promised request can still be disputed")
+        self._post(
+            self.enrollment, "dispute", {"dispute_reason": "wrong_amount", "dispute_message": "Billed twice"}
+        )
+        page = self._page(self.enrollment).text
+        self.assertInPage("Our team is looking into your message", page)
+        self.assertInPage(self.invoice.name, page)
+        self.assertNotInPage('name="dispute_reason"', page, "no second dispute form")
+        self.assertNotInPage('name="promise_date"', page)
+
     def test_a_promise_out_of_the_process_limits_is_refused_and_changes_nothing(self):
         too_late = self._company_today() + timedelta(days=self.standard_process.promise_max_days + 1)
         for data in (
