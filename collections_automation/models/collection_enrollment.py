@@ -282,16 +282,22 @@ class CollectionEnrollment(models.Model):
         if not process:
             return []
         labels = dict(self.env["collection.event"]._fields["action"]._description_selection(self.env))
-        rows = [
-            process._prepare_timeline_row(
-                event.stage_id,
-                event._get_company_date(),
-                event.outcome,
-                label=event.stage_id.name or labels[event.action],
-                actions=f"{labels[event.action]}: {event.message}" if event.message else labels[event.action],
+        rows = []
+        for event in self.event_ids.sorted(lambda e: (e.date, e.id)):
+            action = labels[event.action]
+            if event.stage_id:
+                label, actions = (
+                    event.stage_id.name,
+                    f"{action}: {event.message}" if event.message else action,
+                )
+            else:
+                # The event's name stands in the stage's column: its details only beside it.
+                label, actions = action, event.message or ""
+            rows.append(
+                process._prepare_timeline_row(
+                    event.stage_id, event._get_company_date(), event.outcome, label=label, actions=actions
+                )
             )
-            for event in self.event_ids.sorted(lambda e: (e.date, e.id))
-        ]
         if self.state == "running" and self.next_action_date:
             day = self.next_action_date
             rows.append(process._prepare_timeline_row(self.next_stage_id, day, "planned"))

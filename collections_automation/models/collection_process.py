@@ -219,15 +219,17 @@ class CollectionProcess(models.Model):
     def _prepare_timeline_row(self, stage, day, status, label=None, actions=None):
         """One row of a timeline: ``stage`` empty for the escalation."""
         statuses = {
-            "skipped": self.env._("skipped: a later stage's day has come"),
+            "skipped": self.env._("skipped"),
             "planned": self.env._("planned"),
             "done": self.env._("done"),
             "failed": self.env._("failed"),
         }
-        if actions is None:
+        # A planned step says what it will do; an event that happened keeps
+        # its own words (a deferral's reason, say).
+        if actions is None and status == "skipped":
+            actions = self.env._("skipped: a later stage's day has come")
+        elif actions is None:
             actions = stage.action_summary if stage else self.env._("Escalation")
-        if status == "skipped":
-            actions = statuses["skipped"]
         return {
             "date": day,
             "date_label": format_date(self.env, day),

@@ -104,6 +104,8 @@ class TestCollectionsDesk(CollectionsCommon):
         self.assertEqual((waits["params"]["type"], len(self._reminders(self.promised))), ("warning", 0))
         self.assertIn("already got 1 message(s)", waits["params"]["message"])
         self.assertEqual(self.promised.next_action_date, days(2))
+        [deferred] = [row for row in self.promised._get_timeline_rows() if row["status"] == "skipped"]
+        self.assertIn("already got 1 message(s)", deferred["actions"], "the timeline gives the same reason")
         notes = str(self.promised.message_ids.mapped("body"))
         self.assertIn("asked to run the stage Reminder now, but it waits", notes)
         self.assertNotIn("ran the stage Reminder now", notes)
@@ -170,6 +172,8 @@ class TestCollectionsDesk(CollectionsCommon):
         notes = str(self.promised.message_ids.mapped("body"))
         self.assertIn(f"Promise to pay until {day}", notes)
         self.assertNotIn(str(days(5)), notes, "no ISO date")
+        [row] = [row for row in self.disputed._get_timeline_rows() if row["stage"] == "Dispute"]
+        self.assertEqual(row["actions"], "The amount is wrong", "the timeline names the dispute once")
 
     def test_a_collection_started_by_hand_says_what_it_collects(self):
         invoice = self._create_invoice(amount=250.0)
