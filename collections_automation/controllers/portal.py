@@ -257,11 +257,12 @@ class CollectionsPortal(PaymentPortal):
         promised_sudo = enrollments_sudo.filtered(lambda e: e.pause_reason == "promise")
         disputed_sudo = enrollments_sudo.filtered(lambda e: e.pause_reason == "dispute")
         undisputed_sudo = enrollments_sudo - disputed_sudo
-        promise_sudo = undisputed_sudo._filter_allowing("allow_promise")
-        dispute_sudo = undisputed_sudo._filter_allowing("allow_dispute")
+        promise_sudo = enrollments_sudo._filter_open_to_customer("allow_promise")
+        dispute_sudo = enrollments_sudo._filter_open_to_customer("allow_dispute")
         first_day, last_day = promise_sudo._get_promise_window()
         currency = enrollments_sudo[:1].currency_id
         promised = sum(promised_sudo.mapped("promise_amount"))
+        total_due = sum(promise_sudo.mapped("amount_residual"))
 
         def as_input(amount):
             # As an amount input shows it: 750.00, not 750.0.
@@ -270,14 +271,17 @@ class CollectionsPortal(PaymentPortal):
         return {
             "promise_enrollments": promise_sudo,
             "promise_not_for": undisputed_sudo - promise_sudo,
-            "promise_total": as_input(sum(promise_sudo.mapped("amount_residual"))),
+            "promise_total": as_input(total_due),
+            # The form improving an open promise starts from it, when it
+            # covers every request of the form.
+            "promise_amount_value": as_input(promised if promise_sudo == promised_sudo else total_due),
             "promise_min_amount": as_input(promise_sudo._get_promise_min_amount()),
             "promise_first_day": first_day,
             "promise_last_day": last_day,
             "promised_enrollments": promised_sudo,
             "promised_amount": currency.format(promised),
-            "promised_amount_input": as_input(promised),
-            "promised_by": max(promised_sudo.mapped("pause_until"), default=False),
+            # The earliest: a new promise may not be later than it.
+            "promised_by": min(promised_sudo.mapped("pause_until"), default=False),
             "disputed_enrollments": disputed_sudo,
             "dispute_enrollments": dispute_sudo,
             "dispute_not_for": undisputed_sudo - dispute_sudo,
@@ -498,10 +502,18 @@ class CollectionsPortal(PaymentPortal):
 
     @staticmethod
     def _get_allowing(enrollments_sudo, field_name):
-        """The requests of the page whose own process allows the action
-        (``allow_promise``, ``allow_dispute``); none allowing: all of them,
-        for the action to say why it is refused."""
-        return enrollments_sudo._filter_allowing(field_name) or enrollments_sudo
+        """The requests of the page open to the action (their process allows
+        it, ``allow_promise`` or ``allow_dispute``, and they are not under
+        dispute); none open: all of them, for the action to say why it is
+        refused, or that a dispute is already with the team."""
+        open_sudo = enrollments_sudo._filter_open_to_customer(field_name)
+        if not open_sudo and all(enrollment.pause_reason == "dispute" for enrollment in enrollments_sudo):
+            raise UserError(
+                request.env._(
+                    "Our team is looking into your message about these invoices: they will contact you."
+                )
+            )
+        return open_sudo or enrollments_sudo
 
     @http.route(
         "/my/collections/<int:enrollment_id>/promise",

@@ -73,8 +73,8 @@ class CollectionEnrollment(models.Model):
         tracking=True,
         domain="[('share', '=', False)]",
         help="Who gets this collection's new activities: the process's responsible or team, else the "
-        "invoice's salesperson, unless someone reassigned it (until the process's responsible or team "
-        "changes).",
+        "invoice's salesperson, unless someone reassigned it; a change of the process's responsible or "
+        "team, of the invoice's salesperson or of the customer assigns it again by that rule.",
     )
     invoice_user_id = fields.Many2one(
         related="move_id.invoice_user_id", store=True, string="Salesperson", index=True

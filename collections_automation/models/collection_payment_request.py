@@ -193,6 +193,14 @@ class CollectionEnrollmentCustomer(models.Model):
         its own process allows it (``allow_promise``, ``allow_dispute``)."""
         return self.filtered(lambda enrollment: enrollment.process_id[field_name])
 
+    def _filter_open_to_customer(self, field_name):
+        """The requests on which the customer may act from the page: their
+        process allows it (``_filter_allowing``) and they are not under
+        dispute, which is with the team until it is resolved."""
+        return self._filter_allowing(field_name).filtered(
+            lambda enrollment: enrollment.pause_reason != "dispute"
+        )
+
     def _check_process_allows(self, field_name, message):
         """Refuse the customer's action when the process of any of these
         requests forbids it; ``message`` names them with ``%(requests)s``."""

@@ -430,6 +430,33 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertNotInPage('name="dispute_reason"', page, "no second dispute form")
         self.assertNotInPage('name="promise_date"', page)
 
+    def test_a_dispute_under_review_leaves_the_forms_and_their_actions(self):
+        self.second_enrollment.action_dispute("wrong_amount", "Billed twice")
+        page = html.fromstring(self._page(self.enrollment).text)
+        [amount] = page.xpath(
+            "//form[contains(@class, 'o_collection_promise_form')]//input[@name='promise_amount']"
+        )
+        self.assertEqual(
+            amount.get("value"), f"{self.enrollment.amount_residual:.2f}", "the undisputed invoice"
+        )
+        promise_day = self._company_today() + timedelta(days=5)
+        response = self._post(
+            self.enrollment, "promise", {"promise_date": promise_day, "promise_amount": amount.get("value")}
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(self.enrollment.pause_reason, "promise")
+        self.assertEqual(self.second_enrollment.pause_reason, "dispute", "the dispute stays with the team")
+        self._post(self.enrollment, "dispute", {"dispute_reason": "other", "dispute_message": "And this one"})
+        self.assertEqual(self.enrollment.pause_reason, "dispute")
+        first = self.second_enrollment.message_ids.filtered(lambda m: "Billed twice" in str(m.body))
+        self.assertEqual(len(first), 1)
+        self.assertFalse(self.second_enrollment.message_ids.filtered(lambda m: "And this one" in str(m.body)))
+        response = self._post(
+            self.enrollment, "dispute", {"dispute_reason": "other", "dispute_message": "Again"}
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertInPage("Our team is looking into your message about these invoices", response.text)
+
     def test_a_promise_out_of_the_process_limits_is_refused_and_changes_nothing(self):
         too_late = self._company_today() + timedelta(days=self.standard_process.promise_max_days + 1)
         for data in (

@@ -70,6 +70,11 @@ class TestSegmentRules(CollectionsCommon):
         )
         wizard.process_id = self.strict
         self.assertFalse(wizard.rules_note, "a chosen process needs no rule")
+        self.env.company.collection_default_process_id = False
+        wizard = Form(self.env["collection.enroll.wizard"].with_context(default_move_ids=invoices[1].ids))
+        self.assertEqual(
+            wizard.rules_note, "1 invoice(s): no rule fits and the company has no default process."
+        )
 
     def test_every_condition_must_hold(self):
         rule = self.Rule.create(

@@ -70,16 +70,23 @@ class CollectionEnrollWizard(models.TransientModel):
                 key = (process, rule)
                 counts[key] = counts.get(key, 0) + 1
             wizard.rules_note = "\n".join(
-                self.env._(
-                    "%(process)s: %(count)s invoice(s), %(why)s",
-                    process=process.name or self.env._("no process"),
-                    count=count,
-                    why=self.env._("rule %(rule)s", rule=rule.name)
-                    if rule
-                    else self.env._("the company's default process"),
-                )
+                wizard._describe_rules_choice(process, rule, count)
                 for (process, rule), count in counts.items()
             )
+
+    def _describe_rules_choice(self, process, rule, count):
+        if not process:
+            return self.env._(
+                "%(count)s invoice(s): no rule fits and the company has no default process.", count=count
+            )
+        why = (
+            self.env._("rule %(rule)s", rule=rule.name)
+            if rule
+            else self.env._("the company's default process")
+        )
+        return self.env._(
+            "%(process)s: %(count)s invoice(s), %(why)s", process=process.name, count=count, why=why
+        )
 
     @api.depends("move_ids")
     def _compute_company_id(self):
