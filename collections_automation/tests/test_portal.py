@@ -446,14 +446,16 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertEqual(response.status_code, 303)
         self.assertEqual(self.enrollment.pause_reason, "promise")
         self.assertEqual(self.second_enrollment.pause_reason, "dispute", "the dispute stays with the team")
+        # Taken while the page still has a form: once all is disputed, it has none.
+        csrf = self._csrf(self.enrollment)
         self._post(self.enrollment, "dispute", {"dispute_reason": "other", "dispute_message": "And this one"})
         self.assertEqual(self.enrollment.pause_reason, "dispute")
         first = self.second_enrollment.message_ids.filtered(lambda m: "Billed twice" in str(m.body))
         self.assertEqual(len(first), 1)
         self.assertFalse(self.second_enrollment.message_ids.filtered(lambda m: "And this one" in str(m.body)))
-        response = self._post(
-            self.enrollment, "dispute", {"dispute_reason": "other", "dispute_message": "Again"}
-        )
+        again = {"csrf_token": csrf, "access_token": self.enrollment.access_token}
+        again.update(dispute_reason="other", dispute_message="Again")
+        response = self.url_open(f"{self.enrollment.access_url}/dispute", data=again, allow_redirects=False)
         self.assertEqual(response.status_code, 400)
         self.assertInPage("Our team is looking into your message about these invoices", response.text)
 
