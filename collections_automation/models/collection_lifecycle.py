@@ -175,9 +175,10 @@ class CollectionEnrollmentLifecycle(models.Model):
         events = self.env["collection.event"].search(
             [("enrollment_id", "in", self.ids), ("id", ">", last_event_id)]
         )
+        events_by_enrollment = events.grouped("enrollment_id")
         outcomes = {}
         for enrollment in self:
-            stage, own = stages[enrollment], events.filtered(lambda e, en=enrollment: en == e.enrollment_id)
+            stage, own = stages[enrollment], events_by_enrollment.get(enrollment, events.browse())
             user = self.env.user.name
             deferred = own.filtered(lambda e: e.action == "deferred")[:1]
             failed = own.filtered(lambda e: e.action == "error")[:1]
