@@ -68,6 +68,51 @@ class CollectionEnrollmentLifecycle(models.Model):
             ),
         )
 
+    def _get_ladder_plans(self):
+        """{collection: (next stage, its day)} as its process's ladder plans
+        them today after the stage it ran last (no stage: the escalation)."""
+        plans = {}
+        for collection in self:
+            stage, day, _skipped = collection.process_id._plan_next_stage(
+                collection.due_date,
+                collection.enrolled_on,
+                collection.stage_id,
+                collection.last_action_date,
+                collection._company_today(),
+            )
+            plans[collection] = (stage, day)
+        return plans
+
+    def _replan_by_changed_ladder(self, planned):
+        """Give the collections whose plan a changed ladder moves (``planned``:
+        the plans of the ladder before the change) the new ladder's plan,
+        with an event that says what comes next and when; the moved ones."""
+        moved = self.browse()
+        events = []
+        for collection, plan in self._get_ladder_plans().items():
+            current = (collection.next_stage_id, collection.next_action_date)
+            if plan == planned[collection] or plan == current:
+                continue
+            collection.write(
+                collection._plan_next_stage(
+                    collection.stage_id, collection.last_action_date, collection._company_today()
+                )
+            )
+            events.append(
+                collection._prepare_event_values(
+                    "stage_moved",
+                    stage=collection.next_stage_id,
+                    message=self.env._(
+                        "The process's stages changed: %(next)s now comes on %(date)s.",
+                        next=collection.next_stage_id.name or self.env._("the escalation"),
+                        date=format_date(self.env, collection.next_action_date),
+                    ),
+                )
+            )
+            moved |= collection
+        self.env["collection.event"].sudo().create(events)
+        return moved
+
     # ------------------------------------------------------------------
     # State changes
     # ------------------------------------------------------------------

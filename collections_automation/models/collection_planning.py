@@ -1,6 +1,10 @@
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import models
+from odoo.fields import Domain
+
+from .collection_enrollment import LADDER_STATES
 
 
 class CollectionProcessPlanning(models.Model):
@@ -59,3 +63,74 @@ class CollectionProcessPlanning(models.Model):
             day = max(following_day, day)
             steps.append((following, day, False))
             stage, previous = following, day
+
+    def _get_stage_order_problems(self):
+        """What makes this ladder's order wrong, one message per stage that
+        would run before the stage above it (counted from the same date),
+        for the designer's preview before the constraint refuses to save."""
+        self.ensure_one()
+        problems, previous_by_origin = [], {}
+        for stage in self.stage_ids.sorted(lambda stage: (stage.sequence, stage.id or 0)):
+            if stage.delay_from == "previous_stage":
+                if stage.delay_days < 0:
+                    problems.append(
+                        self.env._(
+                            "The stage “%(stage)s” cannot run before the previous stage: "
+                            "its delay must be zero or more days.",
+                            stage=stage.name,
+                        )
+                    )
+                continue
+            previous = previous_by_origin.get(stage.delay_from)
+            if previous and stage.delay_days < previous.delay_days:
+                problems.append(
+                    self.env._(
+                        "Stage times must not go backwards: “%(stage)s” (%(days)s days) comes after "
+                        "“%(previous)s” (%(previous_days)s days) in the process “%(process)s”.",
+                        stage=stage.name,
+                        days=stage.delay_days,
+                        previous=previous.name,
+                        previous_days=previous.delay_days,
+                        process=self.name,
+                    )
+                )
+                continue
+            previous_by_origin[stage.delay_from] = stage
+        return problems
+
+    def _get_replanning_domain(self):
+        """The collections a change of these ladders plans again: on the
+        ladder, and not charging a saved card again (a retry schedule
+        belongs to the stage that charged)."""
+        return (
+            Domain("process_id", "in", self.ids)
+            & Domain("state", "in", LADDER_STATES)
+            & Domain("retry_attempt", "=", 0)
+        )
+
+    @contextmanager
+    def _replanning_running_collections(self):
+        """Around a change of these processes' ladders (a stage's delay or
+        place, a new stage, the escalation's delay): the collections whose
+        next step the ladder had planned get the new ladder's plan, an
+        event that says so, and the process a note with how many moved. A
+        plan a person or the contact policy set (a move, a deferral) stays."""
+        if not self or self.env.context.get("collection_replanning"):
+            yield
+            return
+        # The collections are the add-on's to plan, whoever edits the process.
+        collections = self.env["collection.enrollment"].sudo().search(self._get_replanning_domain())
+        planned = collections._get_ladder_plans()
+        following_ladder = collections.filtered(
+            lambda collection: planned[collection] == (collection.next_stage_id, collection.next_action_date)
+        )
+        yield
+        moved = following_ladder._replan_by_changed_ladder(planned)
+        for process, process_moved in moved.grouped("process_id").items():
+            process.message_post(
+                body=self.env._(
+                    "Stages changed: %(count)s running collection(s) planned again by the new ladder.",
+                    count=len(process_moved),
+                ),
+                subtype_xmlid="mail.mt_note",
+            )

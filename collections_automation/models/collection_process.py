@@ -8,6 +8,9 @@ from odoo.tools import format_date
 from .collection_enrollment import LADDER_STATES
 from .res_company import parse_retry_schedule
 
+# What a process changes in the plan of the collections on its ladder.
+LADDER_FIELDS = {"stage_ids", "escalation_delay_days"}
+
 
 class CollectionProcess(models.Model):
     _name = "collection.process"
@@ -163,6 +166,13 @@ class CollectionProcess(models.Model):
         help="Set the customer's degree of trust to 'Bad Debtor' when the process escalates.",
     )
 
+    def write(self, vals):
+        if not LADDER_FIELDS.intersection(vals):
+            return super().write(vals)
+        # The stages written through the process are planned once, here.
+        with self._replanning_running_collections():
+            return super(CollectionProcess, self.with_context(collection_replanning=True)).write(vals)
+
     @api.depends("stage_ids")
     def _compute_stage_count(self):
         for process in self:
@@ -203,15 +213,18 @@ class CollectionProcess(models.Model):
                 "After the last stage, an invoice still unpaid is escalated %(days)s day(s) later.",
                 days=self.escalation_delay_days,
             ),
+            problems=self._get_stage_order_problems(),
         )
 
-    def _render_timeline_rows(self, rows, footer=False, show_status=False):
+    def _render_timeline_rows(self, rows, footer=False, show_status=False, problems=()):
+        """``problems``: what is wrong with the ladder, said above it."""
         return self.env["ir.qweb"]._render(
             "collections_automation.collection_timeline",
             {
                 "rows": rows,
                 "footer": footer,
                 "show_status": show_status,
+                "problems": problems,
                 "empty_message": self.env._("Add stages to see their dates."),
             },
         )

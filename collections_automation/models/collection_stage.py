@@ -6,6 +6,8 @@ from odoo.exceptions import ValidationError
 from .collection_enrollment import LADDER_STATES
 
 SATURDAY = 5
+# What a stage changes in the plan of the collections on its ladder.
+PLANNING_FIELDS = {"sequence", "delay_days", "delay_from", "skip_weekends", "process_id"}
 
 
 class CollectionStage(models.Model):
@@ -133,32 +135,25 @@ class CollectionStage(models.Model):
     @api.constrains("delay_days", "delay_from", "sequence", "process_id")
     def _check_stage_times_move_forward(self):
         for process in self.process_id:
-            previous_by_origin = {}
-            for stage in process.stage_ids.sorted(lambda s: (s.sequence, s.id)):
-                if stage.delay_from == "previous_stage":
-                    if stage.delay_days < 0:
-                        raise ValidationError(
-                            self.env._(
-                                "The stage “%(stage)s” cannot run before the previous stage: "
-                                "its delay must be zero or more days.",
-                                stage=stage.name,
-                            )
-                        )
-                    continue
-                previous = previous_by_origin.get(stage.delay_from)
-                if previous and stage.delay_days < previous.delay_days:
-                    raise ValidationError(
-                        self.env._(
-                            "Stage times must not go backwards: “%(stage)s” (%(days)s days) comes after "
-                            "“%(previous)s” (%(previous_days)s days) in the process “%(process)s”.",
-                            stage=stage.name,
-                            days=stage.delay_days,
-                            previous=previous.name,
-                            previous_days=previous.delay_days,
-                            process=process.name,
-                        )
-                    )
-                previous_by_origin[stage.delay_from] = stage
+            problems = process._get_stage_order_problems()
+            if problems:
+                raise ValidationError(problems[0])
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        process_ids = {
+            vals.get("process_id") or self.env.context.get("default_process_id") for vals in vals_list
+        }
+        processes = self.env["collection.process"].browse(process_ids - {None, False})
+        with processes._replanning_running_collections():
+            return super().create(vals_list)
+
+    def write(self, vals):
+        if not PLANNING_FIELDS.intersection(vals):
+            return super().write(vals)
+        processes = self.process_id | self.env["collection.process"].browse(vals.get("process_id") or [])
+        with processes._replanning_running_collections():
+            return super().write(vals)
 
     def unlink(self):
         """Collections waiting for a removed stage move on to the stage

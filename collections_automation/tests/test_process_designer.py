@@ -1,4 +1,5 @@
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
 from odoo.tests import Form, tagged
 from odoo.tools import format_date
 
@@ -7,8 +8,9 @@ from .common import DAY_0, CollectionsCommon, days
 
 @tagged("post_install", "-at_install")
 class TestProcessDesigner(CollectionsCommon):
-    """The process form as a designer: the timeline preview and how many
-    invoices the triggers would enroll."""
+    """The process form as a designer: the timeline preview, how many
+    invoices the triggers would enroll, and what an edit does to the
+    collections that follow the process."""
 
     def _rows(self, process):
         return [(stage.name, date, skipped) for stage, date, skipped in process._get_timeline()]
@@ -137,3 +139,100 @@ class TestProcessDesigner(CollectionsCommon):
             if event.action in ("email", "activity", "letter"):
                 ran.setdefault(event.stage_id, event.date.date())
         self.assertEqual(ran, expected)
+
+    def test_the_preview_flags_a_stage_added_out_of_order(self):
+        with self._at(DAY_0):
+            form = Form(self.standard_process.with_user(self.collections_manager))
+            self.assertNotIn("o_collection_timeline_problems", str(form.timeline_preview))
+            # "Add a line" puts the new stage at the bottom, after the 30-day final notice.
+            with form.stage_ids.new() as stage:
+                stage.name = "Second reminder"
+                stage.delay_days = 15
+                stage.delay_from = "due_date"
+                stage.create_activity = True
+            preview = str(form.timeline_preview)
+            self.assertIn("o_collection_timeline_problems", preview)
+            self.assertIn("“Second reminder” (15 days) comes after “Final notice” (30 days)", preview)
+            self.assertIn("cannot be saved in this order", preview)
+            with self.assertRaisesRegex(ValidationError, "must not go backwards"):
+                form.save()
+
+    def _follow_standard_process(self):
+        """Two collections of the standard process on day 3: one whose reminder
+        ran (the call comes seven days later, on day 10), one enrolled today
+        that waits for the reminder (day 6: three days after its due date)."""
+        reminded = self._create_invoice(due_date=DAY_0)
+        waiting = self._create_invoice(due_date=days(3))
+        with self._at(DAY_0):
+            reminded = reminded.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(3))
+        with self._at(days(3)):
+            waiting = waiting.collection_enroll(process_id=self.standard_process.id)
+        self.assertEqual((reminded.next_stage_id, reminded.next_action_date), (self.call_stage, days(10)))
+        self.assertEqual((waiting.next_stage_id, waiting.next_action_date), (self.reminder_stage, days(6)))
+        return reminded, waiting
+
+    def _replanned_events(self, collection):
+        return collection.event_ids.filtered(lambda e: "stages changed" in (e.message or ""))
+
+    def test_editing_a_stage_plans_the_collections_that_wait_for_it_again(self):
+        reminded, waiting = self._follow_standard_process()
+        with self._at(days(4)):
+            form = Form(self.standard_process.with_user(self.collections_manager))
+            with form.stage_ids.edit(1) as call:
+                call.delay_days = 4
+            form.save()
+        self.assertEqual((reminded.next_stage_id, reminded.next_action_date), (self.call_stage, days(7)))
+        [event] = self._replanned_events(reminded)
+        self.assertIn(format_date(self.env, days(7)), event.message)
+        self.assertEqual(event.stage_id, self.call_stage)
+        self.assertEqual(waiting.next_action_date, days(6), "its reminder did not change")
+        self.assertFalse(self._replanned_events(waiting))
+        note = self.standard_process.message_ids[:1]
+        self.assertIn("1 running collection(s) planned again", str(note.body))
+        # The engine follows the new plan: the call comes on day 7.
+        self._run_engine(days(7))
+        self.assertEqual(reminded.stage_id, self.call_stage)
+
+    def test_a_new_stage_before_the_next_one_comes_first(self):
+        reminded, waiting = self._follow_standard_process()
+        with self._at(days(4)):
+            self.standard_process.with_user(self.collections_manager).stage_ids = [
+                # Sequence 1 as the reminder's: after it (a newer stage), before the call.
+                Command.create(
+                    {
+                        "name": "Nudge",
+                        "sequence": 1,
+                        "delay_days": 2,
+                        "delay_from": "previous_stage",
+                        "create_activity": True,
+                    }
+                )
+            ]
+        nudge = self.standard_process.stage_ids.filtered(lambda s: s.name == "Nudge")
+        self.assertEqual((reminded.next_stage_id, reminded.next_action_date), (nudge, days(5)))
+        self.assertEqual(len(self._replanned_events(reminded)), 1, "one event, however the stage was added")
+        self.assertEqual((waiting.next_stage_id, waiting.next_action_date), (self.reminder_stage, days(6)))
+
+    def test_a_plan_set_by_a_person_stays_when_the_ladder_changes(self):
+        reminded, _waiting = self._follow_standard_process()
+        with self._at(days(4)):
+            reminded._move_to_stage(self.final_stage, "The customer asked for the final notice.")
+            planned = (reminded.next_stage_id, reminded.next_action_date)
+            self.call_stage.with_user(self.collections_manager).delay_days = 4
+        self.assertEqual((reminded.next_stage_id, reminded.next_action_date), planned)
+        self.assertFalse(self._replanned_events(reminded))
+
+    def test_a_longer_escalation_delay_moves_the_waiting_escalations(self):
+        invoice = self._create_invoice(due_date=DAY_0)
+        with self._at(DAY_0):
+            collection = invoice.collection_enroll(process_id=self.standard_process.id)
+        for day in (3, 10, 30):
+            self._run_engine(days(day))
+        self.assertEqual(
+            (collection.next_stage_id, collection.next_action_date), (self.final_stage.browse(), days(37))
+        )
+        with self._at(days(31)):
+            self.standard_process.with_user(self.collections_manager).escalation_delay_days = 14
+        self.assertEqual(collection.next_action_date, days(44))
+        self.assertIn("the escalation", self._replanned_events(collection).message)

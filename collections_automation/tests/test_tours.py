@@ -75,7 +75,7 @@ class TestCollectionsTours(CollectionsCommon, ChromiumCase):
         # The administrator works in their own company: read across companies.
         process = self.env["collection.process"].sudo().search([("name", "=", "Three steps")])
         self.assertTrue(process.active)
-        self.assertEqual(process.stage_ids.sorted("sequence").mapped("delay_days"), [1, 5, 10])
+        self.assertEqual(process.stage_ids.sorted("sequence").mapped("delay_days"), [1, 5, 10, 12])
 
     def test_manager_resumes_a_disputed_collection(self):
         manager = self._tour_user("collections_tour_manager", "account.group_account_manager")

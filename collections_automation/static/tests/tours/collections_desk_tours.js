@@ -2,7 +2,8 @@ import { registry } from "@web/core/registry";
 
 /**
  * An administrator opens the Collections settings, goes to the processes,
- * designs a process with three stages, checks the timeline preview, and
+ * designs a process with three stages, checks the timeline preview (and that it
+ * flags a stage added out of order), and
  * activates it after reading how many invoices its triggers would enroll.
  */
 registry.category("web_tour.tours").add("collections_designer_tour", {
@@ -33,6 +34,29 @@ registry.category("web_tour.tours").add("collections_designer_tour", {
         {
             content: "The timeline shows the three stages, with their actions",
             trigger: ".o_collection_timeline tbody tr:nth-child(3):contains('Last letter'):contains('Activity')",
+        },
+        {
+            content: "Add a stage at the bottom that would run before the one above it",
+            trigger: ".o_field_widget[name=stage_ids] .o_field_x2many_list_row_add a",
+            run: "click",
+        },
+        { trigger: ".modal .o_field_widget[name=name] input", run: "edit Too early" },
+        { trigger: ".modal .o_field_widget[name=delay_days] input", run: "edit 3" },
+        { trigger: ".modal .o_field_widget[name=create_activity] input", run: "click" },
+        { trigger: ".modal .o_form_button_save", run: "click" },
+        {
+            content: "The preview says the order is wrong before Save refuses it",
+            trigger: ".o_collection_timeline_problems:contains('Too early'):contains('Last letter')",
+        },
+        {
+            trigger: ".o_field_widget[name=stage_ids] .o_data_row:contains('Too early') td[name=name]",
+            run: "click",
+        },
+        { trigger: ".modal .o_field_widget[name=delay_days] input", run: "edit 12" },
+        { trigger: ".modal .o_form_button_save", run: "click" },
+        {
+            content: "In order again: the warning is gone",
+            trigger: ".o_form_view:not(:has(.o_collection_timeline_problems)) .o_collection_timeline tbody tr:nth-child(4):contains('Too early')",
         },
         { trigger: ".o_field_widget[name=auto_enroll_overdue] input", run: "click" },
         { trigger: ".o_form_view .o_form_button_save", run: "click" },
