@@ -238,6 +238,12 @@ class CollectionEngine(models.AbstractModel):
     def _run_batch(self, enrollments):
         """Run the batch in one go; when anything in it fails, run it again
         group by group, so that the failure stays with its enrollment."""
+        by_lang = enrollments._grouped_by_desk_lang()
+        if list(by_lang) != [self.env.lang]:
+            # What the stages write for the desk is in each company's language.
+            for lang, collections in by_lang.items():
+                self.with_context(lang=lang)._run_batch(collections)
+            return
         groups = self.env["collection.contact.policy"]._filter_groups(self._group_batch(enrollments))
         self._ensure_portal_tokens(enrollments)
         try:
@@ -432,9 +438,10 @@ class CollectionEngine(models.AbstractModel):
         enrolled = 0
         for company in processes.company_id:
             company_processes = processes.filtered(lambda p, c=company: p.company_id == c)
+            in_desk_lang = Enrollment.with_context(lang=company._get_collection_lang())
             for choices in self._get_auto_enroll_choices(company, company_processes):
                 enrolled += len(
-                    Enrollment.create(
+                    in_desk_lang.create(
                         [
                             invoice._prepare_collection_enrollment_values(process, rule)
                             for invoice, process, rule in choices
@@ -478,11 +485,13 @@ class CollectionEngine(models.AbstractModel):
         Enrollment = self.env["collection.enrollment"]
         scope = Domain("id", "in", enrollments.ids) if enrollments is not None else Domain.TRUE
         held = Enrollment._get_held_domain()
-        if newly_held := Enrollment.search(scope & Domain("state", "=", "running") & held):
-            newly_held.action_pause(reason="hold")
+        newly_held = Enrollment.search(scope & Domain("state", "=", "running") & held)
+        for collections in newly_held._grouped_by_desk_lang().values():
+            collections.action_pause(reason="hold")
         released = Domain("state", "=", "paused") & Domain("pause_reason", "=", "hold") & ~held
-        if no_longer_held := Enrollment.search(scope & released):
-            no_longer_held.action_resume()
+        no_longer_held = Enrollment.search(scope & released)
+        for collections in no_longer_held._grouped_by_desk_lang().values():
+            collections.action_resume()
 
     @api.model
     def _end_expired_pauses(self):
@@ -496,15 +505,6 @@ class CollectionEngine(models.AbstractModel):
                 ("pause_until", "<=", self._get_horizon_date()),
             ]
         )
-        for enrollment in paused.filtered(lambda e: e._get_pause_end() <= e._company_today()):
-            if enrollment.pause_reason != "promise":
-                enrollment.action_resume()
-                continue
-            message = self.env._("The promise to pay by %(date)s was not kept.", date=enrollment.pause_until)
-            enrollment._log_event(
-                "promise_broken", outcome="failed", amount=enrollment.promise_amount, message=message
-            )
-            enrollment.message_post(body=message)
-            enrollment.action_resume()
-            if enrollment.state == "running" and enrollment.next_action_date:
-                enrollment.next_action_date = enrollment._company_today()
+        ended = paused.filtered(lambda e: e._get_pause_end() <= e._company_today())
+        for collections in ended._grouped_by_desk_lang().values():
+            collections._end_pause()

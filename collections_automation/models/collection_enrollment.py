@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
@@ -398,6 +400,15 @@ class CollectionEnrollment(models.Model):
     # ------------------------------------------------------------------
     # Events
     # ------------------------------------------------------------------
+
+    def _grouped_by_desk_lang(self):
+        """{language: collections in it}: these collections, each in its
+        company's desk language (res.company._get_collection_lang)."""
+        langs = {company: company._get_collection_lang() for company in self.company_id}
+        by_lang = defaultdict(list)
+        for collection in self:
+            by_lang[langs.get(collection.company_id, "en_US")].append(collection.id)
+        return {lang: self.browse(ids).with_context(lang=lang) for lang, ids in by_lang.items()}
 
     def _company_today(self):
         """The collection's today: its company's (res.company._get_collection_today)."""

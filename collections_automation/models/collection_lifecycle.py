@@ -185,6 +185,26 @@ class CollectionEnrollmentLifecycle(models.Model):
             enrollment.message_post(body=message)
         return True
 
+    def _end_pause(self):
+        """The pause of these collections reached its end: they resume. A
+        promise to pay by a date is broken the day after it, unpaid: it is
+        logged and the next stage runs at once."""
+        for enrollment in self:
+            if enrollment.pause_reason != "promise":
+                enrollment.action_resume()
+                continue
+            message = self.env._(
+                "The promise to pay by %(date)s was not kept.",
+                date=format_date(self.env, enrollment.pause_until),
+            )
+            enrollment._log_event(
+                "promise_broken", outcome="failed", amount=enrollment.promise_amount, message=message
+            )
+            enrollment.message_post(body=message)
+            enrollment.action_resume()
+            if enrollment.state == "running" and enrollment.next_action_date:
+                enrollment.next_action_date = enrollment._company_today()
+
     def action_run_next_now(self):
         """Run the next stage of these enrollments now, as the engine would
         (locked, once-only, within the contact policy and the holds),

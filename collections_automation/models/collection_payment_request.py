@@ -154,6 +154,12 @@ class CollectionEnrollmentCustomer(models.Model):
     # What the customer does on the payment page
     # ------------------------------------------------------------------
 
+    def _in_desk_lang(self):
+        """These collections in their company's desk language: what the
+        customer's actions write for the team is in it, whatever language
+        the page speaks (res.company._get_collection_lang)."""
+        return self.with_context(lang=self[:1].company_id._get_collection_lang())
+
     def _get_pause_end(self):
         """The first day the pause no longer holds: its date, or for a
         promise to pay *by* a date, the day after it."""
@@ -177,13 +183,13 @@ class CollectionEnrollmentCustomer(models.Model):
         self._check_promise_policy(date, amount)
         total = sum(self.mapped("amount_residual"))
         currency = self[:1].currency_id
-        for enrollment in self:
+        for enrollment in self._in_desk_lang():
             share = currency.round(amount * enrollment.amount_residual / total)
             enrollment.action_pause(
                 reason="promise",
                 until=date,
                 amount=share,
-                note=self.env._("%(amount)s promised", amount=currency.format(share)),
+                note=enrollment.env._("%(amount)s promised", amount=currency.format(share)),
             )
         self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True
@@ -336,7 +342,11 @@ class CollectionEnrollmentCustomer(models.Model):
                     "Your message is too long (%(max)s characters at most).", max=DISPUTE_MESSAGE_MAX_LENGTH
                 )
             )
-        self.action_pause(reason="dispute", note=labels[reason])
+        desk = self._in_desk_lang()
+        desk.action_pause(
+            reason="dispute",
+            note=dict(self._fields["dispute_reason"]._description_selection(desk.env))[reason],
+        )
         self.write({"dispute_reason": reason})
         author = author or first.partner_id
         for enrollment in self:
@@ -346,18 +356,22 @@ class CollectionEnrollmentCustomer(models.Model):
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
             )
-        first.activity_schedule(
+        responsible = first.process_id._get_responsible_user(first)
+        # The activity is read by the responsible: in their language.
+        in_their_lang = first.with_context(lang=responsible.lang or desk.env.lang)
+        their_labels = dict(self._fields["dispute_reason"]._description_selection(in_their_lang.env))
+        in_their_lang.activity_schedule(
             "mail.mail_activity_data_todo",
-            summary=self.env._("Dispute: %(reason)s", reason=labels[reason]),
+            summary=in_their_lang.env._("Dispute: %(reason)s", reason=their_labels[reason]),
             note=plaintext2html(
-                self.env._(
+                in_their_lang.env._(
                     "%(customer)s disputes %(documents)s:\n%(message)s",
                     customer=author.display_name,
                     documents=", ".join(self.move_id.mapped("name") or self.mapped("name")),
                     message=message,
                 )
             ),
-            user_id=first.process_id._get_responsible_user(first).id,
+            user_id=responsible.id,
             date_deadline=first._company_today(),
         )
         self._send_customer_confirmation("collections_automation.mail_template_dispute_received")

@@ -93,6 +93,15 @@ class ResCompany(models.Model):
         for company in self:
             parse_retry_schedule(self.env, company.collection_retry_schedule)
 
+    def _get_collection_lang(self):
+        """The language of what the engine writes for the company's desk
+        (events, notes, pause reasons, tracked changes): the company's own,
+        not the language of the scheduled action's user or of a customer
+        acting on the payment page."""
+        self.ensure_one()
+        # sudo: a company's language is no secret to its users or to the engine.
+        return self.env["res.lang"]._get_code(self.sudo().partner_id.lang or "en_US") or "en_US"
+
     # ------------------------------------------------------------------
     # The calendar of the company's collections
     # ------------------------------------------------------------------

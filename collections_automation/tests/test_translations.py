@@ -1,8 +1,8 @@
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tools import file_open
+from odoo.tools import file_open, format_date
 from odoo.tools.translate import PoFileReader
 
-from .common import ADDON, TRANSLATED_LANGUAGES, CollectionsCommon
+from .common import ADDON, DAY_0, TRANSLATED_LANGUAGES, CollectionsCommon, days
 
 
 @tagged("post_install", "-at_install")
@@ -99,3 +99,53 @@ class TestPaymentPageTranslations(CollectionsCommon, HttpCase):
         page = self.url_open(self.enrollment.access_url).text
         self.assertIn("Zahlungszusage", page)
         self.assertNotIn("Promesse de paiement", page)
+
+
+@tagged("post_install", "-at_install")
+class TestDeskTranslations(CollectionsCommon):
+    """A French company's desk reads French: what the engine and the
+    customer's page write for it (events, pause reasons, the dispute's
+    activity, tracked changes) is in the company's language, whatever the
+    scheduled action's user or the customer reads."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._load_translations([ADDON], languages=("fr_FR",))
+        cls.env.company.partner_id.lang = "fr_FR"
+        cls.collections_manager.lang = "fr_FR"
+        cls.env.company.collection_default_process_id = cls.standard_process
+        cls.standard_process.write({"auto_enroll_overdue": True, "grace_days": 1})
+        cls.invoice = cls._create_invoice(amount=1234.0, due_date=DAY_0)
+
+    def test_the_engine_writes_the_desk_texts_in_the_companys_language(self):
+        self.assertIn(self.env.lang, (None, "en_US"), "the engine runs as an English user")
+        self._run_engine(days(3))
+        collection = self.invoice.collection_enrollment_id
+        enrolled = collection.event_ids.filtered(lambda event: event.action == "enrolled")
+        self.assertEqual(enrolled.message, "Mis en recouvrement dans Standard")
+
+    def test_the_customers_dispute_reaches_the_desk_in_its_language(self):
+        self._run_engine(days(3))
+        collection = self.invoice.collection_enrollment_id
+        # The customer reads English; the page acts in their language.
+        collection.with_context(lang="en_US").action_dispute("wrong_amount", "You billed twice.")
+        self.env.cr.precommit.run()
+        paused = collection.event_ids.filtered(lambda event: event.action == "dispute")
+        self.assertEqual(paused.message, "Le montant est erroné")
+        activity = collection.activity_ids
+        self.assertEqual(activity.summary, "Litige : Le montant est erroné")
+        tracked = collection.message_ids.tracking_value_ids.filtered(
+            lambda value: value.field_id.name == "state"
+        )
+        self.assertIn("En pause", tracked.mapped("new_value_char"))
+
+    def test_a_broken_promise_is_told_in_french_with_a_french_date(self):
+        self._run_engine(days(3))
+        collection = self.invoice.collection_enrollment_id
+        with self._at(days(3)):
+            collection.with_context(lang="en_US").action_promise_to_pay(days(5), 1234.0)
+        self._run_engine(days(6))
+        broken = collection.event_ids.filtered(lambda event: event.action == "promise_broken")
+        self.assertIn(format_date(self.env(context={"lang": "fr_FR"}), days(5)), broken.message)
+        self.assertNotIn("was not kept", broken.message)
