@@ -1,6 +1,7 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
+from odoo.tools import formatLang
 
 # (field, label, one-line definition shown in the UI), as in the README.
 KPI_DEFINITIONS = [
@@ -179,11 +180,12 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
         return self.env["ir.qweb"]._render("collections_automation.collection_kpi_table", {"kpis": kpis})
 
     def _format_kpi(self, name, value):
+        """``value`` as the user reads numbers (French: "22,4" beside "1 230,00 €")."""
         if name in MONETARY_KPIS:
             return self.currency_id.format(value)
         if name in COUNT_KPIS:
-            return str(int(value))
-        return f"{value:.1f}"
+            return formatLang(self.env, int(value), digits=0)
+        return formatLang(self.env, value, digits=1)
 
     def _render_stage_table(self, effectiveness, cash_by_stage):
         """One row per stage that ran in the period, in the order of the
@@ -207,7 +209,9 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
                     "stage": stage.name,
                     "reached": reached,
                     "paid": paid,
-                    "effectiveness": f"{paid / reached * 100:.1f}" if reached else "0.0",
+                    "effectiveness": self._format_kpi(
+                        "effectiveness", paid / reached * 100 if reached else 0.0
+                    ),
                     "cash": self.currency_id.format(cash.get(stage.id, 0.0)),
                 }
             )

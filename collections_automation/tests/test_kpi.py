@@ -118,6 +118,20 @@ class TestReceivableKpis(CollectionsCommon):
         self.assertIn("115.8", table)
         self.assertIn("Ending receivables / credit sales of the period", table)
 
+    def test_the_kpi_screen_writes_numbers_as_the_user_reads_them(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        # The web client sends the user's language with every call.
+        screen = Form(
+            self.env["collection.dashboard"].with_user(self.collections_user).with_context(lang="fr_FR")
+        )
+        screen.date_from, screen.date_to = self.date_from, self.date_to
+        table = html.fromstring(str(screen.kpi_table))
+        [dso] = table.xpath("//td[contains(@class, 'o_collection_kpi_dso_countback')]")
+        [cei] = table.xpath("//td[contains(@class, 'o_collection_kpi_cei')]")
+        [over_90] = table.xpath("//td[contains(@class, 'o_collection_kpi_aging_over_90')]")
+        self.assertEqual((dso.text_content(), cei.text_content()), ("115,8", "22,5"))
+        self.assertIn("700,00", over_90.text_content(), "amounts and rates alike")
+
     def test_the_kpi_screen_reads_in_a_fixed_number_of_queries(self):
         # One aging scan on the end date shared by DSO, best DSO, CEI and the
         # aging buckets, one on the day before the period for CEI, the
