@@ -7,6 +7,7 @@ from . import test_engine
 from . import test_engine_concurrency
 from . import test_enrollment
 from . import test_kpi
+from . import test_late_charge_stage
 from . import test_late_charges
 from . import test_legal
 from . import test_lifecycle
@@ -16,6 +17,7 @@ from . import test_payment_retry
 from . import test_portal
 from . import test_portal_security
 from . import test_process_designer
+from . import test_promise_policy
 from . import test_process_validation
 from . import test_rpc
 from . import test_segment_rules

@@ -124,7 +124,17 @@ class CollectionsCommon(AccountTestInvoicingCommon):
             {"name": "Slow Payer Ltd", "email": "ap@slowpayer.example.com", "phone": "+32 470 00 00 01"}
         )
         cls.escalation_tag = cls.env["res.partner.category"].create({"name": "Escalated to collections"})
-        cls.standard_process = cls.env["collection.process"].create(
+        cls.standard_process = cls._create_standard_process()
+        cls.reminder_stage, cls.call_stage, cls.final_stage = cls.standard_process.stage_ids.sorted(
+            "sequence"
+        )
+
+    @classmethod
+    def _create_standard_process(cls):
+        """Reminder three days after the due date, a call seven days later,
+        a final notice with its letter on day 30; it escalates to the
+        collections manager, tags the customer and marks a bad debtor."""
+        return cls.env["collection.process"].create(
             {
                 "name": "Standard",
                 "user_id": cls.collections_manager.id,
@@ -156,9 +166,6 @@ class CollectionsCommon(AccountTestInvoicingCommon):
                     ),
                 ],
             }
-        )
-        cls.reminder_stage, cls.call_stage, cls.final_stage = cls.standard_process.stage_ids.sorted(
-            "sequence"
         )
 
     @classmethod

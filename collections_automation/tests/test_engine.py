@@ -437,26 +437,28 @@ class TestEngine(CollectionsCommon):
         )
         self.assertEqual(enrolled.enrollment_id, enrollments)
 
-    def test_escalating_in_bulk_costs_a_few_queries_per_collection(self):
-        def at_the_end_of_the_ladder(count):
-            invoices = self.env["account.move"]
-            for index in range(count):
-                customer = self.env["res.partner"].create(
-                    {"name": f"Escalated customer {index}", "email": f"ap{index}@late.example.com"}
-                )
-                invoices |= self._create_invoice(amount=100 + index, partner=customer)
-            with self._at(DAY_0):
-                enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
-            enrollments.write(
-                {"stage_id": self.final_stage.id, "next_stage_id": False, "next_action_date": days(40)}
+    def _at_the_end_of_the_ladder(self, count):
+        """``count`` collections of customers of their own, their final notice
+        run, waiting for the escalation on day 40."""
+        invoices = self.env["account.move"]
+        for index in range(count):
+            customer = self.env["res.partner"].create(
+                {"name": f"Escalated customer {index}", "email": f"ap{index}@late.example.com"}
             )
-            self.env.flush_all()
-            self.env.invalidate_all()
-            return enrollments
+            invoices |= self._create_invoice(amount=100 + index, partner=customer)
+        with self._at(DAY_0):
+            enrollments = invoices.collection_enroll(process_id=self.standard_process.id)
+        enrollments.write(
+            {"stage_id": self.final_stage.id, "next_stage_id": False, "next_action_date": days(40)}
+        )
+        self.env.flush_all()
+        self.env.invalidate_all()
+        return enrollments
 
-        at_the_end_of_the_ladder(3)
+    def test_escalating_in_bulk_costs_a_few_queries_per_collection(self):
+        self._at_the_end_of_the_ladder(3)
         self._run_engine(days(40))
-        enrollments = at_the_end_of_the_ladder(30)
+        enrollments = self._at_the_end_of_the_ladder(30)
         last_message = self.env["mail.message"].search([], order="id desc", limit=1)
         # Tags, trust, activities, events and notes with their change of
         # state for the whole batch, and one message for the responsible

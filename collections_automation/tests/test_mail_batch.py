@@ -4,6 +4,20 @@ from odoo.tests import tagged
 
 from .common import ADDON, DAY_0, CollectionsCommon, days
 
+# What a posted email's message and notification must share with message_post's.
+MESSAGE_FIELDS = [
+    "model",
+    "message_type",
+    "subtype_id",
+    "author_id",
+    "subject",
+    "body",
+    "email_from",
+    "reply_to",
+    "partner_ids",
+]
+NOTIFICATION_FIELDS = ["res_partner_id", "author_id", "notification_type", "notification_status", "is_read"]
+
 
 @tagged("post_install", "-at_install")
 class TestMailBatch(CollectionsCommon):
@@ -103,18 +117,7 @@ class TestMailBatch(CollectionsCommon):
             message_type="comment",
         )
         self.env.flush_all()
-        message_fields = [
-            "model",
-            "message_type",
-            "subtype_id",
-            "author_id",
-            "subject",
-            "body",
-            "email_from",
-            "reply_to",
-            "partner_ids",
-        ]
-        self.assertEqual(ours.read(message_fields)[0] | {"id": 0}, odoo.read(message_fields)[0] | {"id": 0})
+        self._assert_same(ours, odoo, MESSAGE_FIELDS)
         self.assertEqual((ours.res_id, ours.record_name), (ours_on.id, ours_on.display_name))
         mails = {
             message: self.env["mail.mail"].search([("mail_message_id", "=", message.id)])
@@ -122,24 +125,15 @@ class TestMailBatch(CollectionsCommon):
         }
         for mail in mails.values():
             self.assertEqual(len(mail), 1)
-        mail_fields = ["state", "is_notification", "recipient_ids"]
-        self.assertEqual(
-            mails[ours].read(mail_fields)[0] | {"id": 0}, mails[odoo].read(mail_fields)[0] | {"id": 0}
-        )
+        self._assert_same(mails[ours], mails[odoo], ["state", "is_notification", "recipient_ids"])
         self.assertFalse(mails[ours].auto_delete, "the engine keeps what it sent")
-        notification_fields = [
-            "res_partner_id",
-            "author_id",
-            "notification_type",
-            "notification_status",
-            "is_read",
-        ]
         for message in (ours, odoo):
             self.assertEqual(message.notification_ids.mail_mail_id, mails[message])
-        self.assertEqual(
-            ours.notification_ids.read(notification_fields)[0] | {"id": 0},
-            odoo.notification_ids.read(notification_fields)[0] | {"id": 0},
-        )
+        self._assert_same(ours.notification_ids, odoo.notification_ids, NOTIFICATION_FIELDS)
+
+    def _assert_same(self, ours, odoos, field_names):
+        """``ours`` and Odoo's own record hold the same ``field_names``."""
+        self.assertEqual(ours.read(field_names)[0] | {"id": 0}, odoos.read(field_names)[0] | {"id": 0})
 
     def test_a_logged_write_tracks_as_odoos_tracking_does(self):
         """The note the door logs with a write carries the tracking values
