@@ -216,5 +216,22 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
                 }
             )
         return self.env["ir.qweb"]._render(
-            "collections_automation.collection_stage_kpi_table", {"rows": rows}
+            "collections_automation.collection_stage_kpi_table",
+            {"rows": rows, "totals": self._get_stage_table_totals(stages, cash)},
         )
+
+    def _get_stage_table_totals(self, stages, cash):
+        """The lines under the stage table that make its cash column add up
+        to the cash collected: what was paid before any stage ran, and
+        after stages that first ran before the period; then the total."""
+        shown = sum(cash.get(stage.id, 0.0) for stage in stages)
+        before_any = cash.get(None, 0.0)
+        earlier = sum(cash.values()) - shown - before_any
+        lines = [
+            (self.env._("Paid before any stage ran"), before_any),
+            (self.env._("Paid after stages that first ran before the period"), earlier),
+        ]
+        totals = [(label, self.currency_id.format(amount)) for label, amount in lines if amount]
+        if totals:
+            totals.append((self.env._("Cash collected"), self.currency_id.format(sum(cash.values()))))
+        return totals

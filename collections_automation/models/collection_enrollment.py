@@ -30,6 +30,8 @@ DISPUTE_REASONS = [
     ("other", "Something else"),
 ]
 DISPUTE_MESSAGE_MAX_LENGTH = 5000
+# Stored fields that mean nothing to group collections by.
+HIDDEN_FROM_GROUP_BY = {"access_token"}
 DISPUTE_OUTCOMES = [
     ("resume", "Resume the reminders"),
     ("credit_note", "Resume after a credit note"),
@@ -328,6 +330,16 @@ class CollectionEnrollment(models.Model):
             enrollment.access_url = f"/my/collections/{enrollment.id}"
 
     @api.depends("name", "partner_id")
+    @api.model
+    def fields_get(self, allfields=None, attributes=None):
+        """The payment page's access token is no way to group collections:
+        *Group By* does not offer it (it offered "Security Token")."""
+        descriptions = super().fields_get(allfields, attributes)
+        for name in HIDDEN_FROM_GROUP_BY & descriptions.keys():
+            if "groupable" in descriptions[name]:
+                descriptions[name]["groupable"] = False
+        return descriptions
+
     def _compute_display_name(self):
         for enrollment in self:
             enrollment.display_name = f"{enrollment.name} - {enrollment.partner_id.name or ''}"

@@ -195,6 +195,22 @@ class TestCollectionKpis(CollectionsCommon):
             by_stage, {(process, self.reminder_stage.id): 1000.0, (process, self.call_stage.id): 500.0}
         )
 
+    def test_the_stage_table_adds_up_to_the_cash_collected(self):
+        # Enrolled on day 26 and paid the next day, before its first stage ran.
+        early = self._create_invoice(amount=250.0)
+        with self._at(days(26)):
+            early.collection_enroll(process_id=self.standard_process.id)
+        with self._at(days(27)):
+            self._pay(early, day=days(27))
+        screen = Form(self.env["collection.dashboard"].with_user(self.collections_user))
+        screen.date_from, screen.date_to = self.march
+        totals = html.fromstring(str(screen.stage_table)).xpath("//tfoot/tr")
+        lines = [[cell.text_content().strip() for cell in row.xpath("td")] for row in totals]
+        self.assertEqual([label for label, _amount in lines], ["Paid before any stage ran", "Cash collected"])
+        self.assertIn("250.00", lines[0][1])
+        self.assertIn("1,750.00", lines[1][1], "the stages' 1,500 and the 250 paid before any")
+        self.assertEqual(self.kpi._get_cash_collected(self.env.company, *self.march)[0], 1750.0)
+
     def test_a_credit_note_is_not_cash_collected(self):
         credit_note = self.env["account.move"].create(
             {

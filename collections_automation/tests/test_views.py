@@ -78,3 +78,15 @@ class TestCollectionsViews(CollectionsCommon):
                 self.assertNotIn(">False<", body)
                 if template != self.env.ref(f"{ADDON}.mail_template_dispute_received"):
                     self.assertIn(link, body)
+
+    def test_group_by_offers_what_a_person_groups_collections_by(self):
+        """The search's custom *Group By* lists the groupable fields the views
+        describe: the payment page's access token ("Security Token") is not
+        one, the customer and the stage are."""
+        views = (
+            self.env["collection.enrollment"].with_user(self.collections_user).get_views([(False, "list")])
+        )
+        described = views["models"]["collection.enrollment"]["fields"]
+        groupable = {name for name, field in described.items() if field.get("groupable")}
+        self.assertNotIn("access_token", groupable)
+        self.assertLessEqual({"partner_id", "stage_id", "process_id", "state"}, groupable)
