@@ -239,7 +239,7 @@ class CollectionEngine(models.AbstractModel):
         """Run the batch in one go; when anything in it fails, run it again
         group by group, so that the failure stays with its enrollment."""
         by_lang = enrollments._grouped_by_desk_lang()
-        if list(by_lang) != [self.env.lang]:
+        if list(by_lang) != [self.env.lang or "en_US"]:
             # What the stages write for the desk is in each company's language.
             for lang, collections in by_lang.items():
                 self.with_context(lang=lang)._run_batch(collections)
