@@ -9,12 +9,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import xmlrpc.client
 from contextlib import closing, contextmanager, suppress
 
 import psutil
 from clock_matrix import free_port
+from devenv import wait_until_serving
 from odoo_env import connect, query
 
 import odoo.release
@@ -114,19 +114,6 @@ def odoo_servers(config, database, processes, workers, capacity, log_dir):
             log.close()
         if balancer:
             balancer.close()
-
-
-def wait_until_serving(port, timeout=180):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with (
-            suppress(OSError),
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/web/health", timeout=5) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.5)
-    raise AssertionError(f"no Odoo server answered on port {port} within {timeout} s")
 
 
 def process_of_client_port(port):

@@ -1,12 +1,17 @@
 """The setup behind 'make run' and 'make test' refuses what it cannot use,
 with one clear line, before building anything."""
 
+import email
+import email.policy
 import re
+import smtplib
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from mail_catcher import MailCatcher
 
 REPO = Path(__file__).resolve().parent.parent
 # The interpreter the virtualenv was made from: it cannot import Odoo, like a
@@ -147,3 +152,23 @@ def test_odoos_own_test_runner_finds_every_test_module():
         imported = set(re.findall(r"^from \. import (\w+)", init.read_text(), re.MULTILINE))
         files = {path.stem for path in init.parent.glob("test_*.py")}
         assert files <= imported, f"{init.relative_to(REPO)} misses {sorted(files - imported)}"
+
+
+def test_the_demo_mail_catcher_keeps_each_email_whole(tmp_path):
+    """make run's mail server accepts what Odoo's SMTP client sends and
+    keeps it as an .eml file, dot-stuffed lines restored."""
+    catcher = MailCatcher(tmp_path).start()
+    try:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "ar@example.com", "ap@example.com", "Reminder"
+        message.set_content("Dear customer,\n.a line that starts with a dot\nThank you")
+        with smtplib.SMTP("127.0.0.1", catcher.port, timeout=10) as client:
+            client.send_message(message)
+            client.send_message(message)
+    finally:
+        catcher.stop()
+    kept = sorted(tmp_path.glob("*.eml"))
+    assert len(kept) == 2
+    parsed = email.message_from_bytes(kept[0].read_bytes(), policy=email.policy.default)
+    assert parsed["Subject"] == "Reminder"
+    assert ".a line that starts with a dot" in parsed.get_content()

@@ -10,8 +10,17 @@ from datetime import date, timedelta
 
 import pytest
 from clock_matrix import free_port
-from devenv import DEMO_MODULES, demo_server
-from odoo_env import database_copy, drop_database, execute, query, run_odoo, uninstall_module
+from devenv import DEMO_MODULES, demo_server, print_demo_letters_again
+from mail_catcher import MailCatcher
+from odoo_env import (
+    database_copy,
+    drop_database,
+    execute,
+    odoo_config_path,
+    query,
+    run_odoo,
+    uninstall_module,
+)
 from queue_servers import trigger_engine, wait_for_batch_jobs, wait_until_serving
 
 ADDON = "collections_automation"
@@ -134,9 +143,120 @@ def test_demo_collections_desk_is_working(demo_database):
     assert paid[0][0] > 0, "some demo collections are paid"
 
 
-def _shell(database, script):
-    """Run ``script`` in an Odoo shell on ``database``; its output."""
-    return run_odoo("shell", "-d", database, "--no-http", stdin=script)
+def test_the_demo_kpis_agree_with_each_other(demo_database):
+    """The KPI screen of the demo, its default 90 days: the stages brought
+    cash in, and the stage table adds up to the cash collected (what was
+    paid before any stage ran on a line of its own); the stages that ran got
+    paid collections, and a collection takes days to be paid."""
+    result = _shell(
+        demo_database,
+        (
+            "screen = env['collection.dashboard'].create({})\n"
+            "kpis = env['collection.kpi']._get_kpis(screen.company_id, screen.date_from, screen.date_to)\n"
+            "by_stage = kpis['cash_collected_by_stage']\n"
+            "after_stages = sum(amount for (_process, stage), amount in by_stage.items() if stage)\n"
+            "paid = sum(paid for _reached, paid in kpis['stage_effectiveness'].values())\n"
+            "print('CASH', round(kpis['cash_collected'], 2), round(after_stages, 2))\n"
+            "total = screen.currency_id.format(kpis['cash_collected'])\n"
+            "print('TOTAL-SHOWN', total in str(screen.stage_table))\n"
+            "print('PAID-AFTER-A-STAGE', paid)\n"
+            "print('MEDIAN-DAYS', kpis['median_days_to_collect'])\n"
+        ),
+    )
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if re.match(r"[A-Z-]+ ", line))
+    cash, after_stages = map(float, lines["CASH"].split())
+    assert after_stages > 0, result.stdout
+    assert after_stages == cash or lines["TOTAL-SHOWN"] == "True", result.stdout
+    assert int(lines["PAID-AFTER-A-STAGE"]) > 0, result.stdout
+    assert float(lines["MEDIAN-DAYS"]) >= 3, result.stdout
+
+
+def test_the_demo_reads_in_french_once_french_is_installed(demo_database_copy):
+    """Installing French from the Settings translates the demo's processes,
+    their stages and the payment page's title, as Odoo's own demo data."""
+    result = _shell(
+        demo_database_copy,
+        (
+            "lang = env['res.lang'].with_context(active_test=False).search([('code', '=', 'fr_FR')])\n"
+            "env['base.language.install'].create({'lang_ids': [(6, 0, lang.ids)]}).lang_install()\n"
+            "process = env.ref('collections_automation.collection_process_standard_demo')\n"
+            "process = process.with_context(lang='fr_FR')\n"
+            "print('TITLE', process.payment_page_title)\n"
+            "print('STAGES', ' | '.join(process.stage_ids.sorted('sequence').mapped('name')))\n"
+        ),
+    )
+    assert "TITLE Vos factures ouvertes" in result.stdout, result.stdout + result.stderr
+    assert "STAGES Échéance aujourd'hui | Relance | Appel téléphonique | Mise en demeure" in result.stdout, (
+        result.stdout
+    )
+
+
+def _demo_letter_fonts(database):
+    """{letter attachment id: the fonts its PDF embeds}. Without the
+    report's styles wkhtmltopdf writes in its default font, DejaVu Serif;
+    with them, the report's web font is drawn, no font embedded."""
+    result = _shell(
+        database,
+        (
+            "import re\n"
+            "letters = env['ir.attachment'].search([\n"
+            "    ('res_model', '=', 'collection.enrollment'), ('mimetype', '=', 'application/pdf')])\n"
+            "font = re.compile(rb'/BaseFont\\s*/(?:[A-Z]{6}\\+)?([A-Za-z0-9-]+)')\n"
+            "for letter in letters:\n"
+            "    fonts = sorted(set(font.findall(letter.raw)))\n"
+            "    print('LETTER', letter.id, b','.join(fonts).decode() or '-')\n"
+        ),
+    )
+    return dict(line.split()[1:] for line in result.stdout.splitlines() if line.startswith("LETTER "))
+
+
+def test_make_run_prints_the_demo_letters_again_with_their_styles(demo_database_copy):
+    """Letters printed with no web server to fetch the report's styles from
+    (as while Odoo installs the demo) come out in wkhtmltopdf's default
+    font: make run prints them again from a server, styled."""
+    unstyled = _shell(
+        demo_database_copy,
+        "print('PRINTED', env['collection.demo.loader']._print_demo_letters_again('http://127.0.0.1:9'))\n"
+        "env.cr.commit()\n",
+    )
+    assert "PRINTED 0" not in unstyled.stdout, unstyled.stdout
+    before = _demo_letter_fonts(demo_database_copy)
+    assert before and all("DejaVuSerif" in fonts for fonts in before.values()), before
+    assert print_demo_letters_again(demo_database_copy, conf=odoo_config_path()) == len(before)
+    after = _demo_letter_fonts(demo_database_copy)
+    assert after.keys() == before.keys()
+    assert not any("DejaVuSerif" in fonts for fonts in after.values()), after
+
+
+def test_make_run_sends_the_demo_emails_to_its_mail_catcher(demo_database_copy, tmp_path):
+    """make run's server sends the demo's reminders to a mail catcher on the
+    machine: they go out, so no failed-mail icon shows in the chatter."""
+    catcher = MailCatcher(tmp_path).start()
+    try:
+        result = _shell(
+            demo_database_copy,
+            (
+                "env['mail.mail'].process_email_queue()\n"
+                "statuses = env['mail.notification'].search([\n"
+                "    ('mail_message_id.model', '=', 'collection.enrollment'),\n"
+                "    ('notification_type', '=', 'email')]).mapped('notification_status')\n"
+                "print('STATUSES', ','.join(sorted(set(statuses))))\n"
+            ),
+            "--smtp",
+            "127.0.0.1",
+            "--smtp-port",
+            catcher.port,
+        )
+    finally:
+        catcher.stop()
+    assert "STATUSES sent" in result.stdout.splitlines(), result.stdout
+    assert list(tmp_path.glob("*.eml")), "the reminders reached the catcher"
+
+
+def _shell(database, script, *options):
+    """Run ``script`` in an Odoo shell on ``database`` (with Odoo's
+    ``options``); its output."""
+    return run_odoo("shell", "-d", database, "--no-http", *options, stdin=script)
 
 
 def test_demo_user_sees_the_collections_menu_and_invoices(demo_database):

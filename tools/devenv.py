@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import clock_matrix
+from mail_catcher import MailCatcher
 
 REPO = Path(__file__).resolve().parent.parent
 ADDON = "collections_automation"
@@ -506,6 +507,10 @@ DEMO_QUEUE_JOB_ENVIRONMENT = {
 }
 
 
+# Where the demo server's emails are kept (tools/mail_catcher.py).
+DEMO_MAIL_DIR = ENV / "demo-mail"
+
+
 def ensure_demo_database(database):
     modules = ",".join(DEMO_MODULES)
     if database_exists(database):
@@ -518,27 +523,96 @@ def ensure_demo_database(database):
                 "-d", database, "-i", modules, "--with-demo", "--stop-after-init", "--log-level=warn"
             )
         )
+        print_demo_letters_again(database)
+
+
+def print_demo_letters_again(database, conf=None):
+    """The letters the demo printed while Odoo installed it have no styles:
+    wkhtmltopdf fetches them from the web server, and none runs during an
+    installation. Print them again from a server started for it."""
+    port = clock_matrix.free_port()
+    server_log = ENV / "demo-letters-server.log"
+    server_args = ("-d", database, "--db-filter", f"^{database}$", "--http-port", port)
+    with server_log.open("w") as output:
+        server = subprocess.Popen(
+            [
+                str(c)
+                for c in odoo_command(*server_args, "--max-cron-threads=0", "--log-level=warn", conf=conf)
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_serving(port)
+        script = (
+            "printed = env['collection.demo.loader']._print_demo_letters_again("
+            f"'http://127.0.0.1:{port}')\n"
+            "env.cr.commit()\n"
+            "print('PRINTED', printed)\n"
+        )
+        result = run(
+            [venv_python(), "-m", "odoo", "shell", "-c", conf or ODOO_CONF, "-d", database, "--no-http"],
+            input=script,
+            text=True,
+            capture_output=True,
+        )
+        [printed] = [
+            int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("PRINTED ")
+        ]
+        log(f"the demo's {printed} letter(s) printed again with their styles")
+        return printed
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def wait_until_serving(port, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/web/health", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SetupError(f"no Odoo server answered on port {port} within {timeout} s")
 
 
 def cmd_run(args):
     ensure()
     ensure_demo_database(args.database)
     port = os.environ.get("ODOO_HTTP_PORT", "8069")
+    catcher = MailCatcher(DEMO_MAIL_DIR).start()
     print(
         f"\n  Odoo is served on http://127.0.0.1:{port}/odoo (database {args.database})\n"
-        "  Log in as the demo accountant: demo / demo   (administrator: admin / admin)\n",
+        "  Log in as the demo accountant: demo / demo   (administrator: admin / admin)\n"
+        f"  Its emails are kept in {DEMO_MAIL_DIR}: nothing leaves this machine\n",
         flush=True,
     )
-    command, environment = demo_server(args.database)
-    os.execve(str(venv_python()), [str(c) for c in command], environment)
+    command, environment = demo_server(args.database, smtp_port=catcher.port)
+    server = subprocess.Popen([str(c) for c in command], env=environment)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached Odoo too: it stops by itself.
+        return server.wait()
+    finally:
+        catcher.stop()
 
 
-def demo_server(database, http_port=None):
+def demo_server(database, http_port=None, smtp_port=None):
     """The command and the environment that serve the demo database, job
-    runner included."""
+    runner included, its emails sent to the mail catcher on ``smtp_port``."""
     command = odoo_command("-d", database, "--db-filter", f"^{database}$", "--load=base,web,queue_job")
     if http_port:
         command += ["--http-port", str(http_port)]
+    if smtp_port:
+        command += ["--smtp", "127.0.0.1", "--smtp-port", str(smtp_port)]
     return command, {**DEMO_QUEUE_JOB_ENVIRONMENT, **os.environ}
 
 

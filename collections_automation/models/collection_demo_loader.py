@@ -32,7 +32,11 @@ DEMO_AMOUNTS = {
 # Demo invoices overdue by this many days or more have been escalated.
 DEMO_ESCALATED_AFTER_DAYS = 60
 # One running demo collection in this many is paid in full after its first reminder.
-DEMO_PAID_AFTER_REMINDER_EVERY = 5
+DEMO_PAID_AFTER_REMINDER_EVERY = 3
+# How many days before today those collections began, in turn: they were
+# enrolled and reminded then and pay today, so that the KPI screen shows the
+# days a collection takes and the cash each stage brought in.
+DEMO_DAYS_TO_PAY = (4, 9, 6, 13, 3, 8)
 DEMO_LINES = ("Consulting services", "Product delivery", "Maintenance contract", "Spare parts")
 
 
@@ -146,11 +150,57 @@ class CollectionDemoLoader(models.AbstractModel):
     @api.model
     def _pay_demo_collections(self, enrollments):
         """Some customers pay after the first reminder, so that the KPI
-        screen and the analysis show cash collected and paid collections."""
+        screen and the analysis show cash collected and paid collections:
+        their collection began some days ago, when its stage ran, and the
+        payment comes today."""
         today = fields.Date.context_today(self)
-        running = enrollments.filtered(lambda enrollment: enrollment.state == "running").sorted("id")
-        for enrollment in running[::DEMO_PAID_AFTER_REMINDER_EVERY]:
+        reminded = enrollments.filtered(
+            lambda enrollment: enrollment.state == "running" and enrollment.stage_id
+        )
+        movable = [
+            (enrollment, most)
+            for enrollment in reminded.sorted("id")
+            if (most := self._get_demo_days_back(enrollment, max(DEMO_DAYS_TO_PAY))) >= min(DEMO_DAYS_TO_PAY)
+        ]
+        for index, (enrollment, most) in enumerate(movable[::DEMO_PAID_AFTER_REMINDER_EVERY]):
+            self._move_demo_collection_back(
+                enrollment, min(DEMO_DAYS_TO_PAY[index % len(DEMO_DAYS_TO_PAY)], most)
+            )
             self._register_demo_payment(enrollment.move_id, 1.0, payment_date=today)
+
+    @api.model
+    def _get_demo_days_back(self, enrollment, wanted):
+        """The most days, up to ``wanted``, that ``enrollment``'s story (enrolled
+        and its first stage run today) can move back and still be the one
+        the engine would have written then: the same stage due on that day."""
+        today = enrollment._company_today()
+        for days_back in range(wanted, 0, -1):
+            day = today - timedelta(days=days_back)
+            stage, stage_day, _skipped = enrollment.process_id._plan_next_stage(
+                enrollment.due_date, day, self.env["collection.stage"], False, day
+            )
+            if stage == enrollment.stage_id and stage_day <= day:
+                return days_back
+        return 0
+
+    @api.model
+    def _move_demo_collection_back(self, enrollment, days_back):
+        """Date ``enrollment``'s story ``days_back`` days earlier: the day it
+        began, its events and the messages of its chatter."""
+        if not days_back:
+            return
+        shift = timedelta(days=days_back)
+        enrollment.write(
+            {
+                "enrolled_on": enrollment.enrolled_on - shift,
+                "last_action_date": enrollment.last_action_date and enrollment.last_action_date - shift,
+            }
+        )
+        for event in enrollment.event_ids:
+            event.date -= shift
+        messages = enrollment.message_ids | enrollment.event_ids.mail_message_id
+        for message in messages:
+            message.date -= shift
 
     @api.model
     def _register_demo_payment(self, invoice, share, payment_date=None):
@@ -172,3 +222,32 @@ class CollectionDemoLoader(models.AbstractModel):
             )
         )
         wizard.action_create_payments()
+
+    @api.model
+    def _print_demo_letters_again(self, report_url):
+        """Print the demo's letters again, their styles fetched from the web
+        server at ``report_url``: the letters printed while Odoo installed
+        the demo have none, since wkhtmltopdf fetches the styles from a web
+        server, and none runs during an installation."""
+        params = self.env["ir.config_parameter"].sudo()
+        previous = params.get_param("report.url")
+        params.set_param("report.url", report_url)
+        try:
+            events = self.env["collection.event"].search(
+                [
+                    ("action", "in", ("email", "letter")),
+                    ("mail_message_id", "!=", False),
+                    ("enrollment_id.partner_id", "in", self._get_demo_customers().ids),
+                ]
+            )
+            Letter = self.env["collection.stage.action.letter"]
+            printed = 0
+            for message, message_events in events.grouped("mail_message_id").items():
+                letter = message.attachment_ids.filtered(lambda a: a.mimetype == "application/pdf")[:1]
+                if letter:
+                    group = message_events.enrollment_id.sorted("id")
+                    letter.raw = Letter._render_letter(message_events.stage_id[:1], group)[1]
+                    printed += 1
+            return printed
+        finally:
+            params.set_param("report.url", previous or False)
