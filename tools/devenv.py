@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -555,7 +556,10 @@ def print_demo_letters_again(database, conf=None):
             input=script,
             text=True,
             capture_output=True,
+            check=False,
         )
+        if result.returncode:
+            raise SetupError(f"printing the demo's letters again failed:\n{result.stderr[-3000:]}")
         [printed] = [
             int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("PRINTED ")
         ]
@@ -596,6 +600,8 @@ def cmd_run(args):
     )
     command, environment = demo_server(args.database, smtp_port=catcher.port)
     server = subprocess.Popen([str(c) for c in command], env=environment)
+    # Stopping make run stops Odoo: a SIGTERM is passed on, as Ctrl-C is.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: server.terminate())
     try:
         return server.wait()
     except KeyboardInterrupt:

@@ -231,7 +231,11 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
             (self.env._("Paid before any stage ran"), before_any),
             (self.env._("Paid after stages that first ran before the period"), earlier),
         ]
-        totals = [(label, self.currency_id.format(amount)) for label, amount in lines if amount]
+        totals = [
+            (label, self.currency_id.format(amount))
+            for label, amount in lines
+            if not self.currency_id.is_zero(amount)
+        ]
         if totals:
             totals.append((self.env._("Cash collected"), self.currency_id.format(sum(cash.values()))))
         return totals

@@ -329,7 +329,6 @@ class CollectionEnrollment(models.Model):
         for enrollment in self:
             enrollment.access_url = f"/my/collections/{enrollment.id}"
 
-    @api.depends("name", "partner_id")
     @api.model
     def fields_get(self, allfields=None, attributes=None):
         """The payment page's access token is no way to group collections:
@@ -340,6 +339,7 @@ class CollectionEnrollment(models.Model):
                 descriptions[name]["groupable"] = False
         return descriptions
 
+    @api.depends("name", "partner_id")
     def _compute_display_name(self):
         for enrollment in self:
             enrollment.display_name = f"{enrollment.name} - {enrollment.partner_id.name or ''}"

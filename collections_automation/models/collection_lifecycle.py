@@ -68,48 +68,68 @@ class CollectionEnrollmentLifecycle(models.Model):
             ),
         )
 
-    def _get_ladder_plans(self):
-        """{collection: (next stage, its day)} as its process's ladder plans
-        them today after the stage it ran last (no stage: the escalation)."""
-        plans = {}
-        for collection in self:
-            stage, day, _skipped = collection.process_id._plan_next_stage(
+    def _get_ladder_places(self):
+        """{collection: the (sequence, id) place of the stage it ran last, or
+        False}: read before a change of the ladder, so that a removed stage
+        still marks how far a collection went."""
+        return {
+            collection: collection.stage_id and (collection.stage_id.sequence, collection.stage_id.id)
+            for collection in self
+        }
+
+    def _get_ladder_plans(self, places):
+        """{collection: (next stage, its day, [skipped (stage, day)])} as its
+        process's ladder plans them after ``places[collection]``, on the day
+        the collection's plan was made (its last stage's, else its
+        enrollment's), as the engine made it."""
+        return {
+            collection: collection.process_id._plan_next_stage(
                 collection.due_date,
                 collection.enrolled_on,
-                collection.stage_id,
+                places[collection],
                 collection.last_action_date,
-                collection._company_today(),
+                collection.last_action_date or collection.enrolled_on,
             )
-            plans[collection] = (stage, day)
-        return plans
+            for collection in self
+        }
 
-    def _replan_by_changed_ladder(self, planned):
-        """Give the collections whose plan a changed ladder moves (``planned``:
-        the plans of the ladder before the change) the new ladder's plan,
-        with an event that says what comes next and when; the moved ones."""
+    def _replan_by_changed_ladder(self, planned, places, stored):
+        """Give the collections whose next step a changed ladder moves the
+        new ladder's plan, with events that say what comes next and when
+        (``planned``: the old ladder's plans; ``stored``: their plans before
+        the change, which nobody else must have changed since); the moved
+        ones."""
         moved = self.browse()
         events = []
-        for collection, plan in self._get_ladder_plans().items():
-            current = (collection.next_stage_id, collection.next_action_date)
-            if plan == planned[collection] or plan == current:
-                continue
-            collection.write(
-                collection._plan_next_stage(
-                    collection.stage_id, collection.last_action_date, collection._company_today()
+        for collections in self._grouped_by_desk_lang().values():
+            env = collections.env
+            for collection, (stage, day, skipped) in collections._get_ladder_plans(places).items():
+                if (stage, day) == planned[collection][:2]:
+                    continue
+                if (collection.next_stage_id, collection.next_action_date) != stored[collection]:
+                    continue  # planned again already (a removed stage moves its collections on)
+                collection.write({"next_stage_id": stage.id, "next_action_date": day})
+                events += [
+                    collection._prepare_event_values(
+                        "stage_skipped",
+                        stage=skipped_stage,
+                        outcome="skipped",
+                        message=env._("The process's stages changed: a later stage's day has come."),
+                    )
+                    for skipped_stage, _skipped_day in skipped
+                ]
+                events.append(
+                    collection._prepare_event_values(
+                        "stage_moved",
+                        stage=stage,
+                        message=env._(
+                            "The process's stages changed: %(next)s now comes on %(date)s.",
+                            next=stage.name or env._("the escalation"),
+                            date=format_date(env, day),
+                        ),
+                    )
                 )
-            )
-            events.append(
-                collection._prepare_event_values(
-                    "stage_moved",
-                    stage=collection.next_stage_id,
-                    message=self.env._(
-                        "The process's stages changed: %(next)s now comes on %(date)s.",
-                        next=collection.next_stage_id.name or self.env._("the escalation"),
-                        date=format_date(self.env, collection.next_action_date),
-                    ),
-                )
-            )
-            moved |= collection
+                moved |= collection
         self.env["collection.event"].sudo().create(events)
         return moved
 

@@ -189,7 +189,7 @@ class CollectionEnrollmentCustomer(models.Model):
                 reason="promise",
                 until=date,
                 amount=share,
-                note=enrollment.env._("%(amount)s promised", amount=currency.format(share)),
+                note=enrollment.env._("%(amount)s promised", amount=enrollment.currency_id.format(share)),
             )
         self._send_customer_confirmation("collections_automation.mail_template_promise_confirmation")
         return True

@@ -91,7 +91,7 @@ class CollectionProcessPlanning(models.Model):
                         days=stage.delay_days,
                         previous=previous.name,
                         previous_days=previous.delay_days,
-                        process=self.name,
+                        process=self.name or "",
                     )
                 )
                 continue
@@ -120,15 +120,20 @@ class CollectionProcessPlanning(models.Model):
             return
         # The collections are the add-on's to plan, whoever edits the process.
         collections = self.env["collection.enrollment"].sudo().search(self._get_replanning_domain())
-        planned = collections._get_ladder_plans()
+        places = collections._get_ladder_places()
+        planned = collections._get_ladder_plans(places)
+        stored = {
+            collection: (collection.next_stage_id, collection.next_action_date) for collection in collections
+        }
         following_ladder = collections.filtered(
-            lambda collection: planned[collection] == (collection.next_stage_id, collection.next_action_date)
+            lambda collection: planned[collection][:2] == stored[collection]
         )
         yield
-        moved = following_ladder._replan_by_changed_ladder(planned)
+        moved = following_ladder._replan_by_changed_ladder(planned, places, stored)
         for process, process_moved in moved.grouped("process_id").items():
-            process.message_post(
-                body=self.env._(
+            desk = process.with_context(lang=process.company_id._get_collection_lang())
+            desk.message_post(
+                body=desk.env._(
                     "Stages changed: %(count)s running collection(s) planned again by the new ladder.",
                     count=len(process_moved),
                 ),

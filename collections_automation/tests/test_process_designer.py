@@ -236,3 +236,35 @@ class TestProcessDesigner(CollectionsCommon):
             self.standard_process.with_user(self.collections_manager).escalation_delay_days = 14
         self.assertEqual(collection.next_action_date, days(44))
         self.assertIn("the escalation", self._replanned_events(collection).message)
+
+    def test_removing_a_stage_a_collection_ran_does_not_run_the_earlier_ones_again(self):
+        invoice = self._create_invoice(due_date=DAY_0)
+        with self._at(DAY_0):
+            collection = invoice.collection_enroll(process_id=self.standard_process.id)
+        self._run_engine(days(3))
+        self._run_engine(days(10))
+        self.assertEqual((collection.stage_id, collection.next_stage_id), (self.call_stage, self.final_stage))
+        with self._at(days(12)):
+            form = Form(self.standard_process.with_user(self.collections_manager))
+            form.stage_ids.remove(1)  # the call, which ran on day 10
+            form.save()
+        self.assertEqual(
+            (collection.next_stage_id, collection.next_action_date), (self.final_stage, days(30))
+        )
+        self.assertFalse(self._replanned_events(collection), "its next step did not change")
+        for day in range(12, 31):
+            self._run_engine(days(day))
+        reminders = collection.event_ids.filtered(
+            lambda e: e.action == "email" and e.stage_id == self.reminder_stage
+        )
+        self.assertEqual(len(reminders), 1, "the reminder ran once, on day 3")
+        self.assertEqual(collection.stage_id, self.final_stage)
+
+    def test_a_paused_collection_gets_the_new_date_of_its_next_stage(self):
+        reminded, _waiting = self._follow_standard_process()
+        with self._at(days(3)):
+            reminded.action_pause()
+        with self._at(days(20)):
+            self.call_stage.with_user(self.collections_manager).delay_days = 4
+        self.assertEqual((reminded.state, reminded.next_action_date), ("paused", days(7)))
+        self.assertEqual(len(self._replanned_events(reminded)), 1)

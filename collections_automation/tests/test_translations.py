@@ -149,3 +149,11 @@ class TestDeskTranslations(CollectionsCommon):
         broken = collection.event_ids.filtered(lambda event: event.action == "promise_broken")
         self.assertIn(format_date(self.env(context={"lang": "fr_FR"}), days(5)), broken.message)
         self.assertNotIn("was not kept", broken.message)
+
+    def test_a_hold_the_engine_applies_is_told_in_french(self):
+        self._run_engine(days(3))
+        collection = self.invoice.collection_enrollment_id
+        self.customer.collection_hold = True
+        self._run_engine(days(4))
+        paused = collection.event_ids.filtered(lambda event: event.action == "paused")
+        self.assertEqual(paused.message, "Client bloqué ou facture exclue des relances")
