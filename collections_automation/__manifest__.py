@@ -2,7 +2,7 @@
     "name": "Collections Automation",
     "summary": "Automate accounts-receivable collections: processes, stages, "
     "reminders, payment requests and analytics",
-    "version": "19.0.1.5.2",
+    "version": "19.0.1.6.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",
@@ -47,6 +47,7 @@
         "views/res_config_settings_views.xml",
         "views/collection_enrollment_views.xml",
         "views/collection_dashboard_views.xml",
+        "views/collection_kpi_period_views.xml",
         "views/account_move_views.xml",
         "views/res_partner_views.xml",
         "views/collection_portal_templates.xml",

@@ -10,6 +10,8 @@ from . import collection_engine
 from . import collection_enrollment
 from . import collection_event
 from . import collection_kpi
+from . import collection_kpi_period
+from . import collection_kpi_period_stage
 from . import collection_lifecycle
 from . import collection_late_charge_rule
 from . import collection_legal_action

@@ -1,7 +1,7 @@
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
-from odoo.tools import formatLang
+from odoo.tools import format_date, formatLang
 
 # (field, label, one-line definition shown in the UI), as in the README.
 KPI_DEFINITIONS = [
@@ -83,6 +83,12 @@ MONETARY_KPIS = {
 }
 
 
+# The KPI screen's charts: a year of months from the KPI trends.
+TREND_CHART_KPIS = ("cash_collected", "dso_countback", "cei")
+TREND_CHART_MONTHS = 12
+TREND_BAR_HEIGHT = 100  # px of the tallest bar
+
+
 def kpi_field(name):
     """The field of the KPI ``name``, labelled and defined as in KPI_DEFINITIONS."""
     label = next(label for kpi, label, _definition in KPI_DEFINITIONS if kpi == name)
@@ -139,6 +145,14 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
         "before the next stage ran (within 14 days for a last stage), and the cash collected after it.",
     )
 
+    trend_charts = fields.Html(
+        string="Trends",
+        compute="_compute_trend_charts",
+        sanitize=False,
+        help="Cash collected, DSO and CEI of each month of the year up to the period's end, from the KPI "
+        "trends updated every night.",
+    )
+
     def _company_today(self):
         """The KPIs count collection days on the company's calendar."""
         return (self.company_id or self.env.company)._get_collection_today()
@@ -162,6 +176,41 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
             dashboard.stage_table = dashboard._render_stage_table(
                 values["stage_effectiveness"], values["cash_collected_by_stage"]
             )
+
+    @api.depends("company_id", "date_to")
+    def _compute_trend_charts(self):
+        for dashboard in self:
+            periods = self.env["collection.kpi.period"].search(
+                [
+                    ("company_id", "=", dashboard.company_id.id),
+                    ("period_type", "=", "month"),
+                    ("date_from", "<=", dashboard.date_to or dashboard._company_today()),
+                ],
+                order="date_from desc",
+                limit=TREND_CHART_MONTHS,
+            )[::-1]
+            dashboard.trend_charts = self.env["ir.qweb"]._render(
+                "collections_automation.collection_kpi_trend_charts",
+                {"charts": [dashboard._prepare_trend_chart(periods, name) for name in TREND_CHART_KPIS]},
+            )
+
+    def _prepare_trend_chart(self, periods, name):
+        """One bar per month, its height against the year's largest value."""
+        self.ensure_one()
+        values = periods.mapped(name)
+        top = max(values, default=0.0)
+        return {
+            "name": name,
+            "title": self._fields[name].get_description(self.env)["string"],
+            "bars": [
+                {
+                    "label": format_date(self.env, period.date_from, date_format="MMM yy"),
+                    "value": self._format_kpi(name, value),
+                    "height": round(max(value, 0.0) / top * TREND_BAR_HEIGHT, 1) if top > 0 else 0.0,
+                }
+                for period, value in zip(periods, values, strict=True)
+            ],
+        }
 
     def _render_kpi_table(self, values):
         """Each KPI with its value and its one-line definition."""
