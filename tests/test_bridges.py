@@ -21,6 +21,7 @@ from odoo_env import (
 CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
 STRIPE_BRIDGE = "collections_automation_stripe"
+DASHBOARD_BRIDGE = "collections_automation_spreadsheet"
 TEMPLATE_DATABASE = "collections_bridge_template"
 DATABASE = "collections_bridge_check"
 
@@ -151,6 +152,45 @@ def test_the_sms_bridge_comes_and_goes_with_sms(core_database):
         (SMS_BRIDGE,),
     )
     assert templates == [(8,)]
+
+
+def test_the_dashboard_bridge_comes_and_goes_with_the_dashboards_app(core_database):
+    def collections_dashboards():
+        return query(
+            core_database,
+            "SELECT count(*) FROM ir_model_data WHERE module = %s AND model = 'spreadsheet.dashboard'",
+            (DASHBOARD_BRIDGE,),
+        )[0][0]
+
+    # Odoo 19 installs its Dashboards app with accounting (its Invoicing
+    # dashboard): the bridge follows.
+    assert module_states(core_database, (DASHBOARD_BRIDGE, "spreadsheet_dashboard")) == {
+        DASHBOARD_BRIDGE: "installed",
+        "spreadsheet_dashboard": "installed",
+    }
+    assert collections_dashboards() == 1
+
+    uninstall_module(core_database, DASHBOARD_BRIDGE)
+    assert module_states(core_database, (CORE, DASHBOARD_BRIDGE, "spreadsheet_dashboard")) == {
+        CORE: "installed",
+        DASHBOARD_BRIDGE: "uninstalled",
+        "spreadsheet_dashboard": "installed",
+    }
+    assert collections_dashboards() == 0
+
+    # The core does not need the Dashboards app: without it, it stays and works.
+    uninstall_module(core_database, "spreadsheet_dashboard")
+    assert module_states(core_database, (CORE, "spreadsheet_dashboard")) == {
+        CORE: "installed",
+        "spreadsheet_dashboard": "uninstalled",
+    }
+    assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
+
+    install_modules(core_database, "spreadsheet_dashboard")
+    assert module_states(core_database, (DASHBOARD_BRIDGE,)) == {DASHBOARD_BRIDGE: "installed"}, (
+        "the bridge installs itself"
+    )
+    assert collections_dashboards() == 1
 
 
 def test_uninstalling_the_core_takes_its_bridges_along(core_database):

@@ -10,6 +10,7 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
+import devenv
 import pytest
 from mail_catcher import MailCatcher
 
@@ -105,12 +106,7 @@ def test_every_module_readme_is_generated_from_its_fragments():
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    for module in (
-        "collections_automation",
-        "collections_automation_sms",
-        "collections_automation_stripe",
-        "collections_automation_queue_job",
-    ):
+    for module in devenv.ADDON_MODULES:
         for fragment in ("DESCRIPTION.md", "USAGE.md", "HISTORY.md"):
             assert (REPO / module / "readme" / fragment).is_file(), f"{module}/readme/{fragment}"
 

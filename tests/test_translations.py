@@ -4,17 +4,13 @@ placeholders, and nothing the template no longer has."""
 
 import re
 
+import devenv
 import pytest
 from babel.messages import pofile
 from odoo_env import REPO
 
 LANGUAGES = ("fr", "de", "es", "nl")
-MODULES = (
-    "collections_automation",
-    "collections_automation_sms",
-    "collections_automation_stripe",
-    "collections_automation_queue_job",
-)
+MODULES = devenv.ADDON_MODULES
 # Python's %(name)s and %s, Odoo's {{ inline template }} and t-out/t-esc
 # expressions, and HTML tags with their attributes.
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\{.*?\}\}|<[^>]+>", re.DOTALL)

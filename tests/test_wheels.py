@@ -8,15 +8,11 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
+import devenv
 import pytest
 from odoo_env import REPO, drop_database, install_modules, module_states, run_odoo, write_config
 
-MODULES = (
-    "collections_automation",
-    "collections_automation_sms",
-    "collections_automation_stripe",
-    "collections_automation_queue_job",
-)
+MODULES = devenv.ADDON_MODULES
 DATABASE = "collections_wheel_check"
 
 

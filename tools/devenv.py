@@ -497,6 +497,7 @@ DEMO_MODULES = (
     "collections_automation_sms",
     "collections_automation_stripe",
     "collections_automation_queue_job",
+    "collections_automation_spreadsheet",
     "payment_demo",
 )
 # With collections_automation_queue_job, the engine's scheduled action queues
@@ -630,6 +631,7 @@ TEST_MODULES = (
     "collections_automation_stripe",
     "payment_demo",
     "collections_automation_queue_job",
+    "collections_automation_spreadsheet",
 )
 
 
@@ -1089,6 +1091,7 @@ ADDON_MODULES = (
     "collections_automation_sms",
     "collections_automation_stripe",
     "collections_automation_queue_job",
+    "collections_automation_spreadsheet",
 )
 LINT_PATHS = (*ADDON_MODULES, "tests", "tools", "conftest.py")
 

@@ -1,7 +1,8 @@
 """Screenshots of the README (``make screenshots``), taken in Chromium from
 the demo database: the overview kanban, the process designer with its
-timeline preview, the analysis pivot, the KPI screen, and the customer's
-payment page on a phone-sized screen. Run on demand, not in CI.
+timeline preview, the analysis pivot, the KPI screen, the Collections
+dashboard of the Dashboards app, and the customer's payment page on a
+phone-sized screen. Run on demand, not in CI.
 
 Serves the database on 127.0.0.1, logs in as the demo administrator over
 JSON-RPC, then drives a headless Chromium through the DevTools protocol.
@@ -122,7 +123,9 @@ class Chromium:
             time.sleep(0.3)
         raise SystemExit(f"{selector} did not show")
 
-    def shoot(self, url, selector, path, size):
+    def shoot(self, url, selector, path, size, click=None):
+        """``click``: (selector to click once ``selector`` shows, selector to
+        wait for then)."""
         width, height, mobile = size
         self.send(
             "Emulation.setDeviceMetricsOverride",
@@ -134,6 +137,11 @@ class Chromium:
         self.send("Page.navigate", url=url)
         time.sleep(1)
         self.wait_for(selector)
+        if click:
+            target, shown = click
+            self.send("Runtime.evaluate", expression=f"document.querySelector({json.dumps(target)}).click()")
+            self.wait_for(shown)
+            time.sleep(2)  # the clicked view loads its data
         time.sleep(1.5)  # let fonts and charts settle
         data = self.send("Page.captureScreenshot", format="png")["data"]
         Path(path).write_bytes(base64.b64decode(data))
@@ -173,6 +181,11 @@ def main():
             "collection.enrollment", "search", [["state", "=", "running"], ["move_id", "!=", False]], limit=1
         )[0]
         payment_page = odoo.call("collection.enrollment", "get_portal_url", [request_id])
+        finance = odoo.call("spreadsheet.dashboard", "search", [["dashboard_group_id.name", "=", "Finance"]])
+        dashboard_id = odoo.call(
+            "spreadsheet.dashboard", "search", [["name", "=", "Collections"], ["id", "in", finance]], limit=1
+        )[0]
+        dashboard_position = finance.index(dashboard_id) + 1
         browser = Chromium(args.debug_port)
         browser.send("Network.enable")
         browser.send(
@@ -202,6 +215,17 @@ def main():
         ]
         for url, selector, name, size in shots:
             browser.shoot(url, selector, out / name, size)
+        # The dashboard opens on the first of the Dashboards app: pick ours.
+        browser.shoot(
+            f"{base}/odoo/dashboards",
+            ".o_spreadsheet_dashboard_action .o_dashboard_name",
+            out / "dashboard.png",
+            DESKTOP_TALL,
+            click=(
+                f".o_search_panel_category_value:nth-child({dashboard_position}) .o_dashboard_name",
+                f".o_search_panel_category_value.active:nth-child({dashboard_position})",
+            ),
+        )
         # The customer is not logged in: a fresh session, by the emailed link.
         browser.send("Network.clearBrowserCookies")
         browser.shoot(f"{base}{payment_page}", ".o_collection_request", out / "payment_page_phone.png", PHONE)
