@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 from odoo.tools import format_date
@@ -170,8 +170,24 @@ class CollectionProcess(models.Model):
         if not LADDER_FIELDS.intersection(vals):
             return super().write(vals)
         # The stages written through the process are planned once, here.
-        with self._replanning_running_collections():
+        processes = self | self._get_other_processes_changed_by(vals.get("stage_ids") or [])
+        with processes._replanning_running_collections():
             return super(CollectionProcess, self.with_context(collection_replanning=True)).write(vals)
+
+    @api.model
+    def _get_other_processes_changed_by(self, stage_commands):
+        """The processes whose ladders ``stage_commands`` also change: those
+        losing a stage linked (or set) to these, and those a stage is moved
+        to. Their collections need a plan on their own ladder too."""
+        taken, receiving = set(), set()
+        for command in stage_commands:
+            if command[0] == Command.LINK:
+                taken.add(command[1])
+            elif command[0] == Command.SET:
+                taken.update(command[2])
+            elif command[0] == Command.UPDATE and command[2].get("process_id"):
+                receiving.add(command[2]["process_id"])
+        return self.env["collection.stage"].browse(taken).process_id | self.browse(receiving)
 
     @api.depends("stage_ids")
     def _compute_stage_count(self):

@@ -260,6 +260,30 @@ class TestProcessDesigner(CollectionsCommon):
         self.assertEqual(len(reminders), 1, "the reminder ran once, on day 3")
         self.assertEqual(collection.stage_id, self.final_stage)
 
+    def test_a_stage_another_process_takes_leaves_its_collections_a_plan(self):
+        reminded, waiting = self._follow_standard_process()
+        other = self.env["collection.process"].create(
+            {
+                "name": "Key accounts",
+                "stage_ids": [
+                    Command.create({"name": "Courtesy call", "delay_days": 5, "create_activity": True})
+                ],
+            }
+        )
+        with self._at(days(4)):
+            other.with_user(self.collections_manager).write({"stage_ids": [Command.link(self.call_stage.id)]})
+        self.assertEqual(self.call_stage.process_id, other)
+        self.assertEqual(
+            (reminded.next_stage_id, reminded.next_action_date),
+            (self.final_stage, days(30)),
+            "the next stage of its own process, on its day",
+        )
+        self.assertEqual(len(self._replanned_events(reminded)), 1)
+        self.assertEqual((waiting.next_stage_id, waiting.next_action_date), (self.reminder_stage, days(6)))
+        self.assertIn(
+            "1 running collection(s) planned again", str(self.standard_process.message_ids[:1].body)
+        )
+
     def test_a_paused_collection_gets_the_new_date_of_its_next_stage(self):
         reminded, _waiting = self._follow_standard_process()
         with self._at(days(3)):
