@@ -515,6 +515,24 @@ class CollectionsPortal(PaymentPortal):
             )
         return open_sudo or enrollments_sudo
 
+    @staticmethod
+    def _get_chosen_to_dispute(allowing_sudo, chosen_ids, choosing):
+        """The requests the customer ticked among those open to a dispute;
+        all of them when the form had nothing to tick (one request). A
+        request not on the form is refused, never silently dropped."""
+        if not choosing:
+            return allowing_sudo
+        if not chosen_ids:
+            raise ValidationError(request.env._("Choose the invoices you dispute."))
+        try:
+            ids = {int(chosen_id) for chosen_id in chosen_ids}
+        except ValueError as error:
+            raise ValidationError(request.env._("The invoices to dispute are not valid.")) from error
+        chosen_sudo = allowing_sudo.filtered(lambda enrollment: enrollment.id in ids)
+        if len(chosen_sudo) != len(ids):
+            raise ValidationError(request.env._("The invoices to dispute are not part of this request."))
+        return chosen_sudo
+
     @http.route(
         "/my/collections/<int:enrollment_id>/promise",
         type="http",
@@ -546,11 +564,16 @@ class CollectionsPortal(PaymentPortal):
     def portal_collection_dispute(
         self, enrollment_id, access_token=None, dispute_reason=None, dispute_message=None, **kw
     ):
+        # The page's checkboxes, when it covers several requests: one may be
+        # disputed and the others paid.
+        chosen_ids = request.httprequest.form.getlist("dispute_ids")
+        choosing = bool(kw.get("dispute_choice"))
+
         def dispute(enrollments_sudo):
             author = request.env.user.partner_id if not request.env.user._is_public() else None
-            self._get_allowing(enrollments_sudo, "allow_dispute").action_dispute(
-                dispute_reason, dispute_message, author=author
-            )
+            allowing_sudo = self._get_allowing(enrollments_sudo, "allow_dispute")
+            disputed_sudo = self._get_chosen_to_dispute(allowing_sudo, chosen_ids, choosing)
+            disputed_sudo.action_dispute(dispute_reason, dispute_message, author=author)
             return "disputed"
 
         return self._post_collection_form(enrollment_id, access_token, "dispute", dispute)

@@ -519,6 +519,57 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         self.assertIn(self.invoice.name, str(received.body))
         self.assertIn(self.second_invoice.name, str(received.body))
 
+    def test_one_invoice_of_the_page_can_be_disputed(self):
+        page = html.fromstring(self._page(self.enrollment).text)
+        ticks = page.xpath(
+            "//form[contains(@class, 'o_collection_dispute_form')]//input[@name='dispute_ids']"
+        )
+        self.assertEqual(
+            sorted(int(tick.get("value")) for tick in ticks),
+            sorted((self.enrollment | self.second_enrollment).ids),
+            "a box per invoice, ticked",
+        )
+        self.assertTrue(all(tick.get("checked") for tick in ticks))
+        response = self._post(
+            self.enrollment,
+            "dispute",
+            {
+                "dispute_choice": "1",
+                "dispute_ids": [str(self.second_enrollment.id)],
+                "dispute_reason": "quality",
+                "dispute_message": "The second delivery was damaged.",
+            },
+        )
+        self.assertEqual(response.status_code, 303)
+        self.assertEqual(
+            (self.second_enrollment.state, self.second_enrollment.dispute_reason), ("paused", "quality")
+        )
+        self.assertEqual((self.enrollment.state, self.enrollment.dispute_reason), ("running", False))
+        [activity] = self.second_enrollment.activity_ids
+        self.assertIn(self.second_invoice.name, str(activity.note))
+        self.assertNotIn(self.invoice.name, str(activity.note))
+        page = self._page(self.enrollment).text
+        self.assertInPage('name="promise_date"', page, "the undisputed invoice can still be promised")
+        self.assertNotInPage('name="dispute_ids"', page, "one invoice left to dispute: nothing to tick")
+
+    def test_a_dispute_choosing_nothing_or_another_request_is_refused(self):
+        for chosen in ([], [str(self.other_enrollment.id)], ["abc"]):
+            with self.subTest(chosen=chosen):
+                response = self._post(
+                    self.enrollment,
+                    "dispute",
+                    {
+                        "dispute_choice": "1",
+                        "dispute_ids": chosen,
+                        "dispute_reason": "other",
+                        "dispute_message": "Something",
+                    },
+                )
+                self.assertEqual(response.status_code, 400)
+                self.assertInPage("o_collection_error", response.text)
+                requests = self.enrollment | self.second_enrollment | self.other_enrollment
+                self.assertEqual(requests.mapped("state"), ["running"] * 3)
+
     def test_a_dispute_without_reason_or_message_is_refused(self):
         for data in (
             {"dispute_reason": "", "dispute_message": "x"},

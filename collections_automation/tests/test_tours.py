@@ -200,3 +200,8 @@ class TestPaymentRequestTours(PaymentRequestCommon, ChromiumCase):
         self._open_the_emailed_link("collections_portal_dispute_tour")
         self.assertEqual(self.enrollment.dispute_reason, "wrong_amount")
         self.assertTrue(self.enrollment.activity_ids)
+        self.assertEqual(
+            (self.second_enrollment.state, self.second_enrollment.dispute_reason),
+            ("running", False),
+            "the invoice left unticked is not disputed",
+        )

@@ -113,10 +113,15 @@ registry.category("web_tour.tours").add("collections_portal_promise_tour", {
     ],
 });
 
-/** A customer disputes the amount. */
+/** A customer disputes the amount of one of the page's two invoices. */
 registry.category("web_tour.tours").add("collections_portal_dispute_tour", {
     steps: () => [
         { trigger: ".o_collection_request h2:contains('Settle your account')" },
+        {
+            content: "Only the first invoice is wrong: untick the second",
+            trigger: ".o_collection_dispute_choice input[name=dispute_ids]:eq(1):checked",
+            run: "click",
+        },
         {
             content: "Choose the reason",
             trigger: ".o_collection_dispute_form select[name=dispute_reason]",
