@@ -171,6 +171,37 @@ def test_the_demo_kpis_agree_with_each_other(demo_database):
     assert float(lines["MEDIAN-DAYS"]) >= 3, result.stdout
 
 
+def test_the_demo_collections_dashboard_has_every_chart_filled(demo_database):
+    """The Dashboards app's Collections dashboard, as the demo accountant
+    opens it: each chart's query finds something, promises and disputes
+    included."""
+    result = _shell(
+        demo_database,
+        (
+            "import json\n"
+            "user = env['res.users'].search([('login', '=', 'demo')])\n"
+            "dashboard = env.ref('collections_automation_spreadsheet.dashboard_collections')\n"
+            "print('VISIBLE', dashboard in env['spreadsheet.dashboard'].with_user(user).search([]))\n"
+            "data = json.loads(dashboard.spreadsheet_data)\n"
+            "for figure in data['sheets'][0]['figures']:\n"
+            "    chart = figure['data']\n"
+            "    if 'metaData' not in chart:\n"
+            "        continue\n"
+            "    meta = chart['metaData']\n"
+            "    measure = '__count' if meta['measure'] == '__count' else meta['measure'] + ':sum'\n"
+            "    groups = env[meta['resModel']].with_user(user)._read_group(\n"
+            "        chart['searchParams']['domain'], meta['groupBy'], [measure])\n"
+            "    print('CHART', sum(1 for group in groups if group[-1]), chart['title']['text'])\n"
+        ),
+    )
+    assert "VISIBLE True" in result.stdout, result.stdout
+    charts = dict(
+        reversed(line.split(" ", 2)[1:]) for line in result.stdout.splitlines() if line.startswith("CHART ")
+    )
+    assert len(charts) == 8, result.stdout
+    assert all(int(count) > 0 for count in charts.values()), charts
+
+
 def test_the_demo_reads_in_french_once_french_is_installed(demo_database_copy):
     """Installing French from the Settings translates the demo's processes,
     their stages and the payment page's title, as Odoo's own demo data."""
@@ -424,3 +455,6 @@ def test_uninstall_removes_everything(demo_database_copy):
     assert query(demo_database, "SELECT count(*) FROM ir_ui_menu WHERE name->>'en_US' = 'Collections'") == [
         (0,)
     ]
+    assert query(
+        demo_database, "SELECT count(*) FROM spreadsheet_dashboard WHERE name->>'en_US' = 'Collections'"
+    ) == [(0,)], "the dashboard goes with its bridge"

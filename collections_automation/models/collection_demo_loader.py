@@ -117,7 +117,8 @@ class CollectionDemoLoader(models.AbstractModel):
     @api.model
     def _load_demo_collections(self):
         """Enroll the demo customers' open invoices that are due or overdue,
-        but those just overdue, by segment rules, then run the engine once."""
+        but those just overdue, by segment rules, then run the engine once
+        and compute the KPI trends."""
         today = fields.Date.context_today(self)
         Move = self.env["account.move"]
         invoices = Move.search(
@@ -130,6 +131,9 @@ class CollectionDemoLoader(models.AbstractModel):
         self.env["collection.engine"]._cron_run()
         self._escalate_demo_history(enrollments)
         self._pay_demo_collections(enrollments)
+        self._promise_and_dispute_demo_collections(enrollments)
+        # The Dashboards app and the KPI screen's trends show them from the start.
+        self.env["collection.kpi.period"]._refresh(enrollments.company_id)
         return enrollments
 
     @api.model
@@ -167,6 +171,26 @@ class CollectionDemoLoader(models.AbstractModel):
                 enrollment, min(DEMO_DAYS_TO_PAY[index % len(DEMO_DAYS_TO_PAY)], most)
             )
             self._register_demo_payment(enrollment.move_id, 1.0, payment_date=today)
+
+    @api.model
+    def _promise_and_dispute_demo_collections(self, enrollments):
+        """One customer promised to pay within a week, another disputes the
+        amount, as customers do from the payment page: the desk, the
+        timeline and the dashboards show both."""
+        reminded = enrollments.filtered(
+            lambda enrollment: enrollment.state == "running" and enrollment.stage_id
+        ).sorted("id", reverse=True)
+        promising = reminded._filter_allowing("allow_promise")[:1]
+        if promising:
+            first_day, last_day = promising._get_promise_date_limits()
+            promising.action_promise_to_pay(
+                min(first_day + timedelta(days=6), last_day), promising.amount_residual
+            )
+        disputing = (reminded - promising)._filter_allowing("allow_dispute")[:1]
+        if disputing:
+            disputing.action_dispute(
+                "wrong_amount", "The discount we agreed on is missing from this invoice."
+            )
 
     @api.model
     def _get_demo_days_back(self, enrollment, wanted):
