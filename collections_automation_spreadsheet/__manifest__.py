@@ -7,6 +7,7 @@
     "author": "collections_automation",
     "maintainers": ["collections-automation"],
     "development_status": "Beta",
+    "images": ["static/description/screenshots/dashboard.png"],
     "website": "https://github.com/collections-automation/collections_automation",
     "depends": ["collections_automation", "spreadsheet_dashboard"],
     "data": ["data/dashboards.xml"],

@@ -1075,14 +1075,20 @@ def cmd_load(args):
 
 SCREENSHOTS_SCRIPT = REPO / "tests" / "screenshots" / "take_screenshots.py"
 SCREENSHOTS_DIR = REPO / ADDON / "static" / "description" / "screenshots"
+DASHBOARD_SCREENSHOTS_DIR = (
+    REPO / "collections_automation_spreadsheet" / "static" / "description" / "screenshots"
+)
 
 
 def cmd_screenshots(args):
     ensure(with_chromium=True)
     ensure_demo_database(args.database)
-    command = [venv_python(), SCREENSHOTS_SCRIPT, "--database", args.database, "--out", SCREENSHOTS_DIR]
+    command = [
+        venv_python(), SCREENSHOTS_SCRIPT, "--database", args.database,
+        "--out", SCREENSHOTS_DIR, "--dashboard-out", DASHBOARD_SCREENSHOTS_DIR,
+    ]  # fmt: skip
     run([*command, "--odoo-bin", *odoo_command()])
-    print(f"screenshots written to {SCREENSHOTS_DIR}")
+    print(f"screenshots written to {SCREENSHOTS_DIR} and {DASHBOARD_SCREENSHOTS_DIR}")
     return 0
 
 

@@ -160,10 +160,13 @@ def main():
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--debug-port", type=int, default=9229)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--dashboard-out", required=True, help="the dashboard bridge's screenshots")
     parser.add_argument("--odoo-bin", nargs=argparse.REMAINDER, required=True)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    dashboard_out = Path(args.dashboard_out)
+    dashboard_out.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
         [*args.odoo_bin, "-d", args.database, f"--db-filter=^{args.database}$", f"--http-port={args.port}",
@@ -219,7 +222,7 @@ def main():
         browser.shoot(
             f"{base}/odoo/dashboards",
             ".o_spreadsheet_dashboard_action .o_dashboard_name",
-            out / "dashboard.png",
+            dashboard_out / "dashboard.png",
             DESKTOP_TALL,
             click=(
                 f".o_search_panel_category_value:nth-child({dashboard_position}) .o_dashboard_name",
