@@ -22,8 +22,8 @@ OPEN_STATES = ["running", "paused", "escalated"]
 PROMISE_AND_DISPUTE_ACTIONS = ["promise", "promise_kept", "promise_broken", "dispute", "dispute_resolved"]
 
 # The global filters, and the field each model answers them with.
-# No period by default: the KPI trends keep the last year, its month in
-# progress included (Odoo's "Last 12 Months" would leave that one out).
+# No period by default: the KPI trends keep the last twelve months, the one
+# in progress included (Odoo's "Last 12 Months" would leave that one out).
 PERIOD_FILTER = {"id": "period", "type": "date", "label": "Period"}
 PROCESS_FILTER = {
     "id": "process",
@@ -62,8 +62,9 @@ SCORECARDS = [
     ("Open collections", "collection.analysis", [["state", "in", OPEN_STATES]], "__count", "sum", CURRENT),
 ]
 
-# A month's stage lines, but the one of what was paid before any stage ran.
-STAGE_LINES = ["&", ["period_type", "=", "month"], ["stage_id", "!=", False]]
+# A month's stage lines, but the one of what was paid before any stage ran
+# (a line keeps its stage's name when the stage is deleted).
+STAGE_LINES = ["&", ["period_type", "=", "month"], ["stage_name", "!=", False]]
 
 # Charts, two to a row unless wide: (title, type, model, domain, group by,
 # measure, options).
@@ -145,7 +146,7 @@ CHARTS = [
 # The aging table: open receivables on each month's last day, by days late.
 AGING_MEASURES = ["aging_current", "aging_1_30", "aging_31_60", "aging_61_90", "aging_over_90"]
 AGING_TITLE = "Aging at each month end"
-AGING_MONTHS = 13
+AGING_MONTHS = 12
 
 CHART_WIDTH, WIDE_CHART_WIDTH, CHART_HEIGHT = 490, 1000, 300
 SCORECARD_WIDTH, SCORECARD_HEIGHT = 320, 110

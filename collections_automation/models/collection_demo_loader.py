@@ -133,7 +133,8 @@ class CollectionDemoLoader(models.AbstractModel):
         self._pay_demo_collections(enrollments)
         self._promise_and_dispute_demo_collections(enrollments)
         # The Dashboards app and the KPI screen's trends show them from the start.
-        self.env["collection.kpi.period"]._refresh(enrollments.company_id)
+        if enrollments:
+            self.env["collection.kpi.period"]._refresh(enrollments.company_id)
         return enrollments
 
     @api.model

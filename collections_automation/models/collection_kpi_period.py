@@ -1,14 +1,18 @@
+import logging
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
+from odoo.tools import format_date
 
 from .collection_dashboard import KPI_DEFINITIONS, KPI_HELP
 
-# How far back the trends go: the month in progress and the year before it
-# (the same month a year ago included), a quarter of weeks.
-TREND_MONTHS = 13
+_logger = logging.getLogger(__name__)
+
+# How far back the trends go: a year of months, the one in progress
+# included, and a quarter of weeks.
+TREND_MONTHS = 12
 TREND_WEEKS = 13
 # Periods that ended within these days are computed again on each refresh: a
 # payment registered late, or a reconciliation undone, still changes them.
@@ -45,9 +49,8 @@ class CollectionKpiPeriod(models.Model):
     _name = "collection.kpi.period"
     _description = "Collections KPIs by period"
     _order = "date_from desc, period_type"
-    _rec_name = "date_from"
 
-    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True, ondelete="cascade")
     currency_id = fields.Many2one(related="company_id.currency_id")
     period_type = fields.Selection(
         [("month", "Month"), ("week", "Week")], string="Period type", required=True, readonly=True
@@ -68,13 +71,14 @@ class CollectionKpiPeriod(models.Model):
     best_dso_countback = _trend_field("best_dso_countback", fields.Float, "avg")
     cei = _trend_field("cei", fields.Float, "avg")
     promise_kept_rate = _trend_field("promise_kept_rate", fields.Float, "avg")
-    # An aging is a balance on the period's last day: two periods' add up to
-    # nothing meaningful, so their mean is shown.
-    aging_current = _trend_field("aging_current", fields.Monetary, "avg")
-    aging_1_30 = _trend_field("aging_1_30", fields.Monetary, "avg")
-    aging_31_60 = _trend_field("aging_31_60", fields.Monetary, "avg")
-    aging_61_90 = _trend_field("aging_61_90", fields.Monetary, "avg")
-    aging_over_90 = _trend_field("aging_over_90", fields.Monetary, "avg")
+    # An aging is a balance on the period's last day: the companies' add up
+    # in a period; grouped over several periods, the sum means nothing (the
+    # views and the dashboard group by period).
+    aging_current = _trend_field("aging_current", fields.Monetary, "sum")
+    aging_1_30 = _trend_field("aging_1_30", fields.Monetary, "sum")
+    aging_31_60 = _trend_field("aging_31_60", fields.Monetary, "sum")
+    aging_61_90 = _trend_field("aging_61_90", fields.Monetary, "sum")
+    aging_over_90 = _trend_field("aging_over_90", fields.Monetary, "sum")
 
     _company_period_unique = models.Constraint(
         "UNIQUE(company_id, period_type, date_from)",
@@ -101,13 +105,25 @@ class CollectionKpiPeriod(models.Model):
         """Compute the periods of each company's trends that are missing or
         recent (RECENT_DAYS); older ones keep their figures, and those the
         trends no longer reach go (the KPI screen computes any period)."""
-        # Every company: a database holds a handful.
-        companies = companies or self.env["res.company"].search([])  # pylint: disable=no-search-all
+        if companies is None:
+            companies = self._get_companies_to_refresh()
         for company in companies:
-            # The periods are the company's figures, written by the system
-            # for everyone who reads them (nobody may write them): the same
-            # whichever user triggers the refresh.
-            self.sudo()._refresh_company(company)
+            # One company's failure leaves the others' trends current.
+            try:
+                with self.env.cr.savepoint():
+                    # The periods are the company's figures, written by the
+                    # system for everyone who reads them (nobody may write
+                    # them): the same whichever user triggers the refresh.
+                    self.sudo()._refresh_company(company)
+            except Exception:  # logged, and the next company's turn comes
+                _logger.exception("The KPI trends of %s could not be updated", company.display_name)
+
+    @api.model
+    def _get_companies_to_refresh(self):
+        """The companies that collect: those with collections."""
+        # The trends count every collection, whoever triggers the refresh.
+        groups = self.env["collection.enrollment"].sudo()._read_group([], groupby=["company_id"])
+        return self.env["res.company"].browse(company.id for (company,) in groups)
 
     @api.model
     def _refresh_company(self, company):
@@ -121,7 +137,11 @@ class CollectionKpiPeriod(models.Model):
         self.browse(period.id for key, period in kept.items() if key not in window).unlink()
         for period_type, date_from, date_to in trend_periods:
             period = kept.get((period_type, date_from))
-            if period and period.date_to < today - timedelta(days=RECENT_DAYS):
+            if (
+                period
+                and period.computed_to >= period.date_to
+                and period.date_to < today - timedelta(days=RECENT_DAYS)
+            ):
                 continue
             computed_to = min(date_to, today)
             kpis = self.env["collection.kpi"]._get_kpis(company, date_from, computed_to)
@@ -174,6 +194,18 @@ class CollectionKpiPeriod(models.Model):
                 for (process_id, stage_id), line in lines.items()
             ],
         }
+
+    @api.depends("period_type", "date_from")
+    def _compute_display_name(self):
+        for period in self:
+            if not period.date_from:
+                period.display_name = False
+            elif period.period_type == "week":
+                period.display_name = self.env._(
+                    "Week of %(day)s", day=format_date(self.env, period.date_from)
+                )
+            else:
+                period.display_name = format_date(self.env, period.date_from, date_format="MMMM y")
 
     @api.model
     def _cron_refresh(self):

@@ -23,8 +23,10 @@ class CollectionKpiPeriodStage(models.Model):
     currency_id = fields.Many2one(related="period_id.currency_id")
     period_type = fields.Selection(related="period_id.period_type", store=True)
     date_from = fields.Date(related="period_id.date_from", store=True, string="Period")
-    process_id = fields.Many2one("collection.process", readonly=True, ondelete="cascade")
-    stage_id = fields.Many2one("collection.stage", readonly=True, ondelete="cascade")
+    # What a period kept stays when its stage or process goes: the stage's
+    # name and figures are the period's.
+    process_id = fields.Many2one("collection.process", readonly=True, ondelete="set null")
+    stage_id = fields.Many2one("collection.stage", readonly=True, ondelete="set null")
     # The stage's own name in the company's language, kept like the rest of
     # the period's figures: it groups the stages of a name ("Final notice"
     # of each process) where the process shows beside it.

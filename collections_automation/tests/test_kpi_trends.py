@@ -1,8 +1,10 @@
 from datetime import date
+from unittest.mock import patch
 
 from lxml import html
 
 from odoo.tests import Form, tagged
+from odoo.tools import format_date
 
 from ..models.collection_kpi_period import PERIOD_KPIS, TREND_MONTHS, TREND_WEEKS
 from .common import DAY_0, CollectionsCommon, days
@@ -93,23 +95,61 @@ class TestKpiTrends(CollectionsCommon):
         self.assertFalse(self._period("week", oldest_week), "the trends no longer reach it")
         self.assertEqual((march.cash_collected, march.computed_to), (1500.0, days(23)))
         self.assertEqual(len(march.stage_line_ids), 2, "its stage lines replaced, not added")
+        # On 10 April, March is counted to its end.
+        self._refresh_on(date(2026, 4, 10))
+        self.assertEqual(march.computed_to, date(2026, 3, 31))
         # Months later, March is old: a payment back-dated into it does not
         # change what was kept, and the months since are there.
         june = date(2026, 6, 10)
+        with self._at(june):
+            self._pay(self.second, amount=100.0, day=date(2026, 3, 30))
         self._refresh_on(june)
-        self.assertEqual(march.computed_to, days(23))
+        self.assertEqual((march.cash_collected, march.computed_to), (1500.0, date(2026, 3, 31)))
         self.assertEqual(self._period("month", date(2026, 5, 1)).computed_to, date(2026, 5, 31))
         self.assertEqual(self._period("month", date(2026, 6, 1)).computed_to, june)
 
-    def test_the_scheduled_action_refreshes_every_company(self):
-        other_company = self.env["res.company"].create({"name": "Other Co"})
+    def test_a_period_counted_before_its_end_is_finished_however_late_the_next_refresh(self):
+        self._refresh_on(days(15))
+        march = self._period("month", date(2026, 3, 1))
+        # No refresh for months (the scheduled action was off): March still
+        # gets its last days counted.
+        self._refresh_on(date(2026, 6, 10))
+        self.assertEqual(march.computed_to, date(2026, 3, 31))
+
+    def test_the_scheduled_action_refreshes_the_companies_that_collect(self):
+        idle_company = self.env["res.company"].create({"name": "No Collections Co"})
         cron = self.env.ref("collections_automation.ir_cron_collection_kpi_period")
         with self._at(days(15)):
             cron.ir_actions_server_id.run()
-        for company in (self.company, other_company):
-            self.assertEqual(
-                self.Period.search_count([("company_id", "=", company.id)]), TREND_MONTHS + TREND_WEEKS
-            )
+        self.assertEqual(
+            self.Period.search_count([("company_id", "=", self.company.id)]), TREND_MONTHS + TREND_WEEKS
+        )
+        self.assertFalse(self.Period.search_count([("company_id", "=", idle_company.id)]))
+
+    def test_a_company_whose_trends_fail_leaves_the_others_current(self):
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        original = type(self.Period)._refresh_company
+
+        def refresh_company(period_model, company):
+            if company == other_company:
+                raise ValueError("a figure that cannot be computed")
+            return original(period_model, company)
+
+        logger = "odoo.addons.collections_automation.models.collection_kpi_period"
+        with (
+            patch.object(type(self.Period), "_refresh_company", refresh_company),
+            self._at(days(15)),
+            self.assertLogs(logger, "ERROR"),
+        ):
+            self.Period._refresh(other_company | self.company)
+        self.assertEqual(
+            self.Period.search_count([("company_id", "=", self.company.id)]), TREND_MONTHS + TREND_WEEKS
+        )
+
+    def test_a_period_names_its_month_or_week(self):
+        self._refresh_on(days(15))
+        self.assertEqual(self._period("month", date(2026, 3, 1)).display_name, "March 2026")
+        self.assertEqual(self._period("week", DAY_0).display_name, f"Week of {format_date(self.env, DAY_0)}")
 
     def test_users_see_the_periods_of_their_companies_only(self):
         other_company = self.env["res.company"].create({"name": "Other Co"})
@@ -129,7 +169,7 @@ class TestKpiTrends(CollectionsCommon):
         groups = months._read_group([("id", "in", months.ids)], ["date_from:month"], ["dso_countback:avg"])
         self.assertEqual(len(groups), TREND_MONTHS)
         self.assertTrue(all(date_from.day == 1 for date_from, _dso in groups))
-        self.assertEqual(min(months.mapped("date_from")), date(2025, 3, 1), "a year back")
+        self.assertEqual(min(months.mapped("date_from")), date(2025, 4, 1), "a year, March 2026 included")
 
     def test_the_kpi_screen_charts_a_year_of_months(self):
         screen = Form(self.env["collection.dashboard"].with_user(self.collections_user))
