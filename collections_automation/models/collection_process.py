@@ -175,13 +175,19 @@ class CollectionProcess(models.Model):
             return super(CollectionProcess, self.with_context(collection_replanning=True)).write(vals)
 
     @api.model
-    def _get_other_processes_changed_by(self, stage_commands):
-        """The processes whose ladders ``stage_commands`` also change: those
-        losing a stage linked (or set) to these, and those a stage is moved
-        to. Their collections need a plan on their own ladder too."""
+    def _get_other_processes_changed_by(self, stage_value):
+        """The processes whose ladders a write of ``stage_value`` to
+        ``stage_ids`` also changes: those losing a stage linked (or set) to
+        these, and those a stage is moved to. Their collections need a plan
+        on their own ladder too. The value is any the ORM takes: commands,
+        ids, or records."""
+        if isinstance(stage_value, models.BaseModel):
+            stage_value = [Command.set(stage_value.ids)]
         taken, receiving = set(), set()
-        for command in stage_commands:
-            if command[0] == Command.LINK:
+        for command in stage_value:
+            if isinstance(command, int):
+                taken.add(command)
+            elif command[0] == Command.LINK:
                 taken.add(command[1])
             elif command[0] == Command.SET:
                 taken.update(command[2])

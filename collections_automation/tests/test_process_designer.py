@@ -260,7 +260,10 @@ class TestProcessDesigner(CollectionsCommon):
         self.assertEqual(len(reminders), 1, "the reminder ran once, on day 3")
         self.assertEqual(collection.stage_id, self.final_stage)
 
-    def test_a_stage_another_process_takes_leaves_its_collections_a_plan(self):
+    def _take_the_call_stage(self, stage_value):
+        """Another process takes the standard process's call stage by
+        writing ``stage_value`` (given the other process) to its stages; the
+        collection waiting for the call gets its own ladder's next stage."""
         reminded, waiting = self._follow_standard_process()
         other = self.env["collection.process"].create(
             {
@@ -271,7 +274,7 @@ class TestProcessDesigner(CollectionsCommon):
             }
         )
         with self._at(days(4)):
-            other.with_user(self.collections_manager).write({"stage_ids": [Command.link(self.call_stage.id)]})
+            other.with_user(self.collections_manager).write({"stage_ids": stage_value(other)})
         self.assertEqual(self.call_stage.process_id, other)
         self.assertEqual(
             (reminded.next_stage_id, reminded.next_action_date),
@@ -283,6 +286,32 @@ class TestProcessDesigner(CollectionsCommon):
         self.assertIn(
             "1 running collection(s) planned again", str(self.standard_process.message_ids[:1].body)
         )
+
+    def test_a_stage_another_process_links_leaves_its_collections_a_plan(self):
+        self._take_the_call_stage(lambda other: [Command.link(self.call_stage.id)])
+
+    def test_a_stage_another_process_sets_leaves_its_collections_a_plan(self):
+        self._take_the_call_stage(lambda other: [Command.set((other.stage_ids | self.call_stage).ids)])
+
+    def test_a_stage_another_process_lists_by_id_leaves_its_collections_a_plan(self):
+        self._take_the_call_stage(lambda other: (other.stage_ids | self.call_stage).ids)
+
+    def test_a_stage_its_process_moves_to_another_leaves_its_collections_a_plan(self):
+        reminded, _waiting = self._follow_standard_process()
+        other = self.env["collection.process"].create(
+            {
+                "name": "Key accounts",
+                "stage_ids": [
+                    Command.create({"name": "Courtesy call", "delay_days": 5, "create_activity": True})
+                ],
+            }
+        )
+        with self._at(days(4)):
+            self.standard_process.with_user(self.collections_manager).write(
+                {"stage_ids": [Command.update(self.call_stage.id, {"process_id": other.id})]}
+            )
+        self.assertEqual(self.call_stage.process_id, other)
+        self.assertEqual((reminded.next_stage_id, reminded.next_action_date), (self.final_stage, days(30)))
 
     def test_a_paused_collection_gets_the_new_date_of_its_next_stage(self):
         reminded, _waiting = self._follow_standard_process()
