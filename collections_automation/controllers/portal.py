@@ -516,11 +516,14 @@ class CollectionsPortal(PaymentPortal):
         return open_sudo or enrollments_sudo
 
     @staticmethod
-    def _get_chosen_to_dispute(allowing_sudo, chosen_ids, choosing):
+    def _get_chosen_to_dispute(allowing_sudo, chosen_ids):
         """The requests the customer ticked among those open to a dispute;
-        all of them when the form had nothing to tick (one request). A
-        request not on the form is refused, never silently dropped."""
-        if not choosing:
+        the one request when only one is open (the form has nothing to
+        tick). Whatever the page showed when it was loaded, several open
+        requests need a choice, and a request not open to a dispute on the
+        page is refused, never silently dropped."""
+        if len(allowing_sudo._filter_open_to_customer("allow_dispute")) < 2:
+            # One request to dispute, or none (the action then says why).
             return allowing_sudo
         if not chosen_ids:
             raise ValidationError(request.env._("Choose the invoices you dispute."))
@@ -567,12 +570,11 @@ class CollectionsPortal(PaymentPortal):
         # The page's checkboxes, when it covers several requests: one may be
         # disputed and the others paid.
         chosen_ids = request.httprequest.form.getlist("dispute_ids")
-        choosing = bool(kw.get("dispute_choice"))
 
         def dispute(enrollments_sudo):
             author = request.env.user.partner_id if not request.env.user._is_public() else None
             allowing_sudo = self._get_allowing(enrollments_sudo, "allow_dispute")
-            disputed_sudo = self._get_chosen_to_dispute(allowing_sudo, chosen_ids, choosing)
+            disputed_sudo = self._get_chosen_to_dispute(allowing_sudo, chosen_ids)
             disputed_sudo.action_dispute(dispute_reason, dispute_message, author=author)
             return "disputed"
 

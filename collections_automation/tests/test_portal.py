@@ -69,6 +69,15 @@ class PaymentRequestCommon(CollectionsCommon):
             **values,
         }
 
+    @staticmethod
+    def _form_defaults(enrollment, action):
+        """What the page's form sends untouched: the dispute form ticks every
+        request of the page open to a dispute."""
+        if action != "dispute":
+            return {}
+        requests = enrollment._get_request_enrollments()._filter_open_to_customer("allow_dispute")
+        return {"dispute_ids": [str(request_id) for request_id in requests.ids]}
+
 
 @tagged("post_install", "-at_install")
 class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
@@ -101,6 +110,7 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
         payload = {
             "csrf_token": self._csrf(self.enrollment),
             "access_token": token if token is not None else enrollment.access_token,
+            **self._form_defaults(enrollment, action),
             **data,
         }
         return self.url_open(f"{enrollment.access_url}/{action}", data=payload, allow_redirects=False)
@@ -534,7 +544,6 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
             self.enrollment,
             "dispute",
             {
-                "dispute_choice": "1",
                 "dispute_ids": [str(self.second_enrollment.id)],
                 "dispute_reason": "quality",
                 "dispute_message": "The second delivery was damaged.",
@@ -559,7 +568,6 @@ class TestPaymentRequestPage(PaymentRequestCommon, HttpCase):
                     self.enrollment,
                     "dispute",
                     {
-                        "dispute_choice": "1",
                         "dispute_ids": chosen,
                         "dispute_reason": "other",
                         "dispute_message": "Something",

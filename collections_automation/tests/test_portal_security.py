@@ -28,7 +28,12 @@ class TestPaymentPageAgainstAbuse(PaymentRequestCommon, HttpCase):
 
     def _post(self, action, data, enrollment=None, csrf=None):
         enrollment = enrollment or self.enrollment
-        payload = {"csrf_token": csrf or self._csrf(), "access_token": enrollment.access_token, **data}
+        payload = {
+            "csrf_token": csrf or self._csrf(),
+            "access_token": enrollment.access_token,
+            **self._form_defaults(enrollment, action),
+            **data,
+        }
         return self.url_open(f"{enrollment.access_url}/{action}", data=payload, allow_redirects=False)
 
     def _promise(self, amount="1250", day=3, **kwargs):
