@@ -5,7 +5,7 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test test-clock lint simulate bench bench-peer bench-scale load screenshots dist readme env help
+.PHONY: run test test-clock lint simulate score-eval bench bench-peer bench-scale load screenshots dist readme env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
@@ -13,6 +13,7 @@ help:
 	@echo "make test-clock  the whole suite at every moment of the clock matrix (MOMENTS=saturday,new-year for some)"
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make simulate  a simulated year of collections, invariants checked daily (DAYS, CUSTOMERS, SEED)"
+	@echo "make score-eval  the payment score on simulated ledgers, beside the baseline (DAYS, CUSTOMERS, SEED)"
 	@echo "make bench  engine benchmark (BENCH_SIZE=100000 for the large one)"
 	@echo "make bench-peer  end to end, ours and OCA account_credit_control on copies of one dataset"
 	@echo "make bench-scale  the engine through queue_job: one worker, two workers, two servers"
@@ -44,6 +45,11 @@ lint:
 # the command line: make simulate DAYS=365 CUSTOMERS=300 SEED=42
 simulate:
 	@$(DEVENV) simulate
+
+# The payment score trained on nine months of a simulated ledger and measured
+# on the last three, for each seed: make score-eval SEED=1,2,3
+score-eval:
+	@$(DEVENV) score-eval
 
 bench:
 	@$(DEVENV) bench

@@ -22,6 +22,7 @@ CORE = "collections_automation"
 SMS_BRIDGE = "collections_automation_sms"
 STRIPE_BRIDGE = "collections_automation_stripe"
 DASHBOARD_BRIDGE = "collections_automation_spreadsheet"
+SCORE = "collections_automation_score"
 TEMPLATE_DATABASE = "collections_bridge_template"
 DATABASE = "collections_bridge_check"
 
@@ -191,6 +192,22 @@ def test_the_dashboard_bridge_comes_and_goes_with_the_dashboards_app(core_databa
         "the bridge installs itself"
     )
     assert collections_dashboards() == 1
+
+
+def test_the_score_installs_on_the_core_and_uninstalls_alone(core_database):
+    install_modules(core_database, SCORE)
+    assert module_states(core_database, (CORE, SCORE)) == {CORE: "installed", SCORE: "installed"}
+    columns = query(
+        core_database,
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'account_move' "
+        "AND column_name = 'collection_late_probability'",
+    )[0][0]
+    assert columns == 1
+
+    uninstall_module(core_database, SCORE)
+    assert module_states(core_database, (CORE, SCORE)) == {CORE: "installed", SCORE: "uninstalled"}
+    assert query(core_database, "SELECT to_regclass('collection_score_model')")[0][0] is None
+    assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
 
 def test_uninstalling_the_core_takes_its_bridges_along(core_database):

@@ -71,6 +71,11 @@ def test_the_wheels_name_what_each_module_needs(wheel_venv):
         "odoo==19.0.*",
         "stripe",
     }
+    assert _requirements(python, "odoo-addon-collections_automation_score") == {
+        "odoo-addon-collections_automation==19.0.*",
+        "odoo==19.0.*",
+        "scikit-learn",
+    }
     core = _requirements(python, "odoo-addon-collections_automation")
     assert "odoo==19.0.*" in core
     assert not [requirement for requirement in core if requirement.startswith("stripe")], core

@@ -498,6 +498,7 @@ DEMO_MODULES = (
     "collections_automation_stripe",
     "collections_automation_queue_job",
     "collections_automation_spreadsheet",
+    "collections_automation_score",
     "payment_demo",
 )
 # With collections_automation_queue_job, the engine's scheduled action queues
@@ -632,6 +633,7 @@ TEST_MODULES = (
     "payment_demo",
     "collections_automation_queue_job",
     "collections_automation_spreadsheet",
+    "collections_automation_score",
 )
 
 
@@ -789,21 +791,42 @@ SIMULATION_TEST = "collections_automation/tests/test_simulation.py"
 def cmd_simulate(args):
     """The lifecycle simulation with the user's DAYS, CUSTOMERS and SEED, on
     a fresh test database, then its table of invariants."""
+    return run_simulated_history(args, "SIM", "simulation", [SIMULATION_TEST, "-q"])
+
+
+SCORE_EVALUATION = "collections_automation_score/tests/score_evaluation.py"
+
+
+def cmd_score_eval(args):
+    """The payment score trained on the first months of simulated ledgers
+    (DAYS, CUSTOMERS, SEED) and measured on the last three, beside the
+    baseline, on a fresh test database; then its table."""
+    # pytest collects the evaluation only when named: make test leaves it out.
+    return run_simulated_history(
+        args, "SCORE", "score evaluation", [SCORE_EVALUATION, "-q", "-o", "addopts="]
+    )
+
+
+def run_simulated_history(args, prefix, label, pytest_args):
+    """Run ``pytest_args`` with the history's settings in COLLECTIONS_<prefix>_*
+    variables, then print the report the test wrote."""
     # One report per database, so that seeds can run side by side.
-    report = ENV / f"simulation-report-{args.database}.md"
+    report = ENV / f"{label.replace(' ', '-')}-report-{args.database}.md"
     report.unlink(missing_ok=True)
     os.environ.update(
-        COLLECTIONS_SIM_DAYS=str(args.days),
-        COLLECTIONS_SIM_CUSTOMERS=str(args.customers),
-        COLLECTIONS_SIM_SEED=args.seed,
-        COLLECTIONS_SIM_REPORT=str(report),
+        {
+            f"COLLECTIONS_{prefix}_DAYS": str(args.days),
+            f"COLLECTIONS_{prefix}_CUSTOMERS": str(args.customers),
+            f"COLLECTIONS_{prefix}_SEED": args.seed,
+            f"COLLECTIONS_{prefix}_REPORT": str(report),
+        }
     )
-    args.pytest_args = [SIMULATION_TEST, "-q"]
+    args.pytest_args = pytest_args
     started = time.monotonic()
     returncode = cmd_test(args)
     if report.is_file():
         print(f"\n{report.read_text(encoding='utf-8')}")
-    print(f"simulation took {time.monotonic() - started:.0f} s")
+    print(f"{label} took {time.monotonic() - started:.0f} s")
     return returncode
 
 
@@ -1098,6 +1121,7 @@ ADDON_MODULES = (
     "collections_automation_stripe",
     "collections_automation_queue_job",
     "collections_automation_spreadsheet",
+    "collections_automation_score",
 )
 LINT_PATHS = (*ADDON_MODULES, "tests", "tools", "conftest.py")
 
@@ -1187,6 +1211,16 @@ def add_bench_parser(commands, name, help_text, database_variable, default_datab
     return parser
 
 
+def add_history_arguments(parser):
+    """A simulated history's database, length, size and seeds, from the
+    command line or the environment (TEST_DB, DAYS, CUSTOMERS, SEED)."""
+    parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
+    parser.add_argument("--days", type=int, default=int(os.environ.get("DAYS") or 365))
+    parser.add_argument("--customers", type=int, default=int(os.environ.get("CUSTOMERS") or 300))
+    parser.add_argument("--seed", default=os.environ.get("SEED") or "1,2,3")
+    return parser
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1201,12 +1235,11 @@ def main(argv=None):
     clock_parser.add_argument("--moments", default=os.environ.get("MOMENTS"), help="some of them, by name")
     clock_parser.set_defaults(func=cmd_test_clock)
     commands.add_parser("lint", help="run ruff and pylint-odoo").set_defaults(func=cmd_lint)
-    simulate_parser = commands.add_parser("simulate", help="simulate a long history of collections")
-    simulate_parser.add_argument("--database", default=os.environ.get("TEST_DB", "collections_test"))
-    simulate_parser.add_argument("--days", type=int, default=int(os.environ.get("DAYS") or 365))
-    simulate_parser.add_argument("--customers", type=int, default=int(os.environ.get("CUSTOMERS") or 300))
-    simulate_parser.add_argument("--seed", default=os.environ.get("SEED") or "1,2,3")
-    simulate_parser.set_defaults(func=cmd_simulate)
+    for name, description, func in (
+        ("simulate", "simulate a long history of collections", cmd_simulate),
+        ("score-eval", "the payment score on simulated ledgers", cmd_score_eval),
+    ):
+        add_history_arguments(commands.add_parser(name, help=description)).set_defaults(func=func)
     add_bench_parser(
         commands, "bench", "benchmark the engine at 1/10 and full size", "BENCH_DB", "collections_bench"
     ).set_defaults(func=cmd_bench)

@@ -1,0 +1,48 @@
+from odoo import fields, models
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    collection_late_probability = fields.Float(
+        string="Probability of paying late",
+        digits=(16, 2),
+        readonly=True,
+        copy=False,
+        help="The payment score's probability that this invoice is paid 15 days or more after its due "
+        "date (1.0 once it is that late).",
+    )
+    collection_predicted_pay_date = fields.Date(
+        string="Predicted pay date",
+        readonly=True,
+        copy=False,
+        help="The day the payment score expects this invoice to be paid, the middle of its interval.",
+    )
+    collection_pay_date_from = fields.Date(
+        string="Predicted pay date from",
+        readonly=True,
+        copy=False,
+        help="Eight invoices in ten like this one are paid between this day and the next.",
+    )
+    collection_pay_date_to = fields.Date(string="Predicted pay date to", readonly=True, copy=False)
+
+    def _post(self, soft=True):
+        posted = super()._post(soft=soft)
+        posted._mark_collection_score_stale()
+        return posted
+
+    def _mark_collection_score_stale(self):
+        """A new invoice, a payment or a credit note changes what its
+        customer's score knows: the customer is scored again, in the
+        background (the scheduled action *Collections: score customers*)."""
+        invoices = self.filtered(lambda move: move.move_type in ("out_invoice", "out_refund"))
+        if not invoices:
+            return
+        # The score is the company's; marking is a consequence of posting
+        # or reconciling, which the user was allowed to do.
+        customers = invoices.sudo().commercial_partner_id.filtered(
+            lambda partner: not partner.collection_score_stale
+        )
+        if customers:
+            customers.collection_score_stale = True
+            self.env.ref("collections_automation_score.ir_cron_collection_score_customers")._trigger()
