@@ -31,16 +31,28 @@ def format_report(results, customers, days):
     lines = [
         f"Payment score on simulated ledgers: {customers} customers, {days} days, the last 91 days held out",
         "",
-        "| seed | invoices | held out (late) | AUC model / baseline | Brier model / baseline "
-        "| pay-date error, days, model / baseline | 80% interval coverage | training |",
-        "|---|---|---|---|---|---|---|---|",
+        "| seed | invoices | held out (late) | AUC model / baseline | AUC when issued | AUC on the due date "
+        "| Brier model / baseline | pay-date error, days, model / baseline | 80% interval coverage "
+        "| training |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for seed, training in results:
+        parts = training["holdout_breakdown"] or {}
+        moments = [
+            "{:.3f} / {:.3f}".format(
+                *(
+                    parts.get(moment, {}).get(predictor, {}).get("auc") or 0.0
+                    for predictor in ("model", "baseline")
+                )
+            )
+            for moment in ("issue", "due")
+        ]
         lines.append(
             "| {seed} | {invoice_count} | {holdout_rows} ({holdout_late_rows}) "
-            "| {model_auc:.3f} / {baseline_auc:.3f} | {model_brier:.3f} / {baseline_brier:.3f} "
+            "| {model_auc:.3f} / {baseline_auc:.3f} | {issue} | {due} "
+            "| {model_brier:.3f} / {baseline_brier:.3f} "
             "| {model_date_error:.1f} / {baseline_date_error:.1f} | {model_interval_coverage:.2f} "
-            "| {duration:.1f} s |".format(seed=seed, **training)
+            "| {duration:.1f} s |".format(seed=seed, issue=moments[0], due=moments[1], **training)
         )
     return "\n".join(lines)
 
