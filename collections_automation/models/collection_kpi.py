@@ -275,6 +275,13 @@ class CollectionKpi(models.AbstractModel):
         return sum(by_stage.values()), by_stage
 
     @api.model
+    def _get_cash_move_condition(self, alias):
+        """SQL: the journal entry ``alias`` brought cash in: a payment or a
+        bank statement line is cash; a credit note, a write-off is not."""
+        move = SQL.identifier(alias)
+        return SQL("(%s.origin_payment_id IS NOT NULL OR %s.statement_line_id IS NOT NULL)", move, move)
+
+    @api.model
     def _get_cash_collected_query(self, company, date_from, date_to):
         """The payments of ``_get_cash_collected``, summed by process and by
         the last stage that ran before each."""
@@ -302,8 +309,7 @@ class CollectionKpi(models.AbstractModel):
                       JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
                       JOIN account_move_line paying_line ON paying_line.id = partial.credit_move_id
                       JOIN account_move paying ON paying.id = paying_line.move_id
-                       -- Cash is a payment or a bank statement line; a credit note is not.
-                     WHERE (paying.origin_payment_id IS NOT NULL OR paying.statement_line_id IS NOT NULL)
+                     WHERE %(cash)s
                        AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
                        AND %(reconciled_on)s >= enrollment.enrolled_on
                        AND (enrollment.closed_on IS NULL OR %(reconciled_on)s <= enrollment.closed_on)
@@ -321,6 +327,7 @@ class CollectionKpi(models.AbstractModel):
               GROUP BY 1, 2
                 """,
             company=company.id,
+            cash=self._get_cash_move_condition("paying"),
             actions=STAGE_RUN_ACTIONS,
             date_from=date_from,
             date_to=date_to,

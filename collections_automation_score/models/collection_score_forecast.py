@@ -125,7 +125,7 @@ class CollectionScoreForecast(models.Model):
 
     def _get_actual(self):
         """What the company's customers paid during the week on the invoices
-        issued before the forecast was made (credit notes are not cash)."""
+        issued before the forecast was made: cash, as the KPIs count it."""
         self.ensure_one()
         [(amount,)] = self.env.execute_query(
             SQL(
@@ -140,10 +140,11 @@ class CollectionScoreForecast(models.Model):
                    AND move.move_type = 'out_invoice'
                    AND move.state = 'posted'
                    AND move.invoice_date < %(made_on)s
-                   AND credit_move.move_type != 'out_refund'
+                   AND %(cash)s
                    AND partial.max_date BETWEEN %(week_start)s AND %(week_end)s
                 """,
                 company=self.company_id.id,
+                cash=self.env["collection.kpi"]._get_cash_move_condition("credit_move"),
                 made_on=self.made_on,
                 # The week it was made in counts from that day.
                 week_start=max(self.week_start, self.made_on),

@@ -12,7 +12,7 @@ from odoo.tools.misc import hmac
 
 from ..scoring import factors, learner
 from ..scoring.features import LATE_DAYS, Rows, build_features
-from ..scoring.ledger import NO_DAY, read_ledger, to_day
+from ..scoring.ledger import read_ledger, to_day
 from .res_partner import band_of
 
 _logger = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ PREDICTOR_REASONS = [
     ("little_history", "Too little history to train a model"),
 ]
 _PAYLOAD_SCOPE = "collections_automation_score.model"
+# The ledger's first day: every invoice since.
+_FIRST_DAY = np.iinfo(np.int32).min
 
 
 class CollectionScoreModel(models.Model):
@@ -202,11 +204,35 @@ class CollectionScoreModel(models.Model):
         started = time.monotonic()
         today = today or company._get_collection_today()
         ledger = read_ledger(self.env, company)
+        values = self._measure_on_holdout(ledger, today)
+        predictor, everything = self._fit_predictors(
+            ledger, today, with_model="model" in (values["late_predictor"], values["date_predictor"])
+        )
+        payload = pickle.dumps(predictor, protocol=pickle.HIGHEST_PROTOCOL)
+        # Only the training writes the payload; nobody edits it.
+        training = self.sudo().create(
+            {
+                **values,
+                "company_id": company.id,
+                "as_of": today,
+                "invoice_count": len(np.unique(everything)),
+                "customer_count": len(np.unique(ledger.partner_ids[everything])),
+                "duration": time.monotonic() - started,
+                "payload": base64.b64encode(payload),
+                "payload_signature": hmac(self.env, _PAYLOAD_SCOPE, payload),
+            }
+        )
+        return training.sudo(False)
+
+    @api.model
+    def _measure_on_holdout(self, ledger, today):
+        """Learn from the ledger until HOLDOUT_DAYS before ``today``, measure
+        the model and the baseline on the invoices after, and choose which
+        predicts; the training's values."""
         split = today - timedelta(days=HOLDOUT_DAYS)
         as_of, split_day = to_day(today), to_day(split)
-        first_day = np.iinfo(np.int32).min
         training, train_moments = learner.moments_of(
-            ledger, learner.labelled_indexes(ledger, first_day, split_day)
+            ledger, learner.labelled_indexes(ledger, _FIRST_DAY, split_day)
         )
         train_late, train_delays = learner.labels(ledger, training, split_day)
         held_out, held_moments = learner.moments_of(
@@ -216,11 +242,21 @@ class CollectionScoreModel(models.Model):
         train_features = build_features(ledger, Rows.of_ledger(ledger, training, train_moments))
         held_features = build_features(ledger, Rows.of_ledger(ledger, held_out, held_moments))
         at_due = held_moments == ledger.due_days[held_out]
+        moments = {"issue": ~at_due, "due": at_due}
+
+        def measure(predictor):
+            overall = learner.evaluate(predictor, held_features, held_late, held_delays)
+            parts = {
+                moment: learner.evaluate(
+                    predictor, held_features[mask], held_late[mask], held_delays[mask]
+                ).as_dict()
+                for moment, mask in moments.items()
+            }
+            return overall, parts
+
         baseline = learner.Baseline.fit(train_features, train_late, train_delays)
-        baseline_quality = learner.evaluate(baseline, held_features, held_late, held_delays)
+        baseline_quality, baseline_parts = measure(baseline)
         values = {
-            "company_id": company.id,
-            "as_of": today,
             "holdout_from": split,
             "holdout_rows": baseline_quality.rows,
             "holdout_late_rows": baseline_quality.late_rows,
@@ -230,68 +266,50 @@ class CollectionScoreModel(models.Model):
             "late_predictor": "baseline",
             "date_predictor": "baseline",
             "predictor_reason": "little_history",
-        }
-        calibration = {"baseline": baseline_quality.calibration}
-        moments = {"issue": ~at_due, "due": at_due}
-        breakdown = {
-            moment: {
-                "baseline": learner.evaluate(
-                    baseline, held_features[mask], held_late[mask], held_delays[mask]
-                ).as_dict()
-            }
-            for moment, mask in moments.items()
+            "calibration": {"baseline": baseline_quality.calibration},
+            "holdout_breakdown": {moment: {"baseline": part} for moment, part in baseline_parts.items()},
         }
         enough = learner.enough(
             train_late, learner.MIN_TRAINING_ROWS, learner.MIN_TRAINING_CLASS
         ) and learner.enough(held_late, learner.MIN_HOLDOUT_ROWS, learner.MIN_HOLDOUT_CLASS)
-        everything, all_moments = learner.moments_of(
-            ledger, learner.labelled_indexes(ledger, first_day, as_of)
-        )
-        all_late, all_delays = learner.labels(ledger, everything, as_of)
-        all_features = build_features(ledger, Rows.of_ledger(ledger, everything, all_moments))
-        predictor = {
-            "baseline": learner.Baseline.fit(all_features, all_late, all_delays),
-            "remaining": learner.remaining_quantiles(all_delays[~np.isnan(all_delays)]),
-        }
-        if enough:
-            model = learner.Model.fit(train_features, train_late, train_delays, train_moments)
-            quality = learner.evaluate(model, held_features, held_late, held_delays)
-            calibration["model"] = quality.calibration
-            for moment, mask in moments.items():
-                breakdown[moment]["model"] = learner.evaluate(
-                    model, held_features[mask], held_late[mask], held_delays[mask]
-                ).as_dict()
-            late_better = quality.auc > baseline_quality.auc and quality.brier <= baseline_quality.brier
-            date_better = quality.date_error < baseline_quality.date_error
-            values.update(
-                model_auc=_figure(quality.auc),
-                model_brier=_figure(quality.brier),
-                model_date_error=_figure(quality.date_error),
-                model_interval_coverage=_figure(quality.interval_coverage),
-                late_predictor="model" if late_better else "baseline",
-                date_predictor="model" if date_better else "baseline",
-                predictor_reason="better" if late_better else "worse",
-            )
-            if late_better or date_better:
-                # Measured on the held-out months, it learns from them too.
-                predictor["model"] = learner.Model.fit(all_features, all_late, all_delays, all_moments)
+        if not enough:
+            return values
+        model = learner.Model.fit(train_features, train_late, train_delays, train_moments)
+        quality, parts = measure(model)
+        values["calibration"]["model"] = quality.calibration
+        for moment, part in parts.items():
+            values["holdout_breakdown"][moment]["model"] = part
+        late_better = quality.auc > baseline_quality.auc and quality.brier <= baseline_quality.brier
+        date_better = quality.date_error < baseline_quality.date_error
         values.update(
-            invoice_count=len(np.unique(everything)),
-            holdout_breakdown=breakdown,
-            customer_count=len(np.unique(ledger.partner_ids[everything])),
-            calibration=calibration,
-            duration=time.monotonic() - started,
+            model_auc=_figure(quality.auc),
+            model_brier=_figure(quality.brier),
+            model_date_error=_figure(quality.date_error),
+            model_interval_coverage=_figure(quality.interval_coverage),
+            late_predictor="model" if late_better else "baseline",
+            date_predictor="model" if date_better else "baseline",
+            predictor_reason="better" if late_better else "worse",
         )
-        payload = pickle.dumps(predictor, protocol=pickle.HIGHEST_PROTOCOL)
-        # Only the training writes the payload; nobody edits it.
-        training_record = self.sudo().create(
-            {
-                **values,
-                "payload": base64.b64encode(payload),
-                "payload_signature": hmac(self.env, _PAYLOAD_SCOPE, payload),
-            }
+        return values
+
+    @api.model
+    def _fit_predictors(self, ledger, today, with_model):
+        """The predictors learned from the whole ledger until ``today`` (the
+        held-out months too, once measured): the baseline, the remaining
+        wait of late invoices, and the model ``with_model``; and the rows
+        they learned from."""
+        everything, moments = learner.moments_of(
+            ledger, learner.labelled_indexes(ledger, _FIRST_DAY, to_day(today))
         )
-        return training_record.sudo(False)
+        late, delays = learner.labels(ledger, everything, to_day(today))
+        features = build_features(ledger, Rows.of_ledger(ledger, everything, moments))
+        predictor = {
+            "baseline": learner.Baseline.fit(features, late, delays),
+            "remaining": learner.remaining_quantiles(delays[~np.isnan(delays)]),
+        }
+        if with_model:
+            predictor["model"] = learner.Model.fit(features, late, delays, moments)
+        return predictor, everything
 
     def _load_predictors(self):
         """{"baseline": Baseline, "model": Model (when one was kept)}."""
@@ -331,12 +349,12 @@ class CollectionScoreModel(models.Model):
             return
         late = predictors.get(training.late_predictor) or predictors["baseline"]
         dates = predictors.get(training.date_predictor) or predictors["baseline"]
-        self._write_invoice_scores(ledger, late, dates, predictors["remaining"], today)
-        self._write_customer_scores(company, ledger, late, today)
+        open_indexes = ledger.open_indexes()
+        self._write_invoice_scores(ledger, open_indexes, late, dates, predictors["remaining"], today)
+        self._write_customer_scores(company, ledger, open_indexes, late, today)
 
-    def _write_invoice_scores(self, ledger, late, dates, remaining, today):
+    def _write_invoice_scores(self, ledger, open_indexes, late, dates, remaining, today):
         today_day = to_day(today)
-        open_indexes = np.flatnonzero((ledger.settled_days == NO_DAY) & (ledger.residuals > 0))
         rows = Rows.of_ledger(ledger, open_indexes, moments=np.full(len(open_indexes), today_day))
         features = build_features(ledger, rows)
         probability = late.late_probability(features) if len(rows) else np.array([])
@@ -371,7 +389,7 @@ class CollectionScoreModel(models.Model):
         days[:, 2] = np.maximum(days[:, 2], days[:, 1])
         return days
 
-    def _write_customer_scores(self, company, ledger, late, today):
+    def _write_customer_scores(self, company, ledger, open_indexes, late, today):
         """Each customer's probability is its riskiest invoice's: an open
         one, or the next one like its usual (so a customer with nothing due
         has a score too)."""
@@ -379,7 +397,6 @@ class CollectionScoreModel(models.Model):
         partner_ids, starts = np.unique(ledger.partner_ids, return_index=True)
         ends = np.r_[starts[1:], len(ledger)]
         typical = self._typical_rows(ledger, partner_ids, starts, ends, today_day)
-        open_indexes = np.flatnonzero((ledger.settled_days == NO_DAY) & (ledger.residuals > 0))
         rows = Rows(
             partner_ids=np.r_[typical.partner_ids, ledger.partner_ids[open_indexes]],
             amounts=np.r_[typical.amounts, ledger.amounts[open_indexes]],
@@ -470,20 +487,16 @@ class CollectionScoreModel(models.Model):
         """Score again the customers whose history changed (a new invoice, a
         payment, a credit note), ``limit`` at a time."""
         Partner = self.env["res.partner"].sudo()
-        while True:
-            partners = Partner.search([("collection_score_stale", "=", True)], limit=limit)
-            if not partners:
-                return
-            for company in self._get_companies_to_score():
+        companies = self._get_companies_to_score()
+        in_cron = bool(self.env.context.get("cron_id"))
+        while partners := Partner.search([("collection_score_stale", "=", True)], limit=limit):
+            for company in companies:
                 self._score_customers(company, partners)
             partners.collection_score_stale = False
-            remaining = Partner.search_count([("collection_score_stale", "=", True)])
-            if not self.env.context.get("cron_id"):
-                if not remaining:
+            if in_cron:
+                remaining = Partner.search_count([("collection_score_stale", "=", True)])
+                if not self.env["ir.cron"]._commit_progress(len(partners), remaining=remaining):
                     return
-                continue
-            if not self.env["ir.cron"]._commit_progress(len(partners), remaining=remaining):
-                return
 
 
 def _figure(value):

@@ -64,6 +64,10 @@ class Ledger:
     def settled_mask(self):
         return (self.settled_days != NO_DAY) & ~self.reversed_flags
 
+    def open_indexes(self):
+        """The rows of the invoices still open, something left to pay."""
+        return np.flatnonzero((self.settled_days == NO_DAY) & (self.residuals > 0))
+
 
 def read_ledger(env, company, partner_ids=None):
     """The ledger of ``company`` (of ``partner_ids``' commercial partners only,
