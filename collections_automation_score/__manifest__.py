@@ -24,4 +24,10 @@
         "views/collection_score_model_templates.xml",
         "views/collection_score_model_views.xml",
     ],
+    "demo": ["demo/collection_score_demo.xml"],
+    "assets": {
+        "web.assets_tests": [
+            "collections_automation_score/static/tests/tours/*.js",
+        ],
+    },
 }

@@ -110,7 +110,10 @@ def test_demo_data_looks_like_a_collections_desk(demo_database):
         ("res_partner_category_wholesale_demo", 7),
     ]
     invoices = _demo_invoices(demo_database)
-    assert len(invoices) == 60
+    # The desk's 60 invoices, 18 of them paid, and the payment score's year
+    # of paid history behind them.
+    assert len(invoices) > 60
+    assert sum(1 for state, *_rest in invoices if state not in ("paid", "in_payment", "reversed")) == 42
     states = {state for state, *_rest in invoices}
     assert states >= {"not_paid", "partial"} and states & {"paid", "in_payment"}
     open_days = {days for state, days, *_rest in invoices if state == "not_paid"}
@@ -141,6 +144,52 @@ def test_demo_collections_desk_is_working(demo_database):
         "SELECT count(*) FROM collection_enrollment WHERE state = 'paid' AND amount_collected > 0",
     )
     assert paid[0][0] > 0, "some demo collections are paid"
+
+
+def test_the_demo_payment_score_learned_from_a_year_of_history(demo_database):
+    """collections_automation_score's demo: a year of the demo customers'
+    paid invoices, a training on it, every demo customer scored with its
+    factors, the open invoices with a predicted pay date, the worklist
+    ranked by amount at risk and thirteen weeks of cash-in forecast."""
+    result = _shell(
+        demo_database,
+        (
+            "customers = env['collection.demo.loader']._get_demo_customers()\n"
+            "today = env.company._get_collection_today()\n"
+            "paid = env['account.move'].search([('partner_id', 'in', customers.ids),\n"
+            "    ('move_type', '=', 'out_invoice'), ('payment_state', 'in', ('paid', 'in_payment'))])\n"
+            "print('HISTORY', len(paid), (today - min(paid.mapped('invoice_date'))).days)\n"
+            "training = env['collection.score.model']._get_current(env.company)\n"
+            "print('TRAINING', training.invoice_count, training.holdout_rows, training.predictor_reason)\n"
+            "print('BANDS', len(customers.filtered('collection_score_band')), len(customers),\n"
+            "    len(set(customers.mapped('collection_score_band'))))\n"
+            "print('FACTORS', len(customers.filtered('collection_score_factors')))\n"
+            "open_invoices = env['account.move'].search([('partner_id', 'in', customers.ids),\n"
+            "    ('move_type', '=', 'out_invoice'), ('payment_state', 'in', ('not_paid', 'partial'))])\n"
+            "predicted = open_invoices.filtered('collection_predicted_pay_date')\n"
+            "print('PREDICTED', len(predicted), len(open_invoices))\n"
+            "action = env.ref('collections_automation_score.collection_enrollment_action_worklist')\n"
+            "from odoo.tools.safe_eval import safe_eval\n"
+            "worklist = env['collection.enrollment'].search(safe_eval(action.domain or '[]'))\n"
+            "print('AT-RISK', len(worklist.filtered(lambda e: e.score_amount_at_risk > 0)), len(worklist))\n"
+            "weeks = env['collection.score.forecast'].search([('company_id', '=', env.company.id)])\n"
+            "print('FORECAST', len(weeks), round(sum(weeks.mapped('expected'))))\n"
+        ),
+    )
+    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if re.match(r"[A-Z-]+ ", line))
+    paid, oldest_days = map(int, lines["HISTORY"].split())
+    assert paid >= 300 and oldest_days >= 330, result.stdout + result.stderr
+    invoices, held_out, reason = lines["TRAINING"].split()
+    assert int(invoices) >= 300 and int(held_out) >= 50 and reason in ("better", "worse"), result.stdout
+    scored, customers, bands = map(int, lines["BANDS"].split())
+    assert scored == customers == 20 and bands >= 3, result.stdout
+    assert int(lines["FACTORS"]) == 20, result.stdout
+    predicted, open_count = map(int, lines["PREDICTED"].split())
+    assert predicted == open_count > 0, result.stdout
+    at_risk, worklist = map(int, lines["AT-RISK"].split())
+    assert worklist > 0 and at_risk > 0, result.stdout
+    weeks, expected = map(int, lines["FORECAST"].split())
+    assert weeks == 13 and expected > 0, result.stdout
 
 
 def test_the_demo_kpis_agree_with_each_other(demo_database):

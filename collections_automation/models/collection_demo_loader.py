@@ -57,6 +57,15 @@ class CollectionDemoLoader(models.AbstractModel):
         return self.env["res.partner"].browse(data.mapped("res_id"))
 
     @api.model
+    def _get_demo_amount_range(self, partner):
+        """(smallest, largest) invoice of ``partner``'s segment."""
+        tags = partner.category_id
+        return next(
+            (bounds for xml_id, bounds in DEMO_AMOUNTS.items() if self.env.ref(xml_id) in tags),
+            (500.0, 5000.0),
+        )
+
+    @api.model
     def _prepare_demo_invoice_values(self, partner, index, scenario, amount):
         today = fields.Date.context_today(self)
         due_date = today + timedelta(days=scenario["due_in"])
@@ -83,12 +92,8 @@ class CollectionDemoLoader(models.AbstractModel):
     def _load_demo_invoices(self):
         """Create posted customer invoices dated relative to today."""
         invoice_specs = []
-        amount_ranges = {self.env.ref(xml_id): bounds for xml_id, bounds in DEMO_AMOUNTS.items()}
         for partner_index, partner in enumerate(self._get_demo_customers()):
-            low, high = next(
-                (bounds for tag, bounds in amount_ranges.items() if tag in partner.category_id),
-                (500.0, 5000.0),
-            )
+            low, high = self._get_demo_amount_range(partner)
             for rank in range(DEMO_INVOICES_PER_CUSTOMER):
                 index = partner_index * DEMO_INVOICES_PER_CUSTOMER + rank
                 scenario = DEMO_SCENARIOS[index % len(DEMO_SCENARIOS)]

@@ -7,3 +7,4 @@ from . import collection_score_model
 from . import collection_segment_rule
 from . import collection_score_forecast
 from . import collection_dashboard
+from . import collection_score_demo_loader
