@@ -36,17 +36,26 @@ def describe(env, currency, group, features, amount):
     return _SENTENCES[group](env, currency, value)
 
 
+def _from_due_date(env, delay):
+    """A delay in days, in words: before or after the due date."""
+    days = round(delay)
+    if days > 0:
+        return env._("%(days)s days after the due date", days=days)
+    if days < 0:
+        return env._("%(days)s days before the due date", days=-days)
+    return env._("on the due date")
+
+
 def _history(env, currency, value):
     known = value["settled_count"]
     if not known:
         return env._("No invoice paid yet")
     return env._(
-        "Paid %(late)s of %(count)s invoices %(days)s days late or more, %(average)s days after the due date "
-        "on average",
+        "Paid %(late)s of %(count)s invoices %(days)s days late or more, %(when)s on average",
         late=round(value["late_share"] * known),
         count=int(known),
         days=LATE_DAYS,
-        average=round(value["mean_delay"]),
+        when=_from_due_date(env, value["mean_delay"]),
     )
 
 
@@ -54,9 +63,9 @@ def _trend(env, currency, value):
     if math.isnan(value["recent_delay"]):
         return None
     return env._(
-        "Paid its last invoices %(recent)s days after the due date on average (%(average)s over all)",
-        recent=round(value["recent_delay"]),
-        average=round(value["mean_delay"]),
+        "Paid its last invoices %(recent)s on average, %(average)s over all",
+        recent=_from_due_date(env, value["recent_delay"]),
+        average=_from_due_date(env, value["mean_delay"]),
     )
 
 
@@ -136,8 +145,8 @@ def _calendar(env, currency, value):
     if math.isnan(value["holiday_delay"]):
         return env._("Due in the holidays")
     return env._(
-        "Due in the holidays, when it paid %(days)s days after the due date on average",
-        days=round(value["holiday_delay"]),
+        "Due in the holidays, when it paid %(when)s on average",
+        when=_from_due_date(env, value["holiday_delay"]),
     )
 
 
