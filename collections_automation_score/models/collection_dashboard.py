@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.tools import format_date
+from odoo.tools.misc import format_decimalized_amount
 
 CHART_HEIGHT = 100  # px of the tallest interval
 TRACKED_WEEKS = 8
@@ -53,6 +54,7 @@ class CollectionDashboard(models.TransientModel):  # pylint: disable=no-wizard-i
             {
                 "label": format_date(self.env, week["week_start"], date_format="d MMM"),
                 "expected": self.currency_id.format(week["expected"]),
+                "short": format_decimalized_amount(week["expected"], self.currency_id),
                 "interval": self.env._(
                     "%(low)s to %(high)s",
                     low=self.currency_id.format(week["expected_low"]),
