@@ -10,6 +10,12 @@
     "website": "https://github.com/collections-automation/collections_automation",
     "depends": ["collections_automation"],
     "external_dependencies": {"python": ["scikit-learn"]},
+    "images": [
+        "static/description/screenshots/worklist.png",
+        "static/description/screenshots/customer_score.png",
+        "static/description/screenshots/score_model.png",
+        "static/description/screenshots/cash_forecast.png",
+    ],
     "data": [
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",

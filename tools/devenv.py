@@ -1101,6 +1101,7 @@ SCREENSHOTS_DIR = REPO / ADDON / "static" / "description" / "screenshots"
 DASHBOARD_SCREENSHOTS_DIR = (
     REPO / "collections_automation_spreadsheet" / "static" / "description" / "screenshots"
 )
+SCORE_SCREENSHOTS_DIR = REPO / "collections_automation_score" / "static" / "description" / "screenshots"
 
 
 def cmd_screenshots(args):
@@ -1109,9 +1110,11 @@ def cmd_screenshots(args):
     command = [
         venv_python(), SCREENSHOTS_SCRIPT, "--database", args.database,
         "--out", SCREENSHOTS_DIR, "--dashboard-out", DASHBOARD_SCREENSHOTS_DIR,
+        "--score-out", SCORE_SCREENSHOTS_DIR,
     ]  # fmt: skip
     run([*command, "--odoo-bin", *odoo_command()])
-    print(f"screenshots written to {SCREENSHOTS_DIR} and {DASHBOARD_SCREENSHOTS_DIR}")
+    written = (SCREENSHOTS_DIR, DASHBOARD_SCREENSHOTS_DIR, SCORE_SCREENSHOTS_DIR)
+    print("screenshots written to " + ", ".join(str(directory) for directory in written))
     return 0
 
 

@@ -26,7 +26,8 @@ class CollectionScoreDemoLoader(models.AbstractModel):
     def _load_demo_history(self):
         """Write a year of the demo customers' paid invoices, then train the
         score, score every customer and keep this week's cash-in forecast,
-        as the nightly scheduled action does."""
+        as the nightly scheduled action does, and compute the KPI trends
+        again."""
         company = self.env.company
         customers = self.env["collection.demo.loader"]._get_demo_customers()
         today = company._get_collection_today()
@@ -46,6 +47,10 @@ class CollectionScoreDemoLoader(models.AbstractModel):
         self._register_payments(
             [(move, move.amount_residual, invoice.paid) for move, invoice in zip(invoices, paid, strict=True)]
         )
+        # The history changed the past months: the KPI trends count it too.
+        Periods = self.env["collection.kpi.period"]
+        Periods.search([("company_id", "=", company.id)]).unlink()
+        Periods._refresh(company)
         Score = self.env["collection.score.model"]
         Score._train(company, today)
         Score._score_customers(company, today=today)

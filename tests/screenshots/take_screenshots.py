@@ -123,9 +123,9 @@ class Chromium:
             time.sleep(0.3)
         raise SystemExit(f"{selector} did not show")
 
-    def shoot(self, url, selector, path, size, click=None):
+    def shoot(self, url, selector, path, size, click=None, scroll_to=None):
         """``click``: (selector to click once ``selector`` shows, selector to
-        wait for then)."""
+        wait for then); ``scroll_to``: a selector to bring to the top."""
         width, height, mobile = size
         self.send(
             "Emulation.setDeviceMetricsOverride",
@@ -142,6 +142,10 @@ class Chromium:
             self.send("Runtime.evaluate", expression=f"document.querySelector({json.dumps(target)}).click()")
             self.wait_for(shown)
             time.sleep(2)  # the clicked view loads its data
+        if scroll_to:
+            self.wait_for(scroll_to)
+            target = f"document.querySelector({json.dumps(scroll_to)})"
+            self.send("Runtime.evaluate", expression=f"{target}.scrollIntoView({{block: 'center'}})")
         time.sleep(1.5)  # let fonts and charts settle
         data = self.send("Page.captureScreenshot", format="png")["data"]
         Path(path).write_bytes(base64.b64decode(data))
@@ -154,6 +158,44 @@ class Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def shoot_payment_score(browser, odoo, base, out):
+    """collections_automation_score's screens: the worklist, a customer the
+    score worries about, the current training, the cash-in forecast."""
+    risky_customer = odoo.call(
+        "res.partner",
+        "search",
+        [["collection_score_band", "in", ["C", "D"]], ["collection_score_factors", "ilike", "the due date"]],
+        limit=1,
+        order="id",
+    )[0]
+    training = odoo.call("collection.score.model", "search", [], limit=1)[0]
+    action = "/odoo/action-collections_automation"
+    score = "/odoo/action-collections_automation_score"
+    worklist = f"{base}{score}.collection_enrollment_action_worklist"
+    browser.shoot(worklist, ".o_data_row", out / "worklist.png", DESKTOP)
+    browser.shoot(
+        f"{base}/odoo/action-account.res_partner_action_customer/{risky_customer}",
+        ".o_form_view",
+        out / "customer_score.png",
+        DESKTOP,
+        click=("a.nav-link[name='collections']", ".o_field_widget[name='collection_score_factors']"),
+        scroll_to="div[name='collection_score_band']",
+    )
+    browser.shoot(
+        f"{base}{score}.collection_score_model_action/{training}",
+        ".o_collection_score_quality",
+        out / "score_model.png",
+        DESKTOP_TALL,
+    )
+    browser.shoot(
+        f"{base}{action}.collection_dashboard_action",
+        ".o_collection_stage_kpis",
+        out / "cash_forecast.png",
+        DESKTOP,
+        scroll_to=".o_collection_cash_forecast",
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True)
@@ -161,12 +203,15 @@ def main():
     parser.add_argument("--debug-port", type=int, default=9229)
     parser.add_argument("--out", required=True)
     parser.add_argument("--dashboard-out", required=True, help="the dashboard bridge's screenshots")
+    parser.add_argument("--score-out", required=True, help="the payment score's screenshots")
     parser.add_argument("--odoo-bin", nargs=argparse.REMAINDER, required=True)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     dashboard_out = Path(args.dashboard_out)
     dashboard_out.mkdir(parents=True, exist_ok=True)
+    score_out = Path(args.score_out)
+    score_out.mkdir(parents=True, exist_ok=True)
     base = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(
         [*args.odoo_bin, "-d", args.database, f"--db-filter=^{args.database}$", f"--http-port={args.port}",
@@ -218,6 +263,7 @@ def main():
         ]
         for url, selector, name, size in shots:
             browser.shoot(url, selector, out / name, size)
+        shoot_payment_score(browser, odoo, base, score_out)
         # The dashboard opens on the first of the Dashboards app: pick ours.
         browser.shoot(
             f"{base}/odoo/dashboards",
