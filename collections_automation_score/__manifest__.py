@@ -1,7 +1,7 @@
 {
     "name": "Collections Automation: Payment Score",
     "summary": "Who will pay late, and when: payment score, predicted pay dates, worklist, cash-in forecast",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",
@@ -18,6 +18,7 @@
     ],
     "data": [
         "security/ir.model.access.csv",
+        "security/collections_score_security.xml",
         "data/ir_cron_data.xml",
         "data/collection_score_band_data.xml",
         "wizards/collection_score_override_views.xml",

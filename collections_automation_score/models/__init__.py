@@ -1,4 +1,5 @@
 from . import res_partner
+from . import collection_invoice_score
 from . import account_move
 from . import account_move_line
 from . import collection_score_band

@@ -4,27 +4,31 @@ from odoo import fields, models
 class AccountMove(models.Model):
     _inherit = "account.move"
 
+    collection_score_ids = fields.One2many("collection.invoice.score", "move_id", string="Payment score")
+    # Related to the invoice's score record, not stored on the invoice: the
+    # nightly scoring writes one small row per open invoice, and neither the
+    # accounting's write nor an update of the wide invoice table (see
+    # collection.invoice.score).
     collection_late_probability = fields.Float(
+        related="collection_score_ids.late_probability",
         string="Probability of paying late",
         digits=(16, 2),
-        readonly=True,
-        copy=False,
         help="The payment score's probability that this invoice is paid 15 days or more after its due "
         "date (1.0 once it is that late).",
     )
     collection_predicted_pay_date = fields.Date(
+        related="collection_score_ids.predicted_pay_date",
         string="Predicted pay date",
-        readonly=True,
-        copy=False,
         help="The day the payment score expects this invoice to be paid, the middle of its interval.",
     )
     collection_pay_date_from = fields.Date(
+        related="collection_score_ids.pay_date_from",
         string="Predicted pay date from",
-        readonly=True,
-        copy=False,
         help="Eight invoices in ten like this one are paid between this day and the next.",
     )
-    collection_pay_date_to = fields.Date(string="Predicted pay date to", readonly=True, copy=False)
+    collection_pay_date_to = fields.Date(
+        related="collection_score_ids.pay_date_to", string="Predicted pay date to"
+    )
 
     def _post(self, soft=True):
         posted = super()._post(soft=soft)

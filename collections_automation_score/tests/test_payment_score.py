@@ -182,3 +182,31 @@ class TestPaymentScoreWithLittleHistory(CollectionsCommon):
         self.assertEqual(open_invoice.collection_predicted_pay_date, DAY_0 + timedelta(days=60))
         self.assertIn("Paid 1 of 1 invoices 15 days late or more", self.customer.collection_score_factors)
         self.assertEqual(self.customer.collection_score_date, DAY_0 + timedelta(days=30))
+
+    def test_scoring_leaves_the_invoice_as_the_accounting_wrote_it(self):
+        """The score is kept beside the invoice: scoring does not go through
+        the accounting's write (which marked the invoice as modified by
+        hand and synchronised its lines again), and a paid invoice loses
+        its score."""
+        paid = self._create_invoice(100.0, due_date=DAY_0)
+        self._pay(paid, day=DAY_0 + timedelta(days=20))
+        open_invoice = self._create_invoice(300.0, due_date=DAY_0 + timedelta(days=40))
+        second = self._create_invoice(200.0, due_date=DAY_0 + timedelta(days=50))
+        self.env.flush_all()
+        written = {invoice: invoice.write_date for invoice in open_invoice | second}
+        Score = self.env["collection.score.model"]
+        Score._score_customers(self.env.company, today=DAY_0 + timedelta(days=30))
+        self.env.flush_all()
+        for invoice, write_date in written.items():
+            self.assertTrue(invoice.collection_predicted_pay_date)
+            self.assertFalse(invoice.is_manually_modified)
+            self.assertEqual(invoice.write_date, write_date)
+        self._pay(second, day=DAY_0 + timedelta(days=31))
+        Score._score_customers(self.env.company, today=DAY_0 + timedelta(days=31))
+        self.assertFalse(second.collection_predicted_pay_date)
+        self.assertFalse(second.collection_late_probability)
+        self.assertTrue(open_invoice.collection_predicted_pay_date)
+        self.assertEqual(
+            self.env["collection.invoice.score"].search([("company_id", "=", self.env.company.id)]).move_id,
+            open_invoice,
+        )
