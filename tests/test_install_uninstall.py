@@ -176,7 +176,7 @@ def test_the_demo_payment_score_learned_from_a_year_of_history(demo_database):
             "print('FORECAST', len(weeks), round(sum(weeks.mapped('expected'))))\n"
         ),
     )
-    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if re.match(r"[A-Z-]+ ", line))
+    lines = _printed(result)
     paid, oldest_days = map(int, lines["HISTORY"].split())
     assert paid >= 300 and oldest_days >= 330, result.stdout + result.stderr
     invoices, held_out, reason = lines["TRAINING"].split()
@@ -212,7 +212,7 @@ def test_the_demo_kpis_agree_with_each_other(demo_database):
             "print('MEDIAN-DAYS', kpis['median_days_to_collect'])\n"
         ),
     )
-    lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if re.match(r"[A-Z-]+ ", line))
+    lines = _printed(result)
     cash, after_stages = map(float, lines["CASH"].split())
     assert after_stages > 0, result.stdout
     assert after_stages == cash or lines["TOTAL-SHOWN"] == "True", result.stdout
@@ -331,6 +331,11 @@ def test_make_run_sends_the_demo_emails_to_its_mail_catcher(demo_database_copy, 
         catcher.stop()
     assert "STATUSES sent" in result.stdout.splitlines(), result.stdout
     assert list(tmp_path.glob("*.eml")), "the reminders reached the catcher"
+
+
+def _printed(result):
+    """{NAME: the rest} of the lines a shell script printed as "NAME the rest"."""
+    return dict(line.split(" ", 1) for line in result.stdout.splitlines() if re.match(r"[A-Z-]+ ", line))
 
 
 def _shell(database, script, *options):

@@ -61,6 +61,18 @@ class ChromiumCase(HttpCase):
         iterations = round(CHROMIUM_START_SECONDS / odoo_tests_common.CHECK_BROWSER_SLEEP)
         cls.startClassPatcher(patch.object(odoo_tests_common, "CHECK_BROWSER_ITERATIONS", iterations))
 
+    @classmethod
+    def _tour_user(cls, login, groups):
+        """A user of the company whose password is its login, to log in to a tour."""
+        return new_test_user(
+            cls.env,
+            login=login,
+            password=login,
+            groups=groups,
+            company_id=cls.env.company.id,
+            company_ids=cls.env.company.ids,
+        )
+
 
 def frozen_clock(moment):
     """The patchers that set Python's clock to ``moment`` (naive UTC) and let

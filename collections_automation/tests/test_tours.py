@@ -2,7 +2,7 @@ from datetime import datetime, time, timedelta
 from unittest.mock import patch
 
 from odoo.fields import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import ADDON, ChromiumCase, CollectionsCommon, days
 from .test_portal import PaymentRequestCommon
@@ -10,18 +10,6 @@ from .test_portal import PaymentRequestCommon
 
 @tagged("post_install", "-at_install")
 class TestCollectionsTours(CollectionsCommon, ChromiumCase):
-    @classmethod
-    def _tour_user(cls, login, groups):
-        """A user of the company whose password is its login."""
-        return new_test_user(
-            cls.env,
-            login=login,
-            password=login,
-            groups=groups,
-            company_id=cls.env.company.id,
-            company_ids=cls.env.company.ids,
-        )
-
     @classmethod
     def setUpClass(cls):
         # The desk counts from a Thursday noon UTC, whatever the machine's clock says.

@@ -43,7 +43,7 @@ class CollectionScoreDemoLoader(models.AbstractModel):
             (invoice for invoice in plan.invoices if invoice.paid and invoice.paid < today),
             key=lambda invoice: invoice.issued,
         )
-        invoices = self._post_demo_history_invoices(customers, paid)
+        invoices = self._post_planned_invoices(paid, customers)
         self._register_payments(
             [(move, move.amount_residual, invoice.paid) for move, invoice in zip(invoices, paid, strict=True)]
         )
@@ -93,12 +93,15 @@ class CollectionScoreDemoLoader(models.AbstractModel):
         return known
 
     @api.model
-    def _post_demo_history_invoices(self, customers, planned):
+    def _post_planned_invoices(self, planned, partners):
+        """Post the customer invoices of ``planned`` (ledger_plan's planned
+        invoices), each to the partner of its customer's number in
+        ``partners``; the invoices, in the same order."""
         invoices = self.env["account.move"].create(
             [
                 {
                     "move_type": "out_invoice",
-                    "partner_id": customers[invoice.customer.number].id,
+                    "partner_id": partners[invoice.customer.number].id,
                     "invoice_date": invoice.issued,
                     "invoice_date_due": invoice.due,
                     "invoice_line_ids": [

@@ -92,7 +92,7 @@ class LedgerSimulation(LedgerPlan):
         for kind, invoice in actions:
             by_kind[kind].append(invoice)
         if issued := by_kind["issue"]:
-            self._issue(day, issued)
+            self._issue(issued)
         for invoice in by_kind["credit"]:
             self._credit(day, invoice)
         if parts := [invoice for invoice in by_kind["part"] if invoice.move.amount_residual > 1]:
@@ -109,24 +109,9 @@ class LedgerSimulation(LedgerPlan):
         if paid := [invoice for invoice in by_kind["pay"] if invoice.move.amount_residual > 0]:
             self._pay(day, [(invoice, invoice.move.amount_residual) for invoice in paid])
 
-    def _issue(self, day, invoices):
-        moves = self.env["account.move"].create(
-            [
-                {
-                    "move_type": "out_invoice",
-                    "partner_id": invoice.customer.partner.id,
-                    "invoice_date": day,
-                    "invoice_date_due": invoice.due,
-                    "invoice_line_ids": [
-                        fields.Command.create(
-                            {"name": "Simulated goods", "price_unit": invoice.amount, "tax_ids": []}
-                        )
-                    ],
-                }
-                for invoice in invoices
-            ]
-        )
-        moves.action_post()
+    def _issue(self, invoices):
+        partners = self.env["res.partner"].concat(*(customer.partner for customer in self.customers))
+        moves = self.env["collection.score.demo.loader"]._post_planned_invoices(invoices, partners)
         for invoice, move in zip(invoices, moves, strict=True):
             invoice.move = move
 

@@ -1,7 +1,7 @@
 from datetime import datetime, time, timedelta
 
 from odoo.addons.collections_automation.tests.common import ChromiumCase, CollectionsCommon, days
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 # The desk's day, a Thursday: the tours' pages count from it.
 TODAY = days(10)
@@ -52,17 +52,6 @@ class TestPaymentScoreTours(CollectionsCommon, ChromiumCase):
             }
         )
         Forecast._refresh(cls.env.company, TODAY)
-
-    @classmethod
-    def _tour_user(cls, login, groups):
-        return new_test_user(
-            cls.env,
-            login=login,
-            password=login,
-            groups=groups,
-            company_id=cls.env.company.id,
-            company_ids=cls.env.company.ids,
-        )
 
     @classmethod
     def _write_history(cls, customer, delay):
