@@ -197,16 +197,12 @@ def test_the_dashboard_bridge_comes_and_goes_with_the_dashboards_app(core_databa
 def test_the_score_installs_on_the_core_and_uninstalls_alone(core_database):
     install_modules(core_database, SCORE)
     assert module_states(core_database, (CORE, SCORE)) == {CORE: "installed", SCORE: "installed"}
-    columns = query(
-        core_database,
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'account_move' "
-        "AND column_name = 'collection_late_probability'",
-    )[0][0]
-    assert columns == 1
+    assert query(core_database, "SELECT to_regclass('collection_invoice_score')")[0][0] is not None
 
     uninstall_module(core_database, SCORE)
     assert module_states(core_database, (CORE, SCORE)) == {CORE: "installed", SCORE: "uninstalled"}
     assert query(core_database, "SELECT to_regclass('collection_score_model')")[0][0] is None
+    assert query(core_database, "SELECT to_regclass('collection_invoice_score')")[0][0] is None
     assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
 

@@ -4,7 +4,12 @@ from odoo import fields, models
 class AccountMove(models.Model):
     _inherit = "account.move"
 
-    collection_score_ids = fields.One2many("collection.invoice.score", "move_id", string="Payment score")
+    collection_score_ids = fields.One2many(
+        "collection.invoice.score",
+        "move_id",
+        string="Payment score",
+        groups="collections_automation.collections_automation_group_user",
+    )
     # Related to the invoice's score record, not stored on the invoice: the
     # nightly scoring writes one small row per open invoice, and neither the
     # accounting's write nor an update of the wide invoice table (see

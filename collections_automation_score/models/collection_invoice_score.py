@@ -11,12 +11,11 @@ class CollectionInvoiceScore(models.Model):
 
     _name = "collection.invoice.score"
     _description = "Invoice payment score"
-    _check_company_auto = True
 
     move_id = fields.Many2one(
         "account.move", string="Invoice", required=True, ondelete="cascade", readonly=True
     )
-    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    company_id = fields.Many2one(related="move_id.company_id", store=True, index=True)
     late_probability = fields.Float(string="Probability of paying late", digits=(16, 4), readonly=True)
     pay_date_from = fields.Date(string="Predicted pay date from", readonly=True)
     predicted_pay_date = fields.Date(string="Predicted pay date", readonly=True)

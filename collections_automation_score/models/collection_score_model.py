@@ -2,12 +2,12 @@ import base64
 import logging
 import pickle
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 
 from odoo import api, fields, models
-from odoo.tools import format_date
+from odoo.tools import SQL, format_date
 from odoo.tools.misc import hmac
 
 from ..scoring import factors, learner
@@ -29,6 +29,10 @@ PREDICTOR_REASONS = [
 ]
 _PAYLOAD_SCOPE = "collections_automation_score.model"
 INVOICE_SCORE_FIELDS = ["move_id", "late_probability", "pay_date_from", "predicted_pay_date", "pay_date_to"]
+# The namespace of the advisory lock one company's scoring holds.
+_SCORING_LOCK = 2701
+# Day 0 of the ledger's day numbers.
+_EPOCH = date(1970, 1, 1)
 # The ledger's first day: every invoice since.
 _FIRST_DAY = np.iinfo(np.int32).min
 
@@ -341,20 +345,28 @@ class CollectionScoreModel(models.Model):
 
     @api.model
     def _score_company_customers(self, company, partners, today):
+        # Two scorings of a company at once (the nightly one, one after a
+        # payment) would both create a new invoice's score: the second waits.
+        self.env.execute_query(SQL("SELECT pg_advisory_xact_lock(%s, %s)", _SCORING_LOCK, company.id))
         training = self._get_current(company) or self._train(company, today)
         predictors = training._load_predictors()
         if not predictors:
             return
         ledger = read_ledger(self.env, company, partners.commercial_partner_id.ids if partners else None)
         if not len(ledger):
+            self._save_invoice_scores(company, partners, {})
             return
         late = predictors.get(training.late_predictor) or predictors["baseline"]
         dates = predictors.get(training.date_predictor) or predictors["baseline"]
         open_indexes = ledger.open_indexes()
-        self._write_invoice_scores(company, ledger, open_indexes, late, dates, predictors["remaining"], today)
+        remaining = predictors["remaining"]
+        scores = self._compute_invoice_scores(ledger, open_indexes, late, dates, remaining, today)
+        self._save_invoice_scores(company, partners, scores)
         self._write_customer_scores(company, ledger, open_indexes, late, today)
 
-    def _write_invoice_scores(self, company, ledger, open_indexes, late, dates, remaining, today):
+    @api.model
+    def _compute_invoice_scores(self, ledger, open_indexes, late, dates, remaining, today):
+        """{invoice id: its score's values} of the ledger's open invoices."""
         today_day = to_day(today)
         rows = Rows.of_ledger(ledger, open_indexes, moments=np.full(len(open_indexes), today_day))
         features = build_features(ledger, rows)
@@ -364,7 +376,7 @@ class CollectionScoreModel(models.Model):
         probability = np.where(overdue >= LATE_DAYS, 1.0, probability)
         pay_days = self._predict_pay_days(dates, features, rows.due_days, overdue, remaining, today_day)
         move_ids = ledger.move_ids[open_indexes].tolist()
-        values = {
+        return {
             move_id: {
                 "late_probability": round(float(chance), 4),
                 "pay_date_from": _to_date(first),
@@ -373,24 +385,28 @@ class CollectionScoreModel(models.Model):
             }
             for move_id, chance, (first, middle, last) in zip(move_ids, probability, pay_days, strict=True)
         }
-        self._save_invoice_scores(company, ledger, values)
 
     @api.model
-    def _save_invoice_scores(self, company, ledger, values):
-        """Keep ``values`` ({invoice id: score values}) as the scores of the
-        ledger's open invoices; its settled invoices lose theirs. Only the
-        scores that changed are written (measured on 2,000 invoices: writing
-        each changed score, 1.1 s; deleting and inserting them all, 1.6 s)."""
+    def _save_invoice_scores(self, company, partners, scores):
+        """Keep ``scores`` ({invoice id: score values}) as the invoice scores
+        of ``company`` (of ``partners``' invoices only, when given): the
+        others' go (paid, cancelled, back to draft). Only the scores that
+        changed are written (measured on 2,000 invoices: writing each changed
+        score, 1.1 s; deleting and inserting them all, 1.6 s)."""
         Score = self.env["collection.invoice.score"]
-        kept = Score.search_fetch([("move_id", "in", ledger.move_ids.tolist())], INVOICE_SCORE_FIELDS)
-        still_open = kept.filtered(lambda score: score.move_id.id in values)
-        (kept - still_open).unlink()
+        domain = [("company_id", "=", company.id)]
+        if partners:
+            domain.append(("move_id.commercial_partner_id", "in", partners.commercial_partner_id.ids))
+        saved = Score.search_fetch(domain, INVOICE_SCORE_FIELDS)
+        still_open = saved.filtered(lambda score: score.move_id.id in scores)
+        (saved - still_open).unlink()
         for score in still_open:
-            new = values.pop(score.move_id.id)
-            if any(score[name] != value for name, value in new.items()):
-                score.write(new)
+            values = scores[score.move_id.id]
+            if any(score[name] != value for name, value in values.items()):
+                score.write(values)
+        known = set(still_open.move_id.ids)
         Score.create(
-            [{"move_id": move_id, "company_id": company.id, **new} for move_id, new in values.items()]
+            [{"move_id": move_id, **values} for move_id, values in scores.items() if move_id not in known]
         )
 
     @api.model
@@ -525,4 +541,5 @@ def _figure(value):
 
 
 def _to_date(day):
-    return fields.Date.to_date(str(np.datetime64(int(day), "D")))
+    """The date of a day number (ledger.to_day's inverse)."""
+    return _EPOCH + timedelta(days=int(day))

@@ -86,9 +86,8 @@ def read_ledger(env, company, partner_ids=None):
               FROM account_move move
               LEFT JOIN LATERAL (
                     SELECT MAX(partial.max_date) AS last_day,
-                           MIN(partial.max_date) FILTER (WHERE credit_move.move_type != 'out_refund')
-                               AS first_payment_day,
-                           COUNT(*) FILTER (WHERE credit_move.move_type != 'out_refund') AS payments,
+                           MIN(partial.max_date) FILTER (WHERE %(cash)s) AS first_payment_day,
+                           COUNT(*) FILTER (WHERE %(cash)s) AS payments,
                            COUNT(*) FILTER (WHERE credit_move.move_type = 'out_refund') AS credits
                       FROM account_move_line line
                       JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
@@ -106,6 +105,8 @@ def read_ledger(env, company, partner_ids=None):
              ORDER BY move.commercial_partner_id, move.invoice_date, move.id
             """,
             company=company.id,
+            # A payment is cash, as the KPIs count it; a write-off is not.
+            cash=env["collection.kpi"]._get_cash_move_condition("credit_move"),
             partner_filter=_partner_filter("move", partner_ids),
         )
     )

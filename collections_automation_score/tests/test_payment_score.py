@@ -1,6 +1,7 @@
 import base64
 import logging
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo.addons.collections_automation.tests.common import DAY_0, CollectionsCommon
 from odoo.exceptions import AccessError, ValidationError
@@ -186,27 +187,32 @@ class TestPaymentScoreWithLittleHistory(CollectionsCommon):
     def test_scoring_leaves_the_invoice_as_the_accounting_wrote_it(self):
         """The score is kept beside the invoice: scoring does not go through
         the accounting's write (which marked the invoice as modified by
-        hand and synchronised its lines again), and a paid invoice loses
-        its score."""
+        hand and synchronised its lines again); the amount at risk of its
+        collection follows it, and an invoice paid or back to draft loses
+        it."""
         paid = self._create_invoice(100.0, due_date=DAY_0)
         self._pay(paid, day=DAY_0 + timedelta(days=20))
         open_invoice = self._create_invoice(300.0, due_date=DAY_0 + timedelta(days=40))
         second = self._create_invoice(200.0, due_date=DAY_0 + timedelta(days=50))
-        self.env.flush_all()
-        written = {invoice: invoice.write_date for invoice in open_invoice | second}
+        enrollment = open_invoice.collection_enroll(process_id=self.standard_process.id)
         Score = self.env["collection.score.model"]
-        Score._score_customers(self.env.company, today=DAY_0 + timedelta(days=30))
-        self.env.flush_all()
-        for invoice, write_date in written.items():
+        Move = type(self.env["account.move"])
+        with patch.object(Move, "write", autospec=True, side_effect=AssertionError("an invoice was written")):
+            Score._score_customers(self.env.company, today=DAY_0 + timedelta(days=30))
+            self.env.flush_all()
+        for invoice in open_invoice | second:
             self.assertTrue(invoice.collection_predicted_pay_date)
             self.assertFalse(invoice.is_manually_modified)
-            self.assertEqual(invoice.write_date, write_date)
-        self._pay(second, day=DAY_0 + timedelta(days=31))
-        Score._score_customers(self.env.company, today=DAY_0 + timedelta(days=31))
-        self.assertFalse(second.collection_predicted_pay_date)
-        self.assertFalse(second.collection_late_probability)
-        self.assertTrue(open_invoice.collection_predicted_pay_date)
-        self.assertEqual(
-            self.env["collection.invoice.score"].search([("company_id", "=", self.env.company.id)]).move_id,
-            open_invoice,
+        self.assertGreater(open_invoice.collection_late_probability, 0)
+        self.assertAlmostEqual(
+            enrollment.score_amount_at_risk, 300.0 * open_invoice.collection_late_probability, places=2
         )
+        self._pay(second, day=DAY_0 + timedelta(days=31))
+        open_invoice.button_draft()
+        Score._score_customers(self.env.company, today=DAY_0 + timedelta(days=31))
+        for invoice in open_invoice | second:
+            self.assertFalse(invoice.collection_predicted_pay_date)
+            self.assertFalse(invoice.collection_late_probability)
+        scores = self.env["collection.invoice.score"].search([("company_id", "=", self.env.company.id)])
+        self.assertFalse(scores)
+        self.assertEqual(enrollment.score_amount_at_risk, 0.0)
