@@ -910,6 +910,42 @@ def cmd_bench(args):
     return 1 if failed else 0
 
 
+SCORE_BENCH_SCRIPT = REPO / "tests" / "bench" / "score_bench.py"
+# The payment score's targets at 100,000 paid and 100,000 open invoices on a
+# 2-core machine (issue 27; see docs/benchmarks.md).
+SCORE_BENCH_TARGET_SIZE = 100_000
+SCORE_BENCH_TARGETS = {"train_seconds": 60, "score_seconds": 30, "worklist_seconds": 0.5}
+
+
+def cmd_bench_score(args):
+    """The payment score at ``--invoices`` paid and as many open invoices:
+    training, scoring, the worklist."""
+    ensure()
+    database = f"{args.database}_{args.invoices}"
+    ensure_bench_database(database, "collections_automation_score", args.fresh)
+    common = ["--config", ODOO_CONF, "--database", database]
+    log(f"growing {database} to {args.invoices} paid and {args.invoices} open invoices")
+    run([venv_python(), SCORE_BENCH_SCRIPT, "setup", *common, "--invoices", args.invoices])
+    output = run([venv_python(), SCORE_BENCH_SCRIPT, "run", *common], capture_output=True, text=True).stdout
+    figures = json.loads(output.strip().splitlines()[-1])
+    print(f"\npayment score: {figures['paid_invoices']} paid invoices, {figures['open_invoices']} open")
+    print(
+        f"training {figures['train_seconds']} s ({figures['late_predictor']} predicts; AUC "
+        f"{figures['model_auc']} / baseline {figures['baseline_auc']}), scoring {figures['score_seconds']} s "
+        f"({figures['score_queries']} queries, peak RSS {figures['peak_rss_mb']} MB), again "
+        f"{figures['rescore_seconds']} s, worklist "
+        f"{figures['worklist_seconds']} s then {figures['worklist_again_seconds']} s "
+        f"({figures['worklist_rows']} rows)"
+    )
+    if args.invoices < SCORE_BENCH_TARGET_SIZE:
+        print(f"targets apply at {SCORE_BENCH_TARGET_SIZE} invoices: BENCH_SIZE={SCORE_BENCH_TARGET_SIZE}")
+        return 0
+    missed = [name for name, limit in SCORE_BENCH_TARGETS.items() if figures[name] > limit]
+    targets = ", ".join(f"{name} <= {limit}" for name, limit in SCORE_BENCH_TARGETS.items())
+    print(f"targets: {targets}: {'missed: ' + ', '.join(missed) if missed else 'met'}")
+    return 1 if missed else 0
+
+
 PEER_SCRIPT = REPO / "tests" / "bench" / "peer_bench.py"
 PEER_ADDON = "account_credit_control"
 # OCA's release for Odoo 19 on PyPI, installed beside the environment for the
@@ -1253,6 +1289,13 @@ def main(argv=None):
         "PEER_DB",
         "collections_peer",
     ).set_defaults(func=cmd_bench_peer)
+    add_bench_parser(
+        commands,
+        "bench-score",
+        "the payment score: training, scoring and the worklist",
+        "SCORE_BENCH_DB",
+        "collections_score_bench",
+    ).set_defaults(func=cmd_bench_score)
     add_bench_parser(
         commands,
         "bench-scale",

@@ -1,0 +1,178 @@
+"""Benchmark of the payment score (``make bench-score``).
+
+``setup --invoices N`` grows the benchmark database to about N paid
+invoices (a year of a simulated ledger, scoring/ledger_plan.py, each
+customer paying its own way) and N open invoices of the same customers,
+every one in collections. ``run`` times, in this fresh process, what the score does at
+that size: the nightly training (read the ledger, measure on the held-out
+months, learn from everything), scoring every open invoice and customer
+from scratch (every invoice's score created) and again (nothing changed),
+and the worklist's first page as the web client reads it. It prints its
+figures as JSON.
+"""
+
+import sys
+import time
+from datetime import date, timedelta
+from operator import attrgetter
+
+# Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
+from engine_bench import ANALYZE_EVERY, CHUNK, ensure_company_ready, measured, run_command
+from lxml import etree
+
+from odoo.tools.safe_eval import safe_eval
+
+SEED = 7
+HISTORY_DAYS = 365
+# Open invoices beyond those the plan leaves unpaid are issued in these last days.
+RECENT_DAYS = 40
+# A simulated customer's invoices a year, on average (ledger_plan draws 0.6 to 3 a month).
+INVOICES_PER_CUSTOMER_YEAR = 21.6
+PREFIX = "SCORE"
+PLAN_DAY_PARAMETER = "collections_score_bench.plan_day"
+
+
+def plan_books(invoices, today):
+    """A year of a ledger ending today with about ``invoices`` paid
+    invoices, and ``invoices`` open ones: those its customers have not paid
+    yet, and as many recent ones as it takes (issued in the last
+    RECENT_DAYS, at their customer's usual amount and terms). (customers,
+    paid, open), planned invoices ordered by issue."""
+    # The add-ons are importable once the configuration names their path.
+    from odoo.addons.collections_automation_score.scoring.ledger_plan import (  # noqa: PLC0415
+        LedgerPlan,
+        PlannedInvoice,
+    )
+
+    customers = max(round(invoices / INVOICES_PER_CUSTOMER_YEAR), 1)
+    plan = LedgerPlan(SEED, customers, HISTORY_DAYS, start=today - timedelta(days=HISTORY_DAYS))
+    plan.plan()
+    paid = [invoice for invoice in plan.invoices if invoice.paid and invoice.paid < today]
+    open_ = [invoice for invoice in plan.invoices if not (invoice.paid and invoice.paid < today)]
+    for index in range(max(invoices - len(open_), 0)):
+        customer = plan.customers[index % customers]
+        issued = today - timedelta(days=index % RECENT_DAYS)
+        due = issued + timedelta(days=customer.terms)
+        open_.append(PlannedInvoice(customer, issued, due, customer.usual_amount))
+    by_issue = attrgetter("issued")
+    return plan.customers, sorted(paid, key=by_issue), sorted(open_, key=by_issue)[:invoices]
+
+
+def grow(env, invoices):
+    process = ensure_company_ready(env)
+    env.cr.commit()
+    env = env(context=dict(env.context, tracking_disable=True, mail_create_nolog=True))
+    # The plan is drawn from the day the dataset was first built: grown again
+    # another day, it goes on with the same plan.
+    params = env["ir.config_parameter"]
+    plan_day = params.get_param(PLAN_DAY_PARAMETER)
+    if not plan_day:
+        plan_day = str(env.company._get_collection_today())
+        params.set_param(PLAN_DAY_PARAMETER, plan_day)
+    customers, paid, open_ = plan_books(invoices, date.fromisoformat(plan_day))
+    Partner = env["res.partner"]
+    existing = Partner.search_count([("ref", "=like", f"{PREFIX}-%")])
+    Partner.create(
+        [{"name": f"Score customer {n}", "ref": f"{PREFIX}-{n}"} for n in range(existing, len(customers))]
+    )
+    partners = Partner.search([("ref", "=like", f"{PREFIX}-%")], order="id")
+    Move = env["account.move"]
+    written = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", partners.ids)])
+    planned = [(invoice, True) for invoice in paid] + [(invoice, False) for invoice in open_]
+    loader = env["collection.score.demo.loader"]
+    for start in range(written, len(planned), CHUNK):
+        chunk = planned[start : start + CHUNK]
+        moves = loader._post_planned_invoices([invoice for invoice, _is_paid in chunk], partners)
+        settled = [
+            (move, move.amount_residual, invoice.paid)
+            for move, (invoice, is_paid) in zip(moves, chunk, strict=True)
+            if is_paid
+        ]
+        loader._register_payments(settled)
+        moves.filtered(lambda move: move.payment_state == "not_paid").collection_enroll(process_id=process.id)
+        if (start + len(chunk)) // ANALYZE_EVERY != start // ANALYZE_EVERY:
+            env.cr.execute("ANALYZE")
+        env.cr.commit()
+        env.invalidate_all()
+        print(f"[bench] {start + len(chunk)} of {len(planned)} invoices", file=sys.stderr, flush=True)
+    env.cr.execute("ANALYZE")
+    env.cr.commit()
+    return {"paid": len(paid), "open": len(open_), "customers": len(customers)}
+
+
+def run_once(env):
+    company = env.company
+    today = company._get_collection_today()
+    Score = env["collection.score.model"]
+    training = {}
+    figures = {"train": measured(env, lambda: training.update(record=Score._train(company, today)))}
+    # Scored from scratch, as the first night does: every invoice's score is created.
+    env["collection.invoice.score"].search([]).unlink()
+    env.cr.commit()
+    figures["score"] = measured(env, lambda: Score._score_customers(company, today=today))
+    figures["rescore"] = measured(env, lambda: Score._score_customers(company, today=today))
+    record = training["record"]
+    open_invoices = env["account.move"].search_count(
+        [
+            ("company_id", "=", company.id),
+            ("move_type", "=", "out_invoice"),
+            ("payment_state", "=", "not_paid"),
+        ]
+    )
+    return {
+        "paid_invoices": record.invoice_count,
+        "open_invoices": open_invoices,
+        "train_seconds": figures["train"]["seconds"],
+        "training_reported_seconds": round(record.duration, 1),
+        "late_predictor": record.late_predictor,
+        "model_auc": record.model_auc,
+        "baseline_auc": record.baseline_auc,
+        "score_seconds": figures["score"]["seconds"],
+        "score_queries": figures["score"]["queries"],
+        "rescore_seconds": figures["rescore"]["seconds"],
+        "peak_rss_mb": figures["score"]["peak_rss_mb"],
+        **time_worklist(env),
+    }
+
+
+def time_worklist(env):
+    """The worklist's first page as the web client opens it, without the
+    *My collections* filter (every open collection, as a team lead sees
+    them): ordered by amount at risk, the list view's fields, the count."""
+    action = env.ref("collections_automation_score.collection_enrollment_action_worklist")
+    view = env.ref("collections_automation_score.collection_enrollment_view_list_worklist")
+    Enrollment = env["collection.enrollment"]
+    arch = Enrollment.get_views([(view.id, "list")])["views"]["list"]["arch"]
+    names = dict.fromkeys(etree.fromstring(arch).xpath("//field/@name"))
+    fields_spec = {
+        name: {"fields": {"display_name": {}}} if Enrollment._fields[name].type == "many2one" else {}
+        for name in names
+    }
+    domain = safe_eval(action.domain)
+    timings = []
+    for _opening in range(2):
+        env.invalidate_all()
+        started = time.perf_counter()
+        page = Enrollment.web_search_read(
+            domain, fields_spec, order="score_amount_at_risk desc, id", limit=80, count_limit=10001
+        )
+        timings.append(time.perf_counter() - started)
+    return {
+        "worklist_rows": page["length"],
+        "worklist_seconds": round(timings[0], 3),
+        "worklist_again_seconds": round(timings[1], 3),
+    }
+
+
+def main():
+    run_command(
+        __doc__.splitlines()[0],
+        {
+            "setup": lambda env, args: grow(env, args.invoices),
+            "run": lambda env, _args: run_once(env),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
