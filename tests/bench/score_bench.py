@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from operator import attrgetter
 
 # Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
-from engine_bench import ANALYZE_EVERY, CHUNK, ensure_company_ready, measured, run_command
+from engine_bench import ANALYZE_EVERY, CHUNK, ensure_company_ready, grow_customers, measured, run_command
 from lxml import etree
 
 from odoo.tools.safe_eval import safe_eval
@@ -70,12 +70,7 @@ def grow(env, invoices):
         plan_day = str(env.company._get_collection_today())
         params.set_param(PLAN_DAY_PARAMETER, plan_day)
     customers, paid, open_ = plan_books(invoices, date.fromisoformat(plan_day))
-    Partner = env["res.partner"]
-    existing = Partner.search_count([("ref", "=like", f"{PREFIX}-%")])
-    Partner.create(
-        [{"name": f"Score customer {n}", "ref": f"{PREFIX}-{n}"} for n in range(existing, len(customers))]
-    )
-    partners = Partner.search([("ref", "=like", f"{PREFIX}-%")], order="id")
+    partners = grow_customers(env, PREFIX, len(customers))
     Move = env["account.move"]
     written = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", partners.ids)])
     planned = [(invoice, True) for invoice in paid] + [(invoice, False) for invoice in open_]
