@@ -197,12 +197,13 @@ def test_the_dashboard_bridge_comes_and_goes_with_the_dashboards_app(core_databa
 def test_the_score_installs_on_the_core_and_uninstalls_alone(core_database):
     install_modules(core_database, SCORE)
     assert module_states(core_database, (CORE, SCORE)) == {CORE: "installed", SCORE: "installed"}
-    assert query(core_database, "SELECT to_regclass('collection_invoice_score')")[0][0] is not None
+    for table in ("collection_invoice_score", "collection_customer_score"):
+        assert query(core_database, f"SELECT to_regclass('{table}')")[0][0] is not None
 
     uninstall_module(core_database, SCORE)
     assert module_states(core_database, (CORE, SCORE)) == {CORE: "installed", SCORE: "uninstalled"}
-    assert query(core_database, "SELECT to_regclass('collection_score_model')")[0][0] is None
-    assert query(core_database, "SELECT to_regclass('collection_invoice_score')")[0][0] is None
+    for table in ("collection_score_model", "collection_invoice_score", "collection_customer_score"):
+        assert query(core_database, f"SELECT to_regclass('{table}')")[0][0] is None
     assert "EVENTS ['email', 'enrolled']" in _run_engine_in_shell(core_database)
 
 

@@ -40,12 +40,12 @@ TRANSLATED_LANGUAGES = ("fr_FR", "de_DE", "es_ES", "nl_NL")
 CHROMIUM_START_SECONDS = 60
 
 
-def load_migration(version, step):
-    """The module of the add-on's ``step`` migration script (pre-migrate,
+def load_migration(version, step, addon=ADDON):
+    """The module of ``addon``'s ``step`` migration script (pre-migrate,
     post-migrate) to ``version``, to run on a test database."""
-    path = Path(__file__).parent.parent / "migrations" / version / f"{step}.py"
+    path = Path(__file__).parents[2] / addon / "migrations" / version / f"{step}.py"
     spec = importlib.util.spec_from_file_location(
-        f"collections_{step}_{version}".replace(".", "_").replace("-", "_"), path
+        f"{addon}_{step}_{version}".replace(".", "_").replace("-", "_"), path
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,5 +1,6 @@
 from . import res_partner
 from . import collection_invoice_score
+from . import collection_customer_score
 from . import account_move
 from . import account_move_line
 from . import collection_score_band

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from odoo import api, fields, models
+from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 from odoo.tools.misc import hmac
 
@@ -28,9 +29,11 @@ PREDICTOR_REASONS = [
     ("little_history", "Too little history to train a model"),
 ]
 _PAYLOAD_SCOPE = "collections_automation_score.model"
-INVOICE_SCORE_FIELDS = ["move_id", "late_probability", "pay_date_from", "predicted_pay_date", "pay_date_to"]
 # The namespace of the advisory lock one company's scoring holds.
-_SCORING_LOCK = 2701
+SCORING_LOCK = 2701
+# A scoring that gave way to another of the same company runs again after
+# these minutes.
+_BUSY_RETRY_MINUTES = 10
 # Day 0 of the ledger's day numbers.
 _EPOCH = date(1970, 1, 1)
 # The ledger's first day: every invoice since.
@@ -338,31 +341,44 @@ class CollectionScoreModel(models.Model):
     def _score_customers(self, company, partners=None, today=None):
         """Score the open invoices of ``company`` and its customers (those of
         ``partners`` only, when given) on ``today`` (the company's) with its
-        current training (trained first if it has none)."""
+        current training (trained first if it has none). False when another
+        scoring of the company was under way: nothing was scored."""
         # The score is the company's: written by the system for everyone
         # who reads it, whoever's action triggered it.
-        self.sudo()._score_company_customers(company, partners, today or company._get_collection_today())
+        return self.sudo()._score_company_customers(
+            company, partners, today or company._get_collection_today()
+        )
 
     @api.model
     def _score_company_customers(self, company, partners, today):
-        # Two scorings of a company at once (the nightly one, one after a
-        # payment) would both create a new invoice's score: the second waits.
-        self.env.execute_query(SQL("SELECT pg_advisory_xact_lock(%s, %s)", _SCORING_LOCK, company.id))
+        # Two scorings of a company at once (the nightly one, the one of the
+        # customers marked since) would both create a new invoice's score.
+        # Waiting would not help: Odoo's transactions see the database as it
+        # was when they began, without the scores the other one created. The
+        # second gives way.
+        locked = self.env.execute_query(
+            SQL("SELECT pg_try_advisory_xact_lock(%s, %s)", SCORING_LOCK, company.id)
+        )[0][0]
+        if not locked:
+            return False
         training = self._get_current(company) or self._train(company, today)
         predictors = training._load_predictors()
         if not predictors:
-            return
+            return True
         ledger = read_ledger(self.env, company, partners.commercial_partner_id.ids if partners else None)
         if not len(ledger):
             self._save_invoice_scores(company, partners, {})
-            return
+            self._save_customer_scores(company, partners, {}, today)
+            return True
         late = predictors.get(training.late_predictor) or predictors["baseline"]
         dates = predictors.get(training.date_predictor) or predictors["baseline"]
         open_indexes = ledger.open_indexes()
         remaining = predictors["remaining"]
         scores = self._compute_invoice_scores(ledger, open_indexes, late, dates, remaining, today)
         self._save_invoice_scores(company, partners, scores)
-        self._write_customer_scores(company, ledger, open_indexes, late, today)
+        customer_scores = self._compute_customer_scores(company, ledger, open_indexes, late, today)
+        self._save_customer_scores(company, partners, customer_scores, today)
+        return True
 
     @api.model
     def _compute_invoice_scores(self, ledger, open_indexes, late, dates, remaining, today):
@@ -390,23 +406,52 @@ class CollectionScoreModel(models.Model):
     def _save_invoice_scores(self, company, partners, scores):
         """Keep ``scores`` ({invoice id: score values}) as the invoice scores
         of ``company`` (of ``partners``' invoices only, when given): the
-        others' go (paid, cancelled, back to draft). Only the scores that
-        changed are written (measured on 2,000 invoices: writing each changed
-        score, 1.1 s; deleting and inserting them all, 1.6 s)."""
-        Score = self.env["collection.invoice.score"]
-        domain = [("company_id", "=", company.id)]
+        others' go (paid, cancelled, back to draft)."""
+        domain = Domain("company_id", "=", company.id)
         if partners:
-            domain.append(("move_id.commercial_partner_id", "in", partners.commercial_partner_id.ids))
-        saved = Score.search_fetch(domain, INVOICE_SCORE_FIELDS)
-        still_open = saved.filtered(lambda score: score.move_id.id in scores)
-        (saved - still_open).unlink()
-        for score in still_open:
-            values = scores[score.move_id.id]
-            if any(score[name] != value for name, value in values.items()):
-                score.write(values)
-        known = set(still_open.move_id.ids)
-        Score.create(
-            [{"move_id": move_id, **values} for move_id, values in scores.items() if move_id not in known]
+            domain &= Domain("move_id.commercial_partner_id", "in", partners.commercial_partner_id.ids)
+        self._save_scores("collection.invoice.score", "move_id", domain, scores)
+
+    @api.model
+    def _save_customer_scores(self, company, partners, scores, today):
+        """Keep ``scores`` ({commercial partner id: score values}) as the
+        customer scores of ``company`` on ``today`` (of ``partners`` only,
+        when given): those of customers left with no invoice go."""
+        domain = Domain("company_id", "=", company.id)
+        if partners:
+            domain &= Domain("partner_id", "in", partners.commercial_partner_id.ids)
+        saved = self._save_scores(
+            "collection.customer.score", "partner_id", domain, scores, company_id=company.id, score_date=today
+        )
+        # Every score is of today; the date alone changes no collection's
+        # band or amount at risk: one write for all.
+        saved.filtered(lambda score: score.score_date != today).score_date = today
+
+    @api.model
+    def _save_scores(self, model_name, key, domain, scores, **create_values):
+        """Make the records of ``model_name`` within ``domain`` hold
+        ``scores`` ({``key`` id: values}): the others go. Only the values
+        that changed are written (measured on 2,000 invoices: writing each
+        changed score, 1.1 s; deleting and inserting them all, 1.6 s), each
+        of which has the records that depend on it computed again. The
+        records now within ``domain``."""
+        Score = self.env[model_name]
+        names = list(next(iter(scores.values()), {}))
+        saved = Score.search_fetch(domain, [key, *names])
+        kept = saved.filtered(lambda score: score[key].id in scores)
+        (saved - kept).unlink()
+        for score in kept:
+            values = scores[score[key].id]
+            changed = {name: value for name, value in values.items() if score[name] != value}
+            if changed:
+                score.write(changed)
+        known = set(kept[key].ids)
+        return kept | Score.create(
+            [
+                {key: record_id, **create_values, **values}
+                for record_id, values in scores.items()
+                if record_id not in known
+            ]
         )
 
     @api.model
@@ -425,10 +470,12 @@ class CollectionScoreModel(models.Model):
         days[:, 2] = np.maximum(days[:, 2], days[:, 1])
         return days
 
-    def _write_customer_scores(self, company, ledger, open_indexes, late, today):
-        """Each customer's probability is its riskiest invoice's: an open
-        one, or the next one like its usual (so a customer with nothing due
-        has a score too)."""
+    @api.model
+    def _compute_customer_scores(self, company, ledger, open_indexes, late, today):
+        """{commercial partner id: its score's values} of the ledger's
+        customers. Each customer's probability is its riskiest invoice's: an
+        open one, or the next one like its usual (so a customer with nothing
+        due has a score too)."""
         today_day = to_day(today)
         partner_ids, starts = np.unique(ledger.partner_ids, return_index=True)
         ends = np.r_[starts[1:], len(ledger)]
@@ -450,22 +497,22 @@ class CollectionScoreModel(models.Model):
         chosen = np.array([riskiest[partner_id] for partner_id in partner_ids.tolist()])
         effects = learner.group_effects(late, features[chosen]) if isinstance(late, learner.Model) else {}
         currency = company.currency_id
-        partners = self.env["res.partner"].browse(partner_ids.tolist())
-        for position, (partner, row) in enumerate(zip(partners, chosen, strict=True)):
+        scores = {}
+        for position, (partner_id, row) in enumerate(zip(partner_ids.tolist(), chosen, strict=True)):
             groups = factors.pick_groups(effects, position) if effects else [("history", 0.0)]
             lines = [
                 factors.describe(self.env, currency, group, features[row], rows.amounts[row])
                 for group, _effect in groups
             ]
-            partner.write(
-                {
-                    "collection_late_probability": round(float(probability[row]), 4),
-                    "collection_score_computed_band": band_of(probability[row]),
-                    "collection_score_factors": "\n".join(line for line in lines if line),
-                    "collection_score_date": today,
-                    "collection_score_stale": False,
-                }
-            )
+            # To the hundredth, as shown: a customer's probability moves a
+            # little every day, and each change has the customer's
+            # collections computed again.
+            scores[partner_id] = {
+                "late_probability": round(float(probability[row]), 2),
+                "computed_band": band_of(probability[row]),
+                "factors": "\n".join(line for line in lines if line),
+            }
+        return scores
 
     @api.model
     def _typical_rows(self, ledger, partner_ids, starts, ends, today_day):
@@ -491,16 +538,22 @@ class CollectionScoreModel(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _get_companies_to_score(self):
-        """The companies with customer invoices."""
-        groups = (
-            self.env["account.move"]
-            .sudo()
-            ._read_group(
-                [("move_type", "=", "out_invoice"), ("state", "=", "posted")], groupby=["company_id"]
+    def _get_companies_to_score(self, partners=None):
+        """The companies with customer invoices (of ``partners``, when given,
+        or a score of theirs to update)."""
+        domain = Domain([("move_type", "=", "out_invoice"), ("state", "=", "posted")])
+        if partners is not None:
+            domain &= Domain("commercial_partner_id", "in", partners.ids)
+        groups = self.env["account.move"].sudo()._read_group(domain, groupby=["company_id"])
+        companies = self.env["res.company"].browse(company.id for (company,) in groups)
+        if partners is not None:
+            scored = (
+                self.env["collection.customer.score"]
+                .sudo()
+                ._read_group([("partner_id", "in", partners.ids)], groupby=["company_id"])
             )
-        )
-        return self.env["res.company"].browse(company.id for (company,) in groups)
+            companies |= self.env["res.company"].browse(company.id for (company,) in scored)
+        return companies
 
     @api.model
     def _cron_train(self):
@@ -511,7 +564,12 @@ class CollectionScoreModel(models.Model):
             try:
                 with self.env.cr.savepoint():
                     self._train(company)
-                    self._score_customers(company)
+                    if not self._score_customers(company):
+                        _logger.info(
+                            "The customers of %s were being scored: the new training scores them from "
+                            "their next change",
+                            company.display_name,
+                        )
                     self.env["collection.score.forecast"].sudo()._refresh(
                         company, company._get_collection_today()
                     )
@@ -523,11 +581,18 @@ class CollectionScoreModel(models.Model):
         """Score again the customers whose history changed (a new invoice, a
         payment, a credit note), ``limit`` at a time."""
         Partner = self.env["res.partner"].sudo()
-        companies = self._get_companies_to_score()
         in_cron = bool(self.env.context.get("cron_id"))
         while partners := Partner.search([("collection_score_stale", "=", True)], limit=limit):
-            for company in companies:
-                self._score_customers(company, partners)
+            scored = [
+                self._score_customers(company, partners) for company in self._get_companies_to_score(partners)
+            ]
+            if not all(scored):
+                # The nightly scoring of one of their companies is under way:
+                # these customers stay marked for a run after it.
+                self.env.ref("collections_automation_score.ir_cron_collection_score_customers")._trigger(
+                    fields.Datetime.now() + timedelta(minutes=_BUSY_RETRY_MINUTES)
+                )
+                return
             partners.collection_score_stale = False
             if in_cron:
                 remaining = Partner.search_count([("collection_score_stale", "=", True)])

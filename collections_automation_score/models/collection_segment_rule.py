@@ -17,7 +17,11 @@ class CollectionSegmentRule(models.Model):
             bands = set(self.score_band_ids.mapped("code"))
             conditions.append(
                 (
-                    lambda invoice: invoice.commercial_partner_id.collection_score_band in bands,
+                    # The customer's score in the invoice's company.
+                    lambda invoice: invoice.commercial_partner_id.with_company(
+                        invoice.company_id
+                    ).collection_score_band
+                    in bands,
                     self.env._("payment score %(bands)s", bands=", ".join(sorted(bands))),
                 )
             )

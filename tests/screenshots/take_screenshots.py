@@ -162,12 +162,13 @@ def shoot_payment_score(browser, odoo, base, out):
     """collections_automation_score's screens: the worklist, a customer the
     score worries about, the current training, the cash-in forecast."""
     risky_customer = odoo.call(
-        "res.partner",
-        "search",
-        [["collection_score_band", "in", ["C", "D"]], ["collection_score_factors", "ilike", "the due date"]],
+        "collection.customer.score",
+        "search_read",
+        [["computed_band", "in", ["C", "D"]], ["factors", "ilike", "the due date"]],
+        ["partner_id"],
         limit=1,
         order="id",
-    )[0]
+    )[0]["partner_id"][0]
     training = odoo.call("collection.score.model", "search", [], limit=1)[0]
     action = "/odoo/action-collections_automation"
     score = "/odoo/action-collections_automation_score"
