@@ -212,9 +212,12 @@ class CollectionScoreModel(models.Model):
         started = time.monotonic()
         today = today or company._get_collection_today()
         ledger = read_ledger(self.env, company)
-        values = self._measure_on_holdout(ledger, today)
+        values, margin = self._measure_on_holdout(ledger, today)
         predictor, everything = self._fit_predictors(
-            ledger, today, with_model="model" in (values["late_predictor"], values["date_predictor"])
+            ledger,
+            today,
+            with_model="model" in (values["late_predictor"], values["date_predictor"]),
+            margin=margin,
         )
         payload = pickle.dumps(predictor, protocol=pickle.HIGHEST_PROTOCOL)
         # Only the training writes the payload; nobody edits it.
@@ -236,7 +239,8 @@ class CollectionScoreModel(models.Model):
     def _measure_on_holdout(self, ledger, today):
         """Learn from the ledger until HOLDOUT_DAYS before ``today``, measure
         the model and the baseline on the invoices after, and choose which
-        predicts; the training's values."""
+        predicts. (the training's values, the margin that makes the model's
+        interval hold 80% of the held-out pay dates)"""
         split = today - timedelta(days=HOLDOUT_DAYS)
         as_of, split_day = to_day(today), to_day(split)
         training, train_moments = learner.moments_of(
@@ -281,8 +285,20 @@ class CollectionScoreModel(models.Model):
             train_late, learner.MIN_TRAINING_ROWS, learner.MIN_TRAINING_CLASS
         ) and learner.enough(held_late, learner.MIN_HOLDOUT_ROWS, learner.MIN_HOLDOUT_CLASS)
         if not enough:
-            return values
-        model = learner.Model.fit(train_features, train_late, train_delays, train_moments)
+            return values, 0.0
+        model = learner.Model.fit(train_features, train_late, train_delays)
+        # The held-out months calibrate the interval of the model learned
+        # from everything (split conformal calibration, no model fitted
+        # again). The coverage shown is measured on their later half, with
+        # the margin calibrated on the earlier half.
+        waited = (as_of - ledger.due_days[held_out]).astype(np.float64)
+        margin = learner.interval_margin(model, held_features, held_delays, waited)
+        earlier = held_moments < np.median(held_moments)
+        model.margin = learner.interval_margin(
+            model, held_features[earlier], held_delays[earlier], waited[earlier]
+        )
+        later_paid = ~earlier & ~np.isnan(held_delays)
+        coverage = learner.interval_coverage(model, held_features[later_paid], held_delays[later_paid])
         quality, parts = measure(model)
         values["calibration"]["model"] = quality.calibration
         for moment, part in parts.items():
@@ -293,19 +309,20 @@ class CollectionScoreModel(models.Model):
             model_auc=_figure(quality.auc),
             model_brier=_figure(quality.brier),
             model_date_error=_figure(quality.date_error),
-            model_interval_coverage=_figure(quality.interval_coverage),
+            model_interval_coverage=_figure(coverage),
             late_predictor="model" if late_better else "baseline",
             date_predictor="model" if date_better else "baseline",
             predictor_reason="better" if late_better else "worse",
         )
-        return values
+        return values, margin
 
     @api.model
-    def _fit_predictors(self, ledger, today, with_model):
+    def _fit_predictors(self, ledger, today, with_model, margin=0.0):
         """The predictors learned from the whole ledger until ``today`` (the
         held-out months too, once measured): the baseline, the remaining
-        wait of late invoices, and the model ``with_model``; and the rows
-        they learned from."""
+        wait of late invoices, and the model ``with_model``, its interval
+        widened by ``margin`` days on each side; and the rows they learned
+        from."""
         everything, moments = learner.moments_of(
             ledger, learner.labelled_indexes(ledger, _FIRST_DAY, to_day(today))
         )
@@ -316,7 +333,7 @@ class CollectionScoreModel(models.Model):
             "remaining": learner.remaining_quantiles(delays[~np.isnan(delays)]),
         }
         if with_model:
-            predictor["model"] = learner.Model.fit(features, late, delays, moments)
+            predictor["model"] = learner.Model.fit(features, late, delays, margin)
         return predictor, everything
 
     def _load_predictors(self):
