@@ -118,7 +118,7 @@ class TestCustomerScoreCompanies(CollectionsCommon):
         only_late = self.env["res.partner"].create({"name": "Late Books Only"})
         self._create_invoice(300.0, due_date=TODAY + timedelta(days=20), partner=only_late)
         self.assertTrue(only_late.collection_score_stale)
-        with self._spy(type(self.Score), "_score_customers") as scored_companies:
+        with self._spy(type(self.Score), "_score_customers") as scored_companies, self._at(TODAY):
             self.Score._cron_score_customers()
         self.assertEqual(scored_companies, [self.company_late])
         self.assertFalse(only_late.collection_score_stale)
@@ -169,7 +169,8 @@ class TestCustomerScoreCompanies(CollectionsCommon):
             other.execute(SQL("SELECT pg_advisory_xact_lock(%s, %s)", SCORING_LOCK, busy_company.id))
             self.assertFalse(self.Score._score_customers(busy_company, today=TODAY))
             self.assertTrue(self.Score._score_customers(self.company_late, today=TODAY), "another company")
-            self.Score._cron_score_customers()
+            with self._at(TODAY):
+                self.Score._cron_score_customers()
             self.assertTrue(busy_customer.collection_score_stale)
             self.assertGreater(
                 self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
@@ -177,6 +178,7 @@ class TestCustomerScoreCompanies(CollectionsCommon):
                 "retried later",
             )
             other.rollback()
-        self.Score._cron_score_customers()
+        with self._at(TODAY):
+            self.Score._cron_score_customers()
         self.assertFalse(busy_customer.collection_score_stale)
         self.assertTrue(busy_customer.with_company(busy_company).collection_score_band)
