@@ -12,15 +12,18 @@ and the worklist's first page as the web client reads it. It prints its
 figures as JSON.
 """
 
+import math
 import sys
 import time
 from datetime import date, timedelta
 from operator import attrgetter
 
 # Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
-from engine_bench import ANALYZE_EVERY, CHUNK, ensure_company_ready, grow_customers, measured, run_command
+from engine_bench import ensure_company_ready, grow_customers, measured, run_command
 from lxml import etree
+from sql_clone import CLONED_TABLES, Copy, InvoiceCloner
 
+from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 SEED = 7
@@ -30,12 +33,15 @@ RECENT_DAYS = 40
 # A simulated customer's invoices a year, on average (ledger_plan draws 0.6 to 3 a month).
 INVOICES_PER_CUSTOMER_YEAR = 21.6
 PREFIX = "SCORE"
+# Copies inserted per transaction.
+CLONE_CHUNK = 10_000
 PLAN_DAY_PARAMETER = "collections_score_bench.plan_day"
+TEMPLATES_PARAMETER = "collections_score_bench.template_invoices"
 
 
 def plan_books(invoices, today):
-    """A year of a ledger ending today with about ``invoices`` paid
-    invoices, and ``invoices`` open ones: those its customers have not paid
+    """A year of a ledger ending today with at least ``invoices`` paid
+    invoices (a few more), and ``invoices`` open ones: those its customers have not paid
     yet, and as many recent ones as it takes (issued in the last
     RECENT_DAYS, at their customer's usual amount and terms). (customers,
     paid, open), planned invoices ordered by issue."""
@@ -45,10 +51,16 @@ def plan_books(invoices, today):
         PlannedInvoice,
     )
 
+    start = today - timedelta(days=HISTORY_DAYS)
     customers = max(round(invoices / INVOICES_PER_CUSTOMER_YEAR), 1)
-    plan = LedgerPlan(SEED, customers, HISTORY_DAYS, start=today - timedelta(days=HISTORY_DAYS))
-    plan.plan()
-    paid = [invoice for invoice in plan.invoices if invoice.paid and invoice.paid < today]
+    paid = []
+    # Some of a year's invoices are not paid yet: as many customers more.
+    while len(paid) < invoices:
+        if paid:
+            customers = math.ceil(customers * invoices / len(paid)) + 1
+        plan = LedgerPlan(SEED, customers, HISTORY_DAYS, start=start)
+        plan.plan()
+        paid = [invoice for invoice in plan.invoices if invoice.paid and invoice.paid < today]
     open_ = [invoice for invoice in plan.invoices if not (invoice.paid and invoice.paid < today)]
     for index in range(max(invoices - len(open_), 0)):
         customer = plan.customers[index % customers]
@@ -72,28 +84,64 @@ def grow(env, invoices):
         params.set_param(PLAN_DAY_PARAMETER, plan_day)
     customers, paid, open_ = plan_books(invoices, date.fromisoformat(plan_day))
     partners = grow_customers(env, PREFIX, len(customers))
-    Move = env["account.move"]
-    written = Move.search_count([("move_type", "=", "out_invoice"), ("partner_id", "in", partners.ids)])
     planned = [(invoice, True) for invoice in paid] + [(invoice, False) for invoice in open_]
-    loader = env["collection.score.demo.loader"]
-    for start in range(written, len(planned), CHUNK):
-        chunk = planned[start : start + CHUNK]
-        moves = loader._post_planned_invoices([invoice for invoice, _is_paid in chunk], partners)
-        settled = [
-            (move, move.amount_residual, invoice.paid)
-            for move, (invoice, is_paid) in zip(moves, chunk, strict=True)
-            if is_paid
-        ]
-        loader._register_payments(settled)
-        moves.filtered(lambda move: move.payment_state == "not_paid").collection_enroll(process_id=process.id)
-        if (start + len(chunk)) // ANALYZE_EVERY != start // ANALYZE_EVERY:
-            env.cr.execute("ANALYZE")
+    # The first invoice of each kind (its customer's terms, paid or not) is
+    # made by the ORM; every other is a copy of its kind's (sql_clone.py).
+    kinds = {}
+    for invoice, is_paid in planned:
+        kinds.setdefault((invoice.customer.terms, is_paid), (invoice, is_paid))
+    templates = list(kinds.values())
+    made_by_orm = {id(invoice) for invoice, _is_paid in templates}
+    ordered = templates + [item for item in planned if id(item[0]) not in made_by_orm]
+    written = env["account.move"].search_count(
+        [("move_type", "=", "out_invoice"), ("partner_id", "in", partners.ids)]
+    )
+    template_ids = params.get_param(TEMPLATES_PARAMETER)
+    if written and not template_ids:
+        sys.exit(f"{env.cr.dbname} was built without copies: rebuild it (BENCH_FRESH=1)")
+    if not written:
+        template_ids = ",".join(map(str, make_with_orm(env, templates, partners, process).ids))
+        params.set_param(TEMPLATES_PARAMETER, template_ids)
         env.cr.commit()
-        env.invalidate_all()
-        print(f"[bench] {start + len(chunk)} of {len(planned)} invoices", file=sys.stderr, flush=True)
+        written = len(templates)
+    template_of = dict(zip(kinds, map(int, template_ids.split(",")), strict=True))
+    cloner = InvoiceCloner(env)
+    for start in range(written, len(ordered), CLONE_CHUNK):
+        chunk = ordered[start : start + CLONE_CHUNK]
+        cloner.clone(
+            [
+                Copy(
+                    template_of[invoice.customer.terms, is_paid],
+                    partners[invoice.customer.number].id,
+                    invoice.issued,
+                    invoice.amount,
+                    invoice.paid if is_paid else None,
+                )
+                for invoice, is_paid in chunk
+            ]
+        )
+        env.cr.execute(SQL("ANALYZE %s", SQL(", ").join(map(SQL.identifier, CLONED_TABLES))))
+        env.cr.commit()
+        print(f"[bench] {start + len(chunk)} of {len(ordered)} invoices", file=sys.stderr, flush=True)
     env.cr.execute("ANALYZE")
     env.cr.commit()
     return {"paid": len(paid), "open": len(open_), "customers": len(customers)}
+
+
+def make_with_orm(env, planned, partners, process):
+    """Post ``planned`` [(invoice, paid)] through the ORM, pay the paid ones
+    on their day and put the others in collections."""
+    loader = env["collection.score.demo.loader"]
+    moves = loader._post_planned_invoices([invoice for invoice, _is_paid in planned], partners)
+    loader._register_payments(
+        [
+            (move, move.amount_residual, invoice.paid)
+            for move, (invoice, is_paid) in zip(moves, planned, strict=True)
+            if is_paid
+        ]
+    )
+    moves.filtered(lambda move: move.payment_state == "not_paid").collection_enroll(process_id=process.id)
+    return moves
 
 
 def run_once(env):
