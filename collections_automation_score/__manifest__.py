@@ -9,7 +9,7 @@
     "development_status": "Beta",
     "website": "https://github.com/collections-automation/collections_automation",
     "depends": ["collections_automation"],
-    "external_dependencies": {"python": ["scikit-learn"]},
+    "external_dependencies": {"python": ["scikit-learn", "threadpoolctl"]},
     "images": [
         "static/description/screenshots/worklist.png",
         "static/description/screenshots/customer_score.png",

@@ -75,6 +75,7 @@ def test_the_wheels_name_what_each_module_needs(wheel_venv):
         "odoo-addon-collections_automation==19.0.*",
         "odoo==19.0.*",
         "scikit-learn",
+        "threadpoolctl",
     }
     core = _requirements(python, "odoo-addon-collections_automation")
     assert "odoo==19.0.*" in core

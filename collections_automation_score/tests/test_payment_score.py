@@ -1,13 +1,17 @@
 import base64
+import contextlib
 import logging
 from datetime import timedelta
 from unittest.mock import patch
+
+import threadpoolctl
 
 from odoo.addons.collections_automation.tests.common import DAY_0, CollectionsCommon
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from ..models.collection_score_model import HOLDOUT_DAYS
+from ..scoring import learner
 from .ledger_simulation import START, LedgerSimulation
 
 SEED = 1
@@ -165,6 +169,35 @@ class TestPaymentScore(CollectionsCommon):
         with self.assertLogs("odoo.addons.collections_automation_score", logging.WARNING):
             self.assertEqual(training._load_predictors(), {})
         self.Score._score_customers(self.env.company, self.partners[:1], self.today)
+
+    def test_training_and_scoring_keep_to_one_thread(self):
+        """scikit-learn's native code runs on one thread, whatever the
+        process allows: its threads, waiting for each other, made a
+        training forty times slower when another worker used a core."""
+        threads = []
+
+        def recording(method):
+            def record(estimator, *args, **kwargs):
+                threads.extend(
+                    pool["num_threads"]
+                    for pool in threadpoolctl.threadpool_info()
+                    if pool["user_api"] == "openmp"
+                )
+                return method(estimator, *args, **kwargs)
+
+            return record
+
+        classes = (learner.HistGradientBoostingClassifier, learner.HistGradientBoostingRegressor)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(threadpoolctl.threadpool_limits(limits=2))
+            for cls in classes:
+                for name in ("fit", "predict", "predict_proba"):
+                    if hasattr(cls, name):
+                        stack.enter_context(patch.object(cls, name, recording(getattr(cls, name))))
+            self.Score._train(self.env.company, self.today)
+            self.Score._score_customers(self.env.company, today=self.today)
+        self.assertTrue(threads)
+        self.assertEqual(set(threads), {1})
 
 
 @tagged("post_install", "-at_install")
