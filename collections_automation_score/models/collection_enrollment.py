@@ -24,9 +24,12 @@ class CollectionEnrollment(models.Model):
     )
     move_predicted_pay_date = fields.Date(related="move_id.collection_predicted_pay_date")
     company_currency_id = fields.Many2one(related="company_id.currency_id", string="Company currency")
-    score_amount_at_risk = fields.Monetary(
+    # A float shown with the company's currency, not a Monetary field: the
+    # ORM rounds a Monetary value through its record's currency, read again
+    # for each value (16 s of the 100,000 collections' first scoring).
+    score_amount_at_risk = fields.Float(
         string="Amount at risk",
-        currency_field="company_currency_id",
+        digits=(16, 2),
         compute="_compute_score_amount_at_risk",
         store=True,
         index=True,
@@ -40,20 +43,26 @@ class CollectionEnrollment(models.Model):
         "partner_id.commercial_partner_id.collection_customer_score_ids.computed_band",
     )
     def _compute_score_band(self):
+        scores = self._get_customer_scores()
+        # The override is a manager's field: the band everybody reads
+        # follows it.
+        customers = self.partner_id.commercial_partner_id.sudo()
+        overrides = dict(zip(customers.ids, customers.mapped("collection_score_band_override"), strict=True))
         for enrollment in self:
-            # The override is a manager's field: the band everybody reads
-            # follows it.
-            override = enrollment.partner_id.commercial_partner_id.sudo().collection_score_band_override
-            enrollment.score_band = override or enrollment._get_customer_score().computed_band
+            override = overrides.get(enrollment.partner_id.commercial_partner_id.id)
+            enrollment.score_band = override or scores[enrollment].computed_band
 
-    def _get_customer_score(self):
-        """The customer's score in the collection's company (empty when it
-        has none yet)."""
-        self.ensure_one()
-        # Read as the system: the collection's reader may read its company's
-        # scores; this is that one row.
-        scores = self.partner_id.commercial_partner_id.sudo().collection_customer_score_ids
-        return scores.filtered(lambda score: score.company_id == self.company_id)[:1]
+    def _get_customer_scores(self):
+        """{collection: its customer's score in the collection's company}
+        (an empty record when it has none yet), one query a company."""
+        Score = self.env["collection.customer.score"]
+        scores = {}
+        for company, enrollments in self.grouped("company_id").items():
+            partners = enrollments.partner_id
+            by_partner = partners._get_collection_customer_scores(company)
+            for enrollment in enrollments:
+                scores[enrollment] = by_partner.get(enrollment.partner_id.commercial_partner_id.id, Score)
+        return scores
 
     @api.depends(
         "amount_residual",
@@ -64,15 +73,18 @@ class CollectionEnrollment(models.Model):
         "company_id",
     )
     def _compute_score_amount_at_risk(self):
+        # A collection without an invoice (an amount kept elsewhere) has its
+        # customer's probability.
+        scores = self.filtered(lambda enrollment: not enrollment.move_id)._get_customer_scores()
+        invoice_scores = self.move_id._get_collection_scores()
         for enrollment in self:
             move = enrollment.move_id
             if move:
-                probability = move.collection_late_probability
-            else:
-                probability = enrollment._get_customer_score().late_probability
-            if move:
+                # As the invoice shows it (and the amount at risk follows).
+                probability = round(invoice_scores[move._origin.id].late_probability, 2)
                 amount = abs(move.amount_residual_signed)
             else:
+                probability = scores[enrollment].late_probability
                 amount = enrollment.currency_id._convert(
                     enrollment.amount_residual,
                     enrollment.company_id.currency_id,

@@ -189,7 +189,7 @@ def _customer_features(ledger, rows, chunk, invoices, events, delays, settled, l
         out[:, _INDEX["credit_share"]] = _nan_reduce(np.nanmean, credited, issued_count > 0)
         overdue = issued_before & (ledger.due_days[invoices][None, :] < moments) & (settled_days >= moments)
         amounts = ledger.amounts[invoices][None, :]
-        usual = _nan_reduce(np.nanmedian, np.where(issued_before, amounts, np.nan), issued_count > 0)
+        usual = _nan_reduce(_row_nanmedian, np.where(issued_before, amounts, np.nan), issued_count > 0)
         out[:, _INDEX["open_overdue_count"]] = overdue.sum(axis=1)
         out[:, _INDEX["open_overdue_ratio"]] = (overdue * amounts).sum(axis=1) / usual
         out[:, _INDEX["amount_ratio"]] = rows.amounts[chunk] / usual
@@ -249,6 +249,20 @@ def _nan_reduce(function, values, mask):
     if mask.any():
         result[mask] = function(values[mask], axis=1)
     return result
+
+
+def _row_nanmedian(values, axis=1):
+    """np.nanmedian of each row, without NumPy's per-row fallback for small
+    arrays (half the scoring's feature time at 100,000 invoices): NaN sorts
+    last, and a row's median is the middle of its ``count`` values."""
+    assert axis == 1
+    ordered = np.sort(values, axis=1)
+    count = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(len(values))
+    low = ordered[rows, np.maximum(count - 1, 0) // 2]
+    high = ordered[rows, count // 2]
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, (low + high) / 2, np.nan)
 
 
 def _recent_mean(values, order_keys, count):
