@@ -2,6 +2,9 @@ from collections import defaultdict
 
 from odoo import fields, models
 
+# The precision a probability of paying late is shown and reckoned with.
+PROBABILITY_DIGITS = (16, 2)
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -19,7 +22,7 @@ class AccountMove(models.Model):
     collection_late_probability = fields.Float(
         related="collection_score_ids.late_probability",
         string="Probability of paying late",
-        digits=(16, 2),
+        digits=PROBABILITY_DIGITS,
         help="The payment score's probability that this invoice is paid 15 days or more after its due "
         "date (1.0 once it is that late).",
     )
@@ -43,9 +46,7 @@ class AccountMove(models.Model):
         # Read as the system, as the related fields above are: the score is
         # a derived value of an invoice its reader may read.
         Score = self.env["collection.invoice.score"].sudo()
-        scores = Score.search_fetch(
-            [("move_id", "in", self._origin.ids)], ["move_id", "late_probability", "predicted_pay_date"]
-        )
+        scores = Score.search_fetch([("move_id", "in", self._origin.ids)], ["move_id", "late_probability"])
         return defaultdict(lambda: Score, {score.move_id.id: score for score in scores})
 
     def _post(self, soft=True):

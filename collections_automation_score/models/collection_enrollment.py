@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 
+from .account_move import PROBABILITY_DIGITS
 from .res_partner import SCORE_BANDS
 
 
@@ -16,7 +17,7 @@ class CollectionEnrollment(models.Model):
     )
     score_late_probability = fields.Float(
         string="Probability of paying late",
-        digits=(16, 2),
+        digits=PROBABILITY_DIGITS,
         compute="_compute_score_amount_at_risk",
         store=True,
         help="The invoice's probability of being paid 15 days late or more; for a payment request "
@@ -81,7 +82,7 @@ class CollectionEnrollment(models.Model):
             move = enrollment.move_id
             if move:
                 # As the invoice shows it (and the amount at risk follows).
-                probability = round(invoice_scores[move._origin.id].late_probability, 2)
+                probability = round(invoice_scores[move._origin.id].late_probability, PROBABILITY_DIGITS[1])
                 amount = abs(move.amount_residual_signed)
             else:
                 probability = scores[enrollment].late_probability
