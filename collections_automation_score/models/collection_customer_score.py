@@ -15,6 +15,9 @@ class CollectionCustomerScore(models.Model):
     _name = "collection.customer.score"
     _description = "Customer payment score"
     _rec_name = "partner_id"
+    # Written by the scoring alone (see collection.invoice.score); its date
+    # is the score's.
+    _log_access = False
 
     partner_id = fields.Many2one(
         "res.partner", string="Customer", required=True, index=True, ondelete="cascade", readonly=True

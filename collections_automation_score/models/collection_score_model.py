@@ -389,26 +389,42 @@ class CollectionScoreModel(models.Model):
             return True
         late = predictors.get(training.late_predictor) or predictors["baseline"]
         dates = predictors.get(training.date_predictor) or predictors["baseline"]
+        # The customers' typical next invoices and their open ones, seen
+        # today: their features and probabilities serve the invoices' scores
+        # and the customers'.
+        today_day = to_day(today)
+        typical = self._typical_rows(ledger, today_day)
         open_indexes = ledger.open_indexes()
-        remaining = predictors["remaining"]
-        scores = self._compute_invoice_scores(ledger, open_indexes, late, dates, remaining, today)
+        open_rows = Rows.of_ledger(ledger, open_indexes, moments=np.full(len(open_indexes), today_day))
+        rows = typical.followed_by(open_rows)
+        features = build_features(ledger, rows)
+        probability = late.late_probability(features)
+        invoices = slice(len(typical), len(rows))
+        scores = self._compute_invoice_scores(
+            ledger,
+            open_rows,
+            features[invoices],
+            probability[invoices],
+            dates,
+            predictors["remaining"],
+            today,
+        )
         self._save_invoice_scores(company, partners, scores)
-        customer_scores = self._compute_customer_scores(company, ledger, open_indexes, late, today)
+        customer_scores = self._compute_customer_scores(company, typical, rows, features, probability, late)
         self._save_customer_scores(company, partners, customer_scores, today)
         return True
 
     @api.model
-    def _compute_invoice_scores(self, ledger, open_indexes, late, dates, remaining, today):
-        """{invoice id: its score's values} of the ledger's open invoices."""
+    def _compute_invoice_scores(self, ledger, rows, features, probability, dates, remaining, today):
+        """{invoice id: its score's values} of ``rows``, the ledger's open
+        invoices seen today, given their ``features`` and the model's
+        ``probability`` of their paying late."""
         today_day = to_day(today)
-        rows = Rows.of_ledger(ledger, open_indexes, moments=np.full(len(open_indexes), today_day))
-        features = build_features(ledger, rows)
-        probability = late.late_probability(features) if len(rows) else np.array([])
         overdue = today_day - rows.due_days.astype(np.int64)
         # Fifteen days overdue and unpaid, it is paid late: not a forecast.
         probability = np.where(overdue >= LATE_DAYS, 1.0, probability)
         pay_days = self._predict_pay_days(dates, features, rows.due_days, overdue, remaining, today_day)
-        move_ids = ledger.move_ids[open_indexes].tolist()
+        move_ids = ledger.move_ids[rows.own].tolist()
         return {
             move_id: {
                 "late_probability": round(float(chance), 4),
@@ -495,25 +511,14 @@ class CollectionScoreModel(models.Model):
         return days
 
     @api.model
-    def _compute_customer_scores(self, company, ledger, open_indexes, late, today):
-        """{commercial partner id: its score's values} of the ledger's
-        customers. Each customer's probability is its riskiest invoice's: an
-        open one, or the next one like its usual (so a customer with nothing
-        due has a score too)."""
-        today_day = to_day(today)
-        partner_ids, starts = np.unique(ledger.partner_ids, return_index=True)
-        ends = np.r_[starts[1:], len(ledger)]
-        typical = self._typical_rows(ledger, partner_ids, starts, ends, today_day)
-        rows = Rows(
-            partner_ids=np.r_[typical.partner_ids, ledger.partner_ids[open_indexes]],
-            amounts=np.r_[typical.amounts, ledger.amounts[open_indexes]],
-            invoice_days=np.r_[typical.invoice_days, ledger.invoice_days[open_indexes]],
-            due_days=np.r_[typical.due_days, ledger.due_days[open_indexes]],
-            moments=np.full(len(partner_ids) + len(open_indexes), today_day, dtype=np.int32),
-            own=np.r_[typical.own, open_indexes],
-        )
-        features = build_features(ledger, rows)
-        probability = late.late_probability(features)
+    def _compute_customer_scores(self, company, typical, rows, features, probability, late):
+        """{commercial partner id: its score's values} of the customers of
+        ``typical``, the ledger's customers' next typical invoices, from
+        ``rows`` (these, then any others of theirs), their ``features`` and
+        the model's ``probability`` of their paying late. Each customer's
+        probability is its riskiest invoice's: an open one, or the next one
+        like its usual (so a customer with nothing due has a score too)."""
+        partner_ids = typical.partner_ids
         riskiest = {}
         for row, partner_id in enumerate(rows.partner_ids.tolist()):
             if partner_id not in riskiest or probability[row] > probability[riskiest[partner_id]]:
@@ -539,9 +544,12 @@ class CollectionScoreModel(models.Model):
         return scores
 
     @api.model
-    def _typical_rows(self, ledger, partner_ids, starts, ends, today_day):
-        """Per customer, the invoice it would get today: the median amount
-        and payment terms of its last TYPICAL_INVOICES invoices."""
+    def _typical_rows(self, ledger, today_day):
+        """Per customer of the ledger (in the order of their ids), the
+        invoice it would get today: the median amount and payment terms of
+        its last TYPICAL_INVOICES invoices."""
+        partner_ids, starts = np.unique(ledger.partner_ids, return_index=True)
+        ends = np.r_[starts[1:], len(ledger)]
         amounts, terms = [], []
         for start, end in zip(starts, ends, strict=True):
             recent = slice(max(start, end - TYPICAL_INVOICES), end)

@@ -7,7 +7,7 @@ invoice's own settlement. Training sees each invoice on the day it was
 issued; scoring sees each open invoice today.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -87,6 +87,15 @@ class Rows:
             due_days=ledger.due_days[indexes],
             moments=ledger.invoice_days[indexes] if moments is None else np.asarray(moments, dtype=np.int32),
             own=indexes,
+        )
+
+    def followed_by(self, other):
+        """These rows, then ``other``'s."""
+        return Rows(
+            **{
+                field.name: np.r_[getattr(self, field.name), getattr(other, field.name)]
+                for field in fields(self)
+            }
         )
 
 

@@ -138,6 +138,20 @@ class TestCustomerScoreCompanies(CollectionsCommon):
         self.assertFalse(column_exists(cr, "account_move", "collection_predicted_pay_date"))
         self.assertTrue(self.customer.collection_score_stale)
 
+    def test_the_update_drops_the_scores_former_log_columns(self):
+        cr = self.env.cr
+        create_column(cr, "collection_invoice_score", "write_uid", "int4")
+        create_column(cr, "collection_customer_score", "create_date", "timestamp")
+        migration = load_migration("19.0.1.4.0", "post-migrate", addon="collections_automation_score")
+        migration.migrate(cr, "19.0.1.3.0")
+        self.assertFalse(column_exists(cr, "collection_invoice_score", "write_uid"))
+        self.assertFalse(column_exists(cr, "collection_customer_score", "create_date"))
+        self.env["collection.customer.score"].sudo().search([]).unlink()
+        with self._at(TODAY):
+            self.Score._score_customers(self.company_late)
+        self.assertTrue(self._band_in(self.company_late))
+        self.assertTrue(self.open_invoices[self.company_late].collection_predicted_pay_date)
+
     def _bands(self, *codes):
         return self.env["collection.score.band"].search([("code", "in", codes)])
 

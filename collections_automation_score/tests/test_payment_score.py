@@ -249,3 +249,30 @@ class TestPaymentScoreWithLittleHistory(CollectionsCommon):
         scores = self.env["collection.invoice.score"].search([("company_id", "=", self.env.company.id)])
         self.assertFalse(scores)
         self.assertEqual(enrollment.score_amount_at_risk, 0.0)
+
+    def test_a_payment_request_is_as_risky_as_its_customer(self):
+        """A payment request without an invoice (an amount owed outside
+        Odoo's invoices) has its customer's probability and band, and the
+        amount at risk they give."""
+        paid = self._create_invoice(100.0, due_date=DAY_0)
+        self._pay(paid, day=DAY_0 + timedelta(days=20))
+        request = self.env["collection.enrollment"].create_payment_request(
+            {
+                "partner_id": self.customer.id,
+                "amount": 400.0,
+                "due_date": DAY_0 + timedelta(days=40),
+                "process_id": self.standard_process.id,
+            }
+        )
+        self.env["collection.score.model"]._score_customers(
+            self.env.company, today=DAY_0 + timedelta(days=30)
+        )
+        probability = self.customer.collection_late_probability
+        self.assertGreater(probability, 0)
+        self.assertEqual(request.score_late_probability, probability)
+        self.assertAlmostEqual(request.score_amount_at_risk, 400.0 * probability, places=2)
+        self.assertEqual(request.score_band, self.customer.collection_score_computed_band)
+        self.customer.write(
+            {"collection_score_band_override": "D", "collection_score_override_reason": "Court case pending"}
+        )
+        self.assertEqual(request.score_band, "D")
