@@ -52,6 +52,18 @@ def load_migration(version, step, addon=ADDON):
     return module
 
 
+def register_payment(invoice, amount, day):
+    """Pay ``amount`` of ``invoice`` on ``day`` in its currency, as a user
+    does: through Odoo's register-payment wizard, in the invoice's company."""
+    return (
+        invoice.env["account.payment.register"]
+        .with_company(invoice.company_id)
+        .with_context(active_model="account.move", active_ids=invoice.ids)
+        .create({"amount": amount, "payment_date": day, "currency_id": invoice.currency_id.id})
+        ._create_payments()
+    )
+
+
 class ChromiumCase(HttpCase):
     """An HTTP case whose tours wait for a slow Chromium to start."""
 
@@ -310,13 +322,9 @@ class CollectionsCommon(AccountTestInvoicingCommon):
             self.env.cr.precommit.run()
             self.env.flush_all()
 
-    def _pay(self, invoice, amount=None, day=DAY_0):
-        wizard = (
-            self.env["account.payment.register"]
-            .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({"amount": amount or invoice.amount_residual, "payment_date": day})
-        )
-        return wizard._create_payments()
+    @classmethod
+    def _pay(cls, invoice, amount=None, day=DAY_0):
+        return register_payment(invoice, amount or invoice.amount_residual, day)
 
     def _reminders(self, enrollments):
         subtype = self.env.ref(f"{ADDON}.mail_message_subtype_collection_reminder")

@@ -26,6 +26,7 @@ from freezegun import freeze_time
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 
+from .common import register_payment
 from .simulation_invariants import (
     ADDON,
     INVARIANTS,
@@ -315,18 +316,13 @@ class LifecycleSimulation(LifecycleInvariants):
             if self.rng.random() < 0.25:
                 self._pay_online(invoice, amount)
             else:
-                self._register_payment(invoice, amount)
+                register_payment(invoice, amount, self.today)
             # What the books reconciled with the invoice is the cash it got
             # (an online payment may wait for its bank statement).
             reconciled = invoice.currency_id.round(residual - invoice.amount_residual)
             if reconciled:
                 self.payments.append((invoice.id, reconciled, self.today))
             self._check_paid_invoice_is_closed(invoice)
-
-    def _register_payment(self, invoice, amount):
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"amount": amount, "payment_date": self.today})._create_payments()
 
     def _pay_online(self, invoice, amount):
         transaction = self.env["payment.transaction"].create(

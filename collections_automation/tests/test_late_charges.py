@@ -46,14 +46,6 @@ class TestLateChargeComputation(CollectionsCommon):
     def _rule(self, preset, **values):
         return self.Rule.create({"name": preset, "preset": preset, **values})
 
-    def _pay(self, invoice, amount, day):
-        wizard = (
-            self.env["account.payment.register"]
-            .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({"amount": amount, "payment_date": day, "currency_id": invoice.currency_id.id})
-        )
-        return wizard._create_payments()
-
     def _interest(self, rule, invoice, until):
         amount, _periods = rule._compute_interest(invoice, until)
         return amount

@@ -39,7 +39,7 @@ class TestCustomerScoreCompanies(CollectionsCommon):
                 paid = cls._create_invoice(
                     400.0, due_date=DAY_0 + timedelta(days=30 * month - 30), company_id=company.id
                 )
-                cls._pay_in_company(paid, paid.invoice_date_due + timedelta(days=pay_delay))
+                cls._pay(paid, day=paid.invoice_date_due + timedelta(days=pay_delay))
             cls.open_invoices[company] = cls._create_invoice(
                 500.0, due_date=TODAY + timedelta(days=10), company_id=company.id
             )
@@ -47,13 +47,6 @@ class TestCustomerScoreCompanies(CollectionsCommon):
         for company in (cls.company_late, cls.company_prompt):
             cls.Score._train(company, TODAY)
             cls.Score._score_customers(company, today=TODAY)
-
-    @classmethod
-    def _pay_in_company(cls, invoice, day):
-        Register = cls.env["account.payment.register"].with_company(invoice.company_id)
-        Register.with_context(active_model="account.move", active_ids=invoice.ids).create(
-            {"amount": invoice.amount_residual, "payment_date": day}
-        )._create_payments()
 
     def _band_in(self, company):
         return self.customer.with_company(company).collection_score_band
