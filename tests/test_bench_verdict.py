@@ -6,7 +6,7 @@ import random
 import statistics
 
 import pytest
-from bench_verdict import Verdict, interval, p95, percentile, ratio_interval
+from bench_verdict import Verdict, interval, p95, percentile, rate, ratio_interval
 
 
 def _latencies(median_ms, count, seed):
@@ -43,6 +43,22 @@ def test_a_figure_against_a_limit_is_judged_on_its_interval():
     assert Verdict(*interval(timings), limit=30).word == "met"
     assert Verdict(*interval(timings), limit=26.6).word == "met, within the run's noise"
     assert Verdict(*interval(timings), limit=26.1).missed
+
+
+def test_a_throughput_is_judged_against_its_floor_on_the_runs_batches():
+    """make bench: actions per second over the batches the engine committed,
+    each batch a sample."""
+    batches = [(500, 1.40), (500, 1.55), (500, 1.38), (500, 1.62), (500, 1.47), (125, 0.36)]
+    figures = interval(batches, statistic=rate)
+    assert figures[0] == pytest.approx(2625 / 7.78)
+    assert Verdict(*figures, limit=300, at_least=True).word == "met"
+    assert Verdict(*figures, limit=340, at_least=True).word == "met, within the run's noise"
+    assert Verdict(*figures, limit=380, at_least=True).missed
+    assert (
+        Verdict(*figures, limit=380, at_least=True)
+        .describe("actions/s", digits=0)
+        .endswith("target at least 380: missed")
+    )
 
 
 def test_the_same_samples_give_the_same_verdict():

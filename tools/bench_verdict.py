@@ -34,6 +34,12 @@ def p95(values):
     return percentile(values, 0.95)
 
 
+def rate(samples):
+    """The rate of ``samples`` [(count, seconds)]: their count over their
+    time (a run's batches: its actions per second)."""
+    return sum(count for count, _seconds in samples) / sum(seconds for _count, seconds in samples)
+
+
 def _bootstrap(statistic_of_resample, resamples, rng):
     estimates = sorted(statistic_of_resample(rng) for _ in range(resamples))
     tail = (1 - CONFIDENCE) / 2
@@ -73,28 +79,32 @@ def ratio_interval(numerators, denominators, statistic=statistics.median, resamp
 
 @dataclass(frozen=True)
 class Verdict:
-    """A figure's interval against a target: at most ``limit``."""
+    """A figure's interval against a target: at most ``limit`` (at least,
+    with ``at_least``)."""
 
     estimate: float
     low: float
     high: float
     limit: float
+    at_least: bool = False
 
     @property
     def missed(self):
-        return self.low > self.limit
+        return self.high < self.limit if self.at_least else self.low > self.limit
 
     @property
     def word(self):
         if self.missed:
             return "missed"
-        return "met" if self.high <= self.limit else "met, within the run's noise"
+        within = self.low >= self.limit if self.at_least else self.high <= self.limit
+        return "met" if within else "met, within the run's noise"
 
     def describe(self, name, unit="", digits=2):
         def show(value):
             return f"{value:.{digits}f}{unit}"
 
+        bound = "at least" if self.at_least else "at most"
         return (
             f"{name} {show(self.estimate)} ({CONFIDENCE:.0%} interval {show(self.low)} to "
-            f"{show(self.high)}), target at most {show(self.limit)}: {self.word}"
+            f"{show(self.high)}), target {bound} {show(self.limit)}: {self.word}"
         )

@@ -903,10 +903,15 @@ def cmd_bench(args):
             f"{row['invoices']:>10} {figures['seconds']:>8} {speed:>11.1f} {queries:>16.2f} "
             f"{figures['emails_queued']:>7}"
         )
-    failed = (
-        large["actions_per_second"] < BENCH_MIN_ACTIONS_PER_SECOND
-        or large["queries_per_action"] > BENCH_MAX_QUERIES_PER_ACTION
+    # Actions per second over the large run's batches, beyond their noise;
+    # the queries are counted, not timed.
+    speed = bench_verdict.Verdict(
+        *bench_verdict.interval(large["batches"], statistic=bench_verdict.rate),
+        limit=BENCH_MIN_ACTIONS_PER_SECOND,
+        at_least=True,
     )
+    print(speed.describe(f"actions/s at {results[-1][0]} ({len(large['batches'])} batches)", digits=0))
+    failed = speed.missed or large["queries_per_action"] > BENCH_MAX_QUERIES_PER_ACTION
     targets = f">= {BENCH_MIN_ACTIONS_PER_SECOND} actions/s, <= {BENCH_MAX_QUERIES_PER_ACTION} queries/action"
     print(f"targets: {targets}: {'missed' if failed else 'met'}")
     return 1 if failed else 0
