@@ -14,14 +14,11 @@ from contextlib import closing, contextmanager, suppress
 
 import psutil
 from clock_matrix import free_port
-from devenv import wait_until_serving
+from devenv import ODOO_LAUNCHER, wait_until_serving
 from odoo_env import connect, query
-
-import odoo.release
 
 BRIDGE = "collections_automation_queue_job"
 ENGINE_CRON = "collections_automation.ir_cron_collection_engine"
-ODOO_LAUNCHER = os.path.join(os.path.dirname(os.path.dirname(odoo.release.__file__)), "setup", "odoo")
 OPEN_BATCH_JOBS = """
     SELECT count(*) FROM queue_job
      WHERE method_name = '_job_run_due_batch'
@@ -88,8 +85,6 @@ def odoo_servers(config, database, processes, workers, capacity, log_dir):
     try:
         for index, port in enumerate(ports):
             log = open(os.path.join(log_dir, f"odoo-{database}-{index}.log"), "w")  # noqa: SIM115
-            # Odoo's own launcher: a prefork server starts its websocket
-            # process with the same script, which "python -m odoo" is not.
             command = [
                 sys.executable, ODOO_LAUNCHER, "server", "-c", config, "-d", database, "--db_host=127.0.0.1",
                 f"--db-filter=^{database}$", f"--workers={workers}", "--max-cron-threads=0",

@@ -3,7 +3,6 @@ noise: a difference inside the noise neither fails a target nor passes
 it unnoticed (the interval is printed with it)."""
 
 import random
-import statistics
 
 import pytest
 from bench_verdict import Verdict, interval, p95, percentile, rate, ratio_interval
@@ -79,7 +78,12 @@ def test_percentiles_are_nearest_rank():
     values = list(range(1, 101))
     assert percentile(values, 0.95) == 95
     assert p95([3.0]) == 3.0
-    assert statistics.median(values) == interval(values)[0]
+
+
+def test_five_runs_give_their_range_as_the_interval_of_their_median():
+    """make bench-score's five runs: the range holds the true median 94 times
+    in 100 (it misses only when all five fall on one side of it)."""
+    assert interval([27.3, 26.7, 27.8, 27.0, 27.5]) == (27.3, 26.7, 27.8)
 
 
 def test_no_samples_is_an_error_not_a_verdict():

@@ -41,9 +41,9 @@ def rate(samples):
 
 
 def _bootstrap(statistic_of_resample, resamples, rng):
-    estimates = sorted(statistic_of_resample(rng) for _ in range(resamples))
+    estimates = [statistic_of_resample(rng) for _ in range(resamples)]
     tail = (1 - CONFIDENCE) / 2
-    return estimates[int(tail * resamples)], estimates[math.ceil((1 - tail) * resamples) - 1]
+    return percentile(estimates, tail), percentile(estimates, 1 - tail)
 
 
 def _resample(values, rng):

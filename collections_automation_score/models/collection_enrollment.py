@@ -46,10 +46,12 @@ class CollectionEnrollment(models.Model):
         "partner_id.commercial_partner_id.collection_customer_score_ids.computed_band",
     )
     def _compute_score_band(self):
+        groups = self._group_by_customer_score()
+        # The override is a manager's field: the band everybody reads
+        # follows it.
+        self.partner_id.commercial_partner_id.sudo().fetch(["collection_score_band_override"])
         bands = {}
-        for customer, score, enrollments in self._group_by_customer_score():
-            # The override is a manager's field: the band everybody reads
-            # follows it.
+        for customer, score, enrollments in groups:
             band = customer.sudo().collection_score_band_override or score.computed_band
             bands.update(dict.fromkeys(enrollments._ids, band))
         _assign_by_value(self, "score_band", [bands[enrollment_id] for enrollment_id in self._ids])
@@ -63,7 +65,6 @@ class CollectionEnrollment(models.Model):
         # contacts took a quarter of the band's compute.
         self.fetch(["company_id", "partner_id"])
         self.partner_id.fetch(["commercial_partner_id"])
-        self.partner_id.commercial_partner_id.sudo().fetch(["collection_score_band_override"])
         groups = []
         for company, enrollments in self.grouped("company_id").items():
             by_partner = enrollments.partner_id._get_collection_customer_scores(company)
@@ -87,11 +88,11 @@ class CollectionEnrollment(models.Model):
         self.move_id.fetch(["amount_residual_signed"])
         # A collection without an invoice (an amount kept elsewhere) has its
         # customer's probability.
+        requests = self.filtered(lambda enrollment: not enrollment.move_id)
+        requests.fetch(["amount_residual", "currency_id"])
         scores = {
             enrollment: score
-            for _customer, score, enrollments in self.filtered(
-                lambda enrollment: not enrollment.move_id
-            )._group_by_customer_score()
+            for _customer, score, enrollments in requests._group_by_customer_score()
             for enrollment in enrollments
         }
         invoice_scores = self.move_id._get_collection_scores()

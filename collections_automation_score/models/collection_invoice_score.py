@@ -11,9 +11,9 @@ class CollectionInvoiceScore(models.Model):
 
     _name = "collection.invoice.score"
     _description = "Invoice payment score"
-    # Written by the scoring alone, every night: who and when add nothing
-    # to what the scoring's date says, and cost two more references to
-    # check for each of 100,000 new scores.
+    # Written by the scoring alone, every night: who wrote it and when add
+    # nothing (the customer's score keeps the day), and cost two more
+    # references to check for each of 100,000 new scores.
     _log_access = False
 
     move_id = fields.Many2one(
