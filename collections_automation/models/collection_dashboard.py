@@ -71,6 +71,7 @@ KPI_DEFINITIONS = [
     ("aging_61_90", "61-90 days late", "Open receivables 61 to 90 days past due."),
     ("aging_over_90", "Over 90 days late", "Open receivables more than 90 days past due."),
 ]
+KPI_LABELS = {name: label for name, label, _definition in KPI_DEFINITIONS}
 KPI_HELP = {name: definition for name, _label, definition in KPI_DEFINITIONS}
 COUNT_KPIS = {"sent_to_legal"}
 MONETARY_KPIS = {
@@ -91,7 +92,7 @@ TREND_BAR_HEIGHT = 100  # px of the tallest bar
 
 def kpi_field(name):
     """The field of the KPI ``name``, labelled and defined as in KPI_DEFINITIONS."""
-    label = next(label for kpi, label, _definition in KPI_DEFINITIONS if kpi == name)
+    label = KPI_LABELS[name]
     if name in MONETARY_KPIS:
         return fields.Monetary(label, compute="_compute_kpis", help=KPI_HELP[name])
     if name in COUNT_KPIS:

@@ -6,7 +6,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import format_date
 
-from .collection_dashboard import KPI_DEFINITIONS, KPI_HELP
+from .collection_dashboard import KPI_HELP, KPI_LABELS
 
 _logger = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ PERIOD_KPIS = (
 
 
 def _trend_field(name, field_class, aggregator):
-    label = next(label for kpi, label, _definition in KPI_DEFINITIONS if kpi == name)
-    return field_class(label, readonly=True, aggregator=aggregator, help=KPI_HELP[name])
+    return field_class(KPI_LABELS[name], readonly=True, aggregator=aggregator, help=KPI_HELP[name])
 
 
 class CollectionKpiPeriod(models.Model):
