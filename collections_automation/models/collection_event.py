@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.fields import Domain
 
 from .collection_decline_code import DECLINE_CLASSES
 
@@ -70,14 +71,14 @@ class CollectionEvent(models.Model):
 
     _key_unique = models.UniqueIndex("(key) WHERE key IS NOT NULL", "This collection action has already run.")
 
-    def _is_formal_notice(self):
+    @api.model
+    def _get_formal_notice_domain(self):
         """An email reminder that went out: sent after the invoice's due
         date, it is the formal notice that the consumer late charge presets
         count interest from (account.move.collection_notice_date). A letter
         is not: the engine prints it, and the day it is posted, which the
         law counts from, is the accountant's to set."""
-        self.ensure_one()
-        return self.action == "email" and self.outcome == "done"
+        return Domain("action", "=", "email") & Domain("outcome", "=", "done")
 
     def _get_company_date(self):
         """The event's day on its company's calendar."""
