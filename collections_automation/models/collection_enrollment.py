@@ -350,13 +350,13 @@ class CollectionEnrollment(models.Model):
         todays = {}
         for vals in vals_list:
             vals.setdefault("amount_residual", vals.get("amount_due_at_enrollment", 0.0))
+            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            if company not in todays:
+                todays[company] = company._get_collection_today()
             if not vals.get("enrolled_on"):
-                company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
-                if company not in todays:
-                    todays[company] = company._get_collection_today()
                 vals["enrolled_on"] = todays[company]
+        skipped_stages = self._plan_first_stages(vals_list, todays)
         enrollments = super().create(vals_list)
-        enrollments._schedule_from(self.env["collection.stage"])
         # One insert for the batch: the engine's triggers enroll thousands.
         self.env["collection.event"].sudo().create(
             [
@@ -367,8 +367,32 @@ class CollectionEnrollment(models.Model):
                 )
                 for enrollment in enrollments
             ]
+            + [
+                enrollment._prepare_stage_skipped_values(stage)
+                for enrollment, skipped in zip(enrollments, skipped_stages, strict=True)
+                for stage, _day in skipped
+            ]
         )
         return enrollments
+
+    @api.model
+    def _plan_first_stages(self, vals_list, todays):
+        """Give each new collection's values its first stage and day, by the
+        process's one planning rule, in its INSERT (measured: writing the
+        plan after it was a twelfth of enrolling 10,000 invoices). Returns
+        the [(stage, day)] each one skipped, in ``vals_list``'s order.
+        ``todays``: {company: its today}."""
+        Company, Process = self.env["res.company"], self.env["collection.process"]
+        no_stage = self.env["collection.stage"]
+        skipped_stages = []
+        for vals in vals_list:
+            today = todays[Company.browse(vals.get("company_id")) or self.env.company]
+            stage, day, skipped = Process.browse(vals["process_id"])._plan_next_stage(
+                vals.get("due_date"), vals["enrolled_on"], no_stage, vals.get("last_action_date"), today
+            )
+            vals.update(next_stage_id=stage.id, next_action_date=day)
+            skipped_stages.append(skipped)
+        return skipped_stages
 
     def _check_company(self, fnames=None):
         """Odoo checks each collection through a search domain per field, one
@@ -425,6 +449,14 @@ class CollectionEnrollment(models.Model):
     def _company_today(self):
         """The collection's today: its company's (res.company._get_collection_today)."""
         return (self.company_id or self.env.company)._get_collection_today()
+
+    def _prepare_stage_skipped_values(self, stage):
+        return self._prepare_event_values(
+            "stage_skipped",
+            stage=stage,
+            outcome="skipped",
+            message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
+        )
 
     def _prepare_event_values(self, action, **values):
         self.ensure_one()

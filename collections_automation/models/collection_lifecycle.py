@@ -1,5 +1,3 @@
-from collections import defaultdict
-
 from odoo import models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import format_date
@@ -19,18 +17,6 @@ class CollectionEnrollmentLifecycle(models.Model):
     # Planning
     # ------------------------------------------------------------------
 
-    def _schedule_from(self, last_stage):
-        """Plan the stage after ``last_stage`` (the first stage when empty).
-        The collections planned alike are written together (measured: one
-        write per new collection was a tenth of enrolling a batch)."""
-        same_plan = defaultdict(list)
-        for enrollment in self:
-            today = enrollment._company_today()
-            values = enrollment._plan_next_stage(last_stage, enrollment.last_action_date, today)
-            same_plan[tuple(sorted(values.items()))].append(enrollment.id)
-        for values, ids in same_plan.items():
-            self.browse(ids).write(dict(values))
-
     def _plan_next_stage(self, last_stage, previous_action_date, today):
         """The values that plan the stage after ``last_stage`` (or the
         escalation), by the process's one planning rule. A newly enrolled
@@ -41,12 +27,9 @@ class CollectionEnrollmentLifecycle(models.Model):
         stage, day, skipped = self.process_id._plan_next_stage(
             self.due_date, self.enrolled_on, last_stage, previous_action_date, today
         )
-        for skipped_stage, _day in skipped:
-            self._log_event(
-                "stage_skipped",
-                stage=skipped_stage,
-                outcome="skipped",
-                message=self.env._("Enrolled after this stage's date: a later stage runs instead."),
+        if skipped:
+            self.env["collection.event"].sudo().create(
+                [self._prepare_stage_skipped_values(skipped_stage) for skipped_stage, _day in skipped]
             )
         return {"next_stage_id": stage.id, "next_action_date": day}
 
