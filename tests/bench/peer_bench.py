@@ -24,13 +24,15 @@ the run reminds and escalates every invoice):
 
 Each prints its figures as JSON. ``tools/devenv.py bench-peer`` builds the
 dataset, copies it and runs both; ``tools/devenv.py bench`` runs ours alone,
-on a database without OCA's add-on.
+on a database without OCA's add-on, beside ``floor`` (``floor_bench.py``):
+the same rows created bare through the ORM.
 """
 
 from datetime import timedelta
 
 # Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
 from engine_bench import grow_customers, grow_invoices, measured, run_command
+from floor_bench import run_floor, timed_phases
 
 import odoo
 from odoo.fields import Command
@@ -157,10 +159,15 @@ def grow(env, invoices, customers):
     return count
 
 
+OVERDUE_INVOICES = [
+    ("move_type", "=", "out_invoice"),
+    ("state", "=", "posted"),
+    ("partner_id.ref", "=like", "PEER-%"),
+]
+
+
 def overdue_invoices(env):
-    return env["account.move"].search_count(
-        [("move_type", "=", "out_invoice"), ("state", "=", "posted"), ("partner_id.ref", "=like", "PEER-%")]
-    )
+    return env["account.move"].search_count(OVERDUE_INVOICES)
 
 
 def run_ours_escalating(env):
@@ -187,16 +194,27 @@ def run_ours(env):
     invoices = overdue_invoices(env)
     mails_before = env["mail.mail"].search_count([])
     engine = env["collection.engine"].with_context(cron_id=-1)
-    figures = measured(env, engine._cron_run)
+    with timed_phases(env) as phases:
+        figures = measured(env, engine._cron_run)
     return {
         "invoices": invoices,
+        "phases": {phase: round(seconds, 2) for phase, seconds in phases.items()},
         "enrollments": env["collection.enrollment"].search_count([]),
+        "events": env["collection.event"].search_count([]),
         "reminders": env["collection.event"].search_count(
             [("action", "=", "email"), ("outcome", "=", "done")]
         ),
         "emails_queued": env["mail.mail"].search_count([]) - mails_before,
         **figures,
     }
+
+
+def run_our_floor(env):
+    """The framework's floor for ours: the rows of our run, created bare
+    (``floor_bench.py``)."""
+    process = env["collection.process"].search([("name", "=", PROCESS_NAME)], limit=1)
+    invoices = env["account.move"].search(OVERDUE_INVOICES, order="invoice_date_due, id")
+    return {"invoices": len(invoices), **run_floor(env, process, invoices)}
 
 
 def run_oca(env):
@@ -228,6 +246,7 @@ def main():
             "setup": lambda env, args: {"invoices": grow(env, args.invoices, args.customers)},
             "ours": lambda env, _args: run_ours(env),
             "ours-escalating": lambda env, _args: run_ours_escalating(env),
+            "floor": lambda env, _args: run_our_floor(env),
             "oca": lambda env, _args: run_oca(env),
         },
     )

@@ -6,7 +6,8 @@ its own copy and is timed from the scheduled action's trigger to the end of
 the last batch job: one server process with one worker, one process with two
 workers, two processes with two workers each behind a round-robin load
 balancer. Every collection must get exactly one reminder; the script prints
-the figures as JSON, one line per layout.
+the figures as JSON, one line per layout and run (``--runs``: the layouts
+take turns, so that each meets the machine's drifting noise alike).
 """
 
 import argparse
@@ -84,10 +85,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
+    parser.add_argument(
+        "--runs", type=int, default=1, help="times each layout is timed, the layouts taking turns"
+    )
     args = parser.parse_args()
     odoo_config.parse_config(["-c", args.config])
     with tempfile.TemporaryDirectory(prefix="collections-scale-") as log_dir:
-        for label, processes, workers in LAYOUTS:
+        for label, processes, workers in LAYOUTS * args.runs:
             copy = f"{args.database}_run"
             copy_database(args.database, copy)
             try:
