@@ -6,7 +6,6 @@ the crash test (tests/test_queue_job_crash.py) and ``make bench-scale``."""
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import xmlrpc.client
@@ -14,7 +13,7 @@ from contextlib import closing, contextmanager, suppress
 
 import psutil
 from clock_matrix import free_port
-from devenv import ODOO_LAUNCHER, wait_until_serving
+from devenv import odoo_prefork_command, wait_until_serving
 from odoo_env import connect, query
 
 BRIDGE = "collections_automation_queue_job"
@@ -85,12 +84,11 @@ def odoo_servers(config, database, processes, workers, capacity, log_dir):
     try:
         for index, port in enumerate(ports):
             log = open(os.path.join(log_dir, f"odoo-{database}-{index}.log"), "w")  # noqa: SIM115
-            command = [
-                sys.executable, ODOO_LAUNCHER, "server", "-c", config, "-d", database, "--db_host=127.0.0.1",
-                f"--db-filter=^{database}$", f"--workers={workers}", "--max-cron-threads=0",
-                f"--http-port={port}", "--gevent-port", str(free_port()),
-                "--load=base,web,queue_job", "--log-level=info",
-            ]  # fmt: skip
+            command = odoo_prefork_command(
+                "-d", database, "--db_host=127.0.0.1", f"--db-filter=^{database}$",
+                f"--workers={workers}", "--max-cron-threads=0", f"--http-port={port}",
+                "--load=base,web,queue_job", "--log-level=info", conf=config,
+            )  # fmt: skip
             servers.append(
                 (subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment), log)
             )
