@@ -50,31 +50,32 @@ def _resample(values, rng):
     return rng.choices(values, k=len(values))
 
 
+def _estimate_interval(estimate, sides, resamples):
+    """(estimate, low, high): ``estimate(*sides)`` and its bootstrap
+    interval, each side of samples resampled on its own."""
+    sides = [list(samples) for samples in sides]
+    if not all(sides):
+        raise ValueError("no samples to judge")
+    rng = random.Random(SEED)
+    low, high = _bootstrap(
+        lambda rng: estimate(*(_resample(samples, rng) for samples in sides)), resamples, rng
+    )
+    return estimate(*sides), low, high
+
+
 def interval(samples, statistic=statistics.median, resamples=RESAMPLES):
     """(estimate, low, high): ``statistic`` of ``samples`` and its
     bootstrap interval."""
-    samples = list(samples)
-    if not samples:
-        raise ValueError("no samples to judge")
-    rng = random.Random(SEED)
-    low, high = _bootstrap(lambda rng: statistic(_resample(samples, rng)), resamples, rng)
-    return statistic(samples), low, high
+    return _estimate_interval(statistic, [samples], resamples)
 
 
 def ratio_interval(numerators, denominators, statistic=statistics.median, resamples=RESAMPLES):
     """(ratio, low, high): ``statistic`` of ``numerators`` over that of
     ``denominators``, and its bootstrap interval (each side resampled on
     its own: the two are measured in the same run, not in pairs)."""
-    numerators, denominators = list(numerators), list(denominators)
-    if not numerators or not denominators:
-        raise ValueError("no samples to judge")
-    rng = random.Random(SEED)
-    low, high = _bootstrap(
-        lambda rng: statistic(_resample(numerators, rng)) / statistic(_resample(denominators, rng)),
-        resamples,
-        rng,
+    return _estimate_interval(
+        lambda tops, bottoms: statistic(tops) / statistic(bottoms), [numerators, denominators], resamples
     )
-    return statistic(numerators) / statistic(denominators), low, high
 
 
 @dataclass(frozen=True)
