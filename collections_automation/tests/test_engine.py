@@ -221,6 +221,28 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(7))
         self.assertEqual(len(invoice.collection_enrollment_ids), 1)
 
+    def test_an_interrupted_enrolling_run_keeps_its_chunks_and_the_next_one_goes_on(self):
+        self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 0})
+        self.env.company.collection_default_process_id = self.standard_process
+        self.env["ir.config_parameter"].sudo().set_param("collections_automation.batch_size", "2")
+        invoices = self._create_invoice() | self._create_invoice() | self._create_invoice()
+        committed = []
+
+        def out_of_time(cron, processed=0, **_kwargs):
+            committed.append(processed)
+            return 0.0  # the scheduled action's time is up
+
+        Cron = self.registry["ir.cron"]
+        engine = self.env["collection.engine"].with_context(cron_id=-1)
+        with self._at(days(1)), patch.object(Cron, "_commit_progress", out_of_time):
+            self.assertEqual(engine._auto_enroll(), 2)
+        self.assertEqual(committed, [2], "the first chunk committed, then the run stopped")
+        self.assertEqual(len(invoices.collection_enrollment_ids), 2)
+        with self._at(days(1)), patch.object(Cron, "_commit_progress", lambda *_a, **_k: 60.0):
+            self.assertEqual(engine._auto_enroll(), 1, "the next run enrolls the rest, nothing twice")
+        self.assertEqual(invoices.collection_enrollment_ids.move_id, invoices)
+        self.assertEqual(len(invoices.collection_enrollment_ids), 3)
+
     def test_the_engine_enrolls_without_creation_note_or_robot_follower(self):
         self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 5})
         self.env.company.collection_default_process_id = self.standard_process
