@@ -86,15 +86,17 @@ class AccountMove(models.Model):
         if not pending:
             return
         Event = self.env["collection.event"]
+        # An invoice being edited is a new record: its events are its origin's.
         notices = Event.search_fetch(
-            Event._get_formal_notice_domain() & Domain("enrollment_id.move_id", "in", pending.ids),
+            Event._get_formal_notice_domain() & Domain("enrollment_id.move_id", "in", pending._origin.ids),
             ["date", "enrollment_id"],
         )
         days_by_move = defaultdict(list)
         for event in notices:
-            days_by_move[event.enrollment_id.move_id].append(event._get_company_date())
+            days_by_move[event.enrollment_id.move_id.id].append(event._get_company_date())
         for move in pending:
-            if after_due := [day for day in days_by_move[move] if day > move.invoice_date_due]:
+            days = days_by_move[move._origin.id]
+            if after_due := [day for day in days if day > move.invoice_date_due]:
                 move.collection_notice_date = min(after_due)
 
     @api.model

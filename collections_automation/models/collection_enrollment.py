@@ -350,7 +350,7 @@ class CollectionEnrollment(models.Model):
         todays = {}
         for vals in vals_list:
             vals.setdefault("amount_residual", vals.get("amount_due_at_enrollment", 0.0))
-            company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
+            company = self._get_new_company(vals)
             if company not in todays:
                 todays[company] = company._get_collection_today()
             if not vals.get("enrolled_on"):
@@ -376,19 +376,34 @@ class CollectionEnrollment(models.Model):
         return enrollments
 
     @api.model
+    def _get_new_company(self, vals):
+        """The company of a new collection of ``vals``, as its default gives it."""
+        company_id = vals.get("company_id") or self.env.context.get("default_company_id")
+        return self.env["res.company"].browse(company_id) or self.env.company
+
+    @api.model
     def _plan_first_stages(self, vals_list, todays):
         """Give each new collection's values its first stage and day, by the
         process's one planning rule, in its INSERT (measured: writing the
-        plan after it was a twelfth of enrolling 10,000 invoices). Returns
-        the [(stage, day)] each one skipped, in ``vals_list``'s order.
-        ``todays``: {company: its today}."""
-        Company, Process = self.env["res.company"], self.env["collection.process"]
+        plan after it was a twelfth of enrolling 10,000 invoices). The
+        values are read as the ORM would store them (dates given as text,
+        the process from the context's default). Returns the [(stage, day)]
+        each one skipped, in ``vals_list``'s order. ``todays``: {company:
+        its today}."""
+        process_id = self.env.context.get("default_process_id")
         no_stage = self.env["collection.stage"]
         skipped_stages = []
         for vals in vals_list:
-            today = todays[Company.browse(vals.get("company_id")) or self.env.company]
-            stage, day, skipped = Process.browse(vals["process_id"])._plan_next_stage(
-                vals.get("due_date"), vals["enrolled_on"], no_stage, vals.get("last_action_date"), today
+            process = self.env["collection.process"].browse(vals.get("process_id") or process_id)
+            if not process:
+                skipped_stages.append([])  # the insert refuses it: a process is required
+                continue
+            stage, day, skipped = process._plan_next_stage(
+                fields.Date.to_date(vals.get("due_date")),
+                fields.Date.to_date(vals["enrolled_on"]),
+                no_stage,
+                fields.Date.to_date(vals.get("last_action_date")),
+                todays[self._get_new_company(vals)],
             )
             vals.update(next_stage_id=stage.id, next_action_date=day)
             skipped_stages.append(skipped)
@@ -423,7 +438,7 @@ class CollectionEnrollment(models.Model):
         for vals in vals_list:
             if vals.get("name", "/") != "/":
                 continue
-            company_id = vals.get("company_id") or self.env.company.id
+            company_id = self._get_new_company(vals).id
             if company_id not in sequences:
                 sequences[company_id] = self.env["ir.sequence"].search(
                     [("code", "=", SEQUENCE_CODE), ("company_id", "in", [company_id, False])],

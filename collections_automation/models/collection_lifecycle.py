@@ -19,10 +19,11 @@ class CollectionEnrollmentLifecycle(models.Model):
 
     def _plan_next_stage(self, last_stage, previous_action_date, today):
         """The values that plan the stage after ``last_stage`` (or the
-        escalation), by the process's one planning rule. A newly enrolled
-        invoice may already be late for several stages counted from its due
-        date: it starts at the latest of those, the way an AR clerk would,
-        and the skipped stages are logged."""
+        escalation), by the process's one planning rule. A collection may
+        already be late for several stages (counted from the due date, after
+        a change of its ladder): it goes on at the latest of those, the way
+        an AR clerk would, and the skipped stages are logged. A new
+        collection is planned before its insert (``_plan_first_stages``)."""
         self.ensure_one()
         stage, day, skipped = self.process_id._plan_next_stage(
             self.due_date, self.enrolled_on, last_stage, previous_action_date, today

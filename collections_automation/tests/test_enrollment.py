@@ -1,8 +1,11 @@
 from datetime import timedelta
 
+from psycopg2.errors import NotNullViolation
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
 
 from .common import ADDON, DAY_0, CollectionsCommon
 
@@ -31,6 +34,30 @@ class TestEnrollment(CollectionsCommon):
         self.assertEqual(enrollment.next_stage_id, self.final_stage)
         skipped = enrollment.event_ids.filtered(lambda e: e.action == "stage_skipped")
         self.assertEqual(skipped.stage_id, self.reminder_stage | self.call_stage)
+
+    def test_a_collection_created_as_the_web_client_sends_it_is_planned(self):
+        """Dates as text, the process from the context's default (a process's
+        Collections list): planned as if the dates were dates."""
+        invoice = self._create_invoice()
+        values = {
+            "move_id": invoice.id,
+            "partner_id": self.customer.id,
+            "due_date": "2026-03-01",
+            "enrolled_on": "2026-04-10",
+        }
+        with self._at(DAY_0 + timedelta(days=40)):
+            enrollment = (
+                self.env["collection.enrollment"]
+                .with_context(default_process_id=self.standard_process.id)
+                .create(values)
+            )
+        self.assertEqual(enrollment.process_id, self.standard_process)
+        self.assertEqual(enrollment.next_stage_id, self.final_stage)
+        skipped = enrollment.event_ids.filtered(lambda e: e.action == "stage_skipped")
+        self.assertEqual(skipped.stage_id, self.reminder_stage | self.call_stage)
+        # Without a process, the database refuses it, as a required field.
+        with self.assertRaises(NotNullViolation), mute_logger("odoo.sql_db"):
+            self.env["collection.enrollment"].create(dict(values, move_id=self._create_invoice().id))
 
     def test_refusals_are_clear(self):
         draft = self._create_invoice(post=False)
