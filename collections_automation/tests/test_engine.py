@@ -221,27 +221,32 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(7))
         self.assertEqual(len(invoice.collection_enrollment_ids), 1)
 
-    def test_an_interrupted_enrolling_run_keeps_its_chunks_and_the_next_one_goes_on(self):
+    def test_an_enrolling_run_out_of_time_keeps_its_chunks_and_the_next_run_goes_on(self):
         self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 0})
         self.env.company.collection_default_process_id = self.standard_process
         self.env["ir.config_parameter"].sudo().set_param("collections_automation.batch_size", "2")
         invoices = self._create_invoice() | self._create_invoice() | self._create_invoice()
-        committed = []
+        progress = []
 
-        def out_of_time(cron, processed=0, **_kwargs):
-            committed.append(processed)
+        def out_of_time(_cron, processed=0, remaining=None, **_kwargs):
+            progress.append((processed, remaining))
             return 0.0  # the scheduled action's time is up
 
         Cron = self.registry["ir.cron"]
         engine = self.env["collection.engine"].with_context(cron_id=-1)
-        with self._at(days(1)), patch.object(Cron, "_commit_progress", out_of_time):
-            self.assertEqual(engine._auto_enroll(), 2)
-        self.assertEqual(committed, [2], "the first chunk committed, then the run stopped")
-        self.assertEqual(len(invoices.collection_enrollment_ids), 2)
-        with self._at(days(1)), patch.object(Cron, "_commit_progress", lambda *_a, **_k: 60.0):
-            self.assertEqual(engine._auto_enroll(), 1, "the next run enrolls the rest, nothing twice")
-        self.assertEqual(invoices.collection_enrollment_ids.move_id, invoices)
-        self.assertEqual(len(invoices.collection_enrollment_ids), 3)
+        with self._at(days(6)), patch.object(Cron, "_commit_progress", out_of_time):
+            engine._cron_run()
+        self.assertEqual(progress, [(2, 1)], "the first chunk committed, one invoice left: run again")
+        enrollments = invoices.collection_enrollment_ids
+        self.assertEqual(len(enrollments), 2)
+        self.assertFalse(self._reminders(enrollments), "out of time, the run did nothing more")
+        with self._at(days(6)), patch.object(Cron, "_commit_progress", lambda *_args, **_kwargs: 60.0):
+            engine._cron_run()
+        enrollments = invoices.collection_enrollment_ids
+        self.assertEqual(enrollments.move_id, invoices, "the next run enrolls the rest, nothing twice")
+        self.assertEqual(len(enrollments), 3)
+        self.assertEqual(enrollments.stage_id, self.reminder_stage, "and runs the stage due")
+        self.assertEqual(len(self._reminders(enrollments)), 3)
 
     def test_the_engine_enrolls_without_creation_note_or_robot_follower(self):
         self.standard_process.write({"auto_enroll_overdue": True, "grace_days": 5})

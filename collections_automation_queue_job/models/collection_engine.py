@@ -43,7 +43,9 @@ class CollectionEngine(models.AbstractModel):
             )
             return super()._cron_run(limit=limit)
         limit = limit or self._get_batch_size()
-        enrolled = self._start_run()
+        enrolled, to_enroll = self._start_run()
+        if to_enroll:
+            return None  # out of time: the scheduled action runs again at once
         self._enqueue_due_batches(limit, enrolled=enrolled)
         return None
 
