@@ -162,6 +162,14 @@ def create_reminders(env, invoices, process, payload, mail_body, today):
     )
 
 
+def made_messages(env, model):
+    """The chatter messages on ``model``'s records and their notifications."""
+    return {
+        "messages": env["mail.message"].search_count([("model", "=", model)]),
+        "notifications": env["mail.notification"].search_count([("mail_message_id.model", "=", model)]),
+    }
+
+
 def run_floor(env, process, invoices):
     """Time the floor for ``invoices``, batch after batch, each committed."""
     create_stand_in_models(env)
@@ -179,6 +187,7 @@ def run_floor(env, process, invoices):
         **measured(env, create_all),
         "collections": env[FLOOR_COLLECTION].search_count([]),
         "events": env[FLOOR_EVENT].search_count([]),
+        **made_messages(env, FLOOR_COLLECTION),
         "emails_queued": env["mail.mail"].search_count([("model", "=", FLOOR_COLLECTION)]),
     }
 

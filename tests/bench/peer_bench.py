@@ -32,7 +32,7 @@ from datetime import timedelta
 
 # Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
 from engine_bench import grow_customers, grow_invoices, measured, run_command
-from floor_bench import run_floor, timed_phases
+from floor_bench import made_messages, run_floor, timed_phases
 
 import odoo
 from odoo.fields import Command
@@ -201,6 +201,7 @@ def run_ours(env):
         "phases": {phase: round(seconds, 2) for phase, seconds in phases.items()},
         "enrollments": env["collection.enrollment"].search_count([]),
         "events": env["collection.event"].search_count([]),
+        **made_messages(env, "collection.enrollment"),
         "reminders": env["collection.event"].search_count(
             [("action", "=", "email"), ("outcome", "=", "done")]
         ),
