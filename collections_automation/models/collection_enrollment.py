@@ -347,14 +347,16 @@ class CollectionEnrollment(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         self._assign_names(vals_list)
-        todays = {}
+        todays_by_company = {}
+        todays = []
         for vals in vals_list:
             vals.setdefault("amount_residual", vals.get("amount_due_at_enrollment", 0.0))
             company = self._get_new_company(vals)
-            if company not in todays:
-                todays[company] = company._get_collection_today()
+            if company not in todays_by_company:
+                todays_by_company[company] = company._get_collection_today()
+            todays.append(todays_by_company[company])
             if not vals.get("enrolled_on"):
-                vals["enrolled_on"] = todays[company]
+                vals["enrolled_on"] = todays[-1]
         skipped_stages = self._plan_first_stages(vals_list, todays)
         enrollments = super().create(vals_list)
         # One insert for the batch: the engine's triggers enroll thousands.
@@ -388,12 +390,12 @@ class CollectionEnrollment(models.Model):
         plan after it was a twelfth of enrolling 10,000 invoices). The
         values are read as the ORM would store them (dates given as text,
         the process from the context's default). Returns the [(stage, day)]
-        each one skipped, in ``vals_list``'s order. ``todays``: {company:
-        its today}."""
+        each one skipped, in ``vals_list``'s order. ``todays``: the today
+        of each one's company, in the same order."""
         process_id = self.env.context.get("default_process_id")
         no_stage = self.env["collection.stage"]
         skipped_stages = []
-        for vals in vals_list:
+        for vals, today in zip(vals_list, todays, strict=True):
             process = self.env["collection.process"].browse(vals.get("process_id") or process_id)
             if not process:
                 skipped_stages.append([])  # the insert refuses it: a process is required
@@ -403,7 +405,7 @@ class CollectionEnrollment(models.Model):
                 fields.Date.to_date(vals["enrolled_on"]),
                 no_stage,
                 fields.Date.to_date(vals.get("last_action_date")),
-                todays[self._get_new_company(vals)],
+                today,
             )
             vals.update(next_stage_id=stage.id, next_action_date=day)
             skipped_stages.append(skipped)
