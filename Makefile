@@ -5,7 +5,7 @@ PYTHON ?= python3
 DEVENV := $(PYTHON) tools/devenv.py
 ADDON := collections_automation
 
-.PHONY: run test test-clock lint simulate score-eval bench bench-peer bench-scale bench-score load screenshots dist readme env help
+.PHONY: run test test-clock lint simulate score-eval bench bench-peer bench-scale bench-score bench-desk load screenshots dist readme env help
 
 help:
 	@echo "make run    serve Odoo with the add-on and its demo data on http://127.0.0.1:8069"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-peer  end to end, ours and OCA account_credit_control on copies of one dataset"
 	@echo "make bench-scale  the engine through queue_job: one worker, two workers, two servers"
 	@echo "make bench-score  the payment score: training, scoring, worklist (BENCH_SIZE=100000 for its targets)"
+	@echo "make bench-desk  every screen of the desk and the idle hourly run at 1,000,000 collections (BENCH_SIZE)"
 	@echo "make load   load test: 20 customers on the payment page, beside Odoo's invoice page"
 	@echo "make screenshots  the README's screenshots, from the demo database (on demand)"
 	@echo "make dist   build the modules' wheels into dist/"
@@ -63,6 +64,9 @@ bench-scale:
 
 bench-score:
 	@$(DEVENV) bench-score
+
+bench-desk:
+	@$(DEVENV) bench-desk
 
 load:
 	@$(DEVENV) load

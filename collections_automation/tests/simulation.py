@@ -523,7 +523,11 @@ class LifecycleSimulation(LifecycleInvariants):
                 charged = invoice.currency_id.round(residuals[invoice.id] - invoice.amount_residual)
                 if charged:
                     self.payments.append((invoice.id, charged, self.today))
-            new_events = self.env["collection.event"].search([("id", ">", last_event)])
+            # The run's events of this history's customers: another history
+            # in another company of the database is checked by its own.
+            new_events = self.env["collection.event"].search(
+                [("id", ">", last_event), ("partner_id", "in", self.customers.ids)]
+            )
             created = Enrollment.search([("partner_id", "in", self.customers.ids)]) - existing
             self._check_run(before, new_events, last_message, created)
 

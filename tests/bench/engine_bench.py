@@ -14,6 +14,7 @@ import json
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from unittest.mock import patch
 
 import odoo
@@ -155,9 +156,10 @@ def grow(env, invoices, customers):
     return len(enrollments)
 
 
-def measured(env, work):
-    """Run ``work()``, then commit; its wall time, every statement sent (the
-    cursor's own counter restarts at commits) and memory."""
+@contextmanager
+def counted_statements(env):
+    """A list that holds one item per statement sent within the block (the
+    cursor's own counter restarts at commits)."""
     statements = []
     cursor_class = type(env.cr)
     original_execute = cursor_class.execute
@@ -166,9 +168,16 @@ def measured(env, work):
         statements.append(1)
         return original_execute(cr, *args, **kwargs)
 
+    with patch.object(cursor_class, "execute", counting_execute):
+        yield statements
+
+
+def measured(env, work):
+    """Run ``work()``, then commit; its wall time, every statement sent (the
+    cursor's own counter restarts at commits) and memory."""
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    with patch.object(cursor_class, "execute", counting_execute):
+    with counted_statements(env) as statements:
         work()
         env.cr.commit()
     elapsed = time.perf_counter() - started
@@ -247,15 +256,18 @@ def time_dashboard(env):
     }
 
 
-def run_command(description, commands):
+def run_command(description, commands, options=()):
     """Parse the command line, run ``commands[command](env, args)`` on the
-    database and print its figures as one JSON line."""
+    database and print its figures as one JSON line; ``options``: more
+    integer options, as (name, default)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("command", choices=list(commands))
     parser.add_argument("--config", required=True)
     parser.add_argument("--database", required=True)
     parser.add_argument("--invoices", type=int, default=10_000)
     parser.add_argument("--customers", type=int, default=2_000)
+    for name, default in options:
+        parser.add_argument(f"--{name}", type=int, default=default)
     args = parser.parse_args()
     cr, env = open_env(args.config, args.database)
     try:

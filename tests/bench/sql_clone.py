@@ -56,8 +56,11 @@ class InvoiceCloner:
     """Copies of template invoices and what hangs from them, inserted by
     SQL in one statement a table for a whole batch."""
 
-    def __init__(self, env):
+    def __init__(self, env, whole_history=False):
+        """With ``whole_history``, a copy's whole story moves with its
+        invoice: every date and time of every row (its payments' too)."""
         self.env = env
+        self.whole_history = whole_history
         self.cr = env.cr
         self.columns = {table: self._columns(table) for table in CLONED_TABLES}
         self.references = self._references()
@@ -204,7 +207,11 @@ class InvoiceCloner:
         values = []
         for number, copy in enumerate(copies):
             partner, name, partner_name, issued, amount, paid = template_facts[copy.template]
-            payment_shift = (copy.paid - paid).days if copy.paid and paid else 0
+            invoice_shift = (copy.issued - issued).days
+            if self.whole_history:
+                payment_shift = invoice_shift
+            else:
+                payment_shift = (copy.paid - paid).days if copy.paid and paid else 0
             values.append(
                 SQL(
                     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -215,7 +222,7 @@ class InvoiceCloner:
                     partner_name,
                     copy.partner,
                     partners[copy.partner],
-                    (copy.issued - issued).days,
+                    invoice_shift,
                     payment_shift,
                     round(copy.amount, 2) / float(amount),
                 )
@@ -233,10 +240,6 @@ class InvoiceCloner:
                 )
             )
         cr.execute("ANALYZE clone_plan; ANALYZE clone_ids; ANALYZE clone_rows")
-        # Each copy's entries are numbered after every entry so far: their
-        # names are unique in their journal.
-        cr.execute("SELECT COALESCE(max(sequence_number), 0) + 1 FROM account_move")
-        self.first_number = cr.fetchone()[0]
         deferred = []
         for position, table in enumerate(CLONED_TABLES):
             deferred += self._insert(table, later=set(CLONED_TABLES[position + 1 :]))
@@ -316,14 +319,19 @@ class InvoiceCloner:
         if column in self.monetary[table]:
             return SQL("round((%s * plan.factor)::numeric, 2)", value), None
         shift = SQL("CASE row.side WHEN 'invoice' THEN plan.invoice_shift ELSE plan.payment_shift END")
-        if data_type == "date" and column in SHIFTED_DATES.get(table, {column}):
+        if data_type == "date" and (self.whole_history or column in SHIFTED_DATES.get(table, {column})):
             return SQL("%s + %s", value, shift), None
+        if self.whole_history and data_type.startswith("timestamp"):
+            return SQL("%s + make_interval(days => %s)", value, shift), None
         if table == "account_move" and column in ("sequence_prefix", "sequence_number", "name"):
             prefix = SQL(
                 "regexp_replace(template.sequence_prefix, '\\d{4}', to_char(template.date + %s, 'YYYY'))",
                 shift,
             )
-            number = SQL("%s + ids.copy", self.first_number)
+            # An entry copied is numbered by its own id: above every number
+            # so far (none exceeds the entries' count), and unique in its
+            # journal, where a copy may hold several entries (its payments).
+            number = SQL("ids.new")
             return {
                 "sequence_prefix": prefix,
                 "sequence_number": number,
