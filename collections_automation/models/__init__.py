@@ -2,6 +2,7 @@
 from . import collection_late_charge_waiver
 from . import account_move
 from . import account_move_line
+from . import account_partial_reconcile
 from . import collection_decline_code
 from . import collection_demo_loader
 from . import collection_contact_policy

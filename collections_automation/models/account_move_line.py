@@ -11,6 +11,11 @@ class AccountMoveLine(models.Model):
         copy=False,
     )
 
+    # The receivables on a day start from the lines open today (collection.kpi).
+    _collection_open_receivable_idx = models.Index(
+        "(company_id, date_maturity) WHERE display_type = 'payment_term' AND reconciled IS NOT TRUE"
+    )
+
     def _reconcile_post_hook(self, data):
         """Every payment reaches an invoice through a reconciliation (a
         registered payment, a portal payment, a bank statement line): this

@@ -1,4 +1,5 @@
 import statistics
+from contextlib import contextmanager
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
@@ -29,15 +30,79 @@ class CollectionKpi(models.AbstractModel):
         self.env.flush_all()
         return self.env.execute_query(query)
 
+    @contextmanager
+    def _without_jit(self):
+        """PostgreSQL's JIT compilation off for the KPIs' queries, and back
+        as it was after them: their cost estimates pass its threshold at
+        tens of thousands of collections, and compiling took longer than
+        running (measured at 113,000 collections: 270 ms to compile a
+        receivables query that ran in 70 ms; the KPI screen in 1.5 s with
+        it, 0.7 s without)."""
+        cr = self.env.cr
+        cr.execute(SQL("SELECT current_setting('jit'), set_config('jit', 'off', true)"))
+        jit = cr.fetchone()[0]
+        try:
+            yield
+        finally:
+            cr.execute(SQL("SELECT set_config('jit', %s, true)", jit))
+
     # ------------------------------------------------------------------
     # Receivables
     # ------------------------------------------------------------------
 
     @api.model
     def _receivable_residuals(self, company, as_of):
-        """SQL of (residual, date_maturity) of every receivable line of the
-        company's posted invoices and credit notes on ``as_of``: reconciliations
-        made after that day do not count yet."""
+        """SQL of (date_maturity, residual) rows whose residuals add up, by
+        maturity, to those of the company's posted invoices and credit notes
+        on ``as_of``: reconciliations made after that day do not count yet.
+
+        A receivable line's residual on a day is its balance less what was
+        reconciled with it by then; today's (the stored ``amount_residual``)
+        less what was reconciled with it by then is the same. So the rows
+        are the lines open today, at their residual, and the
+        reconciliations after ``as_of``, given back: the cost follows the
+        open receivables and the days since ``as_of``, not the ledger's
+        years. A fully reconciled line is at zero today (Odoo's
+        ``reconciled``)."""
+        lines = SQL(
+            """line.company_id = %(company)s
+               AND line.display_type = 'payment_term'
+               AND move.state = 'posted'
+               AND move.move_type IN ('out_invoice', 'out_refund')
+               AND move.date <= %(as_of)s""",
+            company=company.id,
+            as_of=as_of,
+        )
+        return SQL(
+            """
+            SELECT line.date_maturity, line.amount_residual AS residual
+              FROM account_move_line line
+              JOIN account_move move ON move.id = line.move_id
+             WHERE %(lines)s AND line.reconciled IS NOT TRUE
+            UNION ALL
+            SELECT line.date_maturity, partial.amount
+              FROM account_partial_reconcile partial
+              JOIN account_move_line line ON line.id = partial.debit_move_id
+              JOIN account_move move ON move.id = line.move_id
+             WHERE %(lines)s AND partial.max_date > %(as_of)s
+            UNION ALL
+            SELECT line.date_maturity, -partial.amount
+              FROM account_partial_reconcile partial
+              JOIN account_move_line line ON line.id = partial.credit_move_id
+              JOIN account_move move ON move.id = line.move_id
+             WHERE %(lines)s AND partial.max_date > %(as_of)s
+            """,
+            lines=lines,
+            as_of=as_of,
+        )
+
+    @api.model
+    def _receivable_residuals_by_history(self, company, as_of):
+        """SQL of (date_maturity, residual) of every receivable line of the
+        company's posted invoices and credit notes on ``as_of``, each
+        computed from its balance and every reconciliation up to that day:
+        the definition ``_receivable_residuals`` reads faster (the tests
+        compare the two)."""
         return SQL(
             """
             SELECT line.date_maturity,
@@ -60,8 +125,9 @@ class CollectionKpi(models.AbstractModel):
         )
 
     @api.model
-    def _get_aging(self, company, as_of):
-        """Open receivables on ``as_of`` by days past due."""
+    def _get_aging(self, company, as_of, residuals=None):
+        """Open receivables on ``as_of`` by days past due (from ``residuals``,
+        SQL as ``_receivable_residuals`` gives, by default its own)."""
         row = self._fetch(
             SQL(
                 """
@@ -74,7 +140,7 @@ class CollectionKpi(models.AbstractModel):
                   FROM (%(residuals)s) receivables
                 """,
                 as_of=as_of,
-                residuals=self._receivable_residuals(company, as_of),
+                residuals=residuals or self._receivable_residuals(company, as_of),
             )
         )[0]
         return dict(zip(AGING_BUCKETS, (float(value) for value in row), strict=True))
@@ -285,16 +351,30 @@ class CollectionKpi(models.AbstractModel):
     def _get_cash_collected_query(self, company, date_from, date_to):
         """The payments of ``_get_cash_collected``, summed by process and by
         the last stage that ran before each."""
+        # The period's reconciliations first (an index on their date): the
+        # cost follows the period, not every collection the company had.
         return SQL(
             """
-                WITH covered AS (
-                    SELECT enrollment.id AS enrollment_id, enrollment.move_id
-                      FROM collection_enrollment enrollment
+                WITH paid AS (
+                    SELECT partial.id, partial.amount, partial.create_date, line.move_id
+                      FROM account_partial_reconcile partial
+                      JOIN account_move_line line
+                        ON line.id = partial.debit_move_id AND line.display_type = 'payment_term'
+                      JOIN account_move_line paying_line ON paying_line.id = partial.credit_move_id
+                      JOIN account_move paying ON paying.id = paying_line.move_id
+                     WHERE %(cash)s
+                       AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
+                ), covered AS (
+                    SELECT paid.*, enrollment.id AS enrollment_id
+                      FROM paid
+                      JOIN collection_enrollment enrollment ON enrollment.move_id = paid.move_id
                      WHERE enrollment.company_id = %(company)s
                     UNION ALL
-                    SELECT enrollment.id, charge.id
-                      FROM collection_enrollment enrollment
-                      JOIN account_move charge ON charge.collection_late_invoice_id = enrollment.move_id
+                    SELECT paid.*, enrollment.id
+                      FROM paid
+                      JOIN account_move charge ON charge.id = paid.move_id
+                      JOIN collection_enrollment enrollment
+                        ON enrollment.move_id = charge.collection_late_invoice_id
                      WHERE enrollment.company_id = %(company)s
                 ), attributed AS (
                     -- Each payment once: a payment on the day one collection of the
@@ -302,16 +382,9 @@ class CollectionKpi(models.AbstractModel):
                     SELECT DISTINCT ON (partial.id)
                            partial.amount, partial.create_date AS reconciled_at,
                            enrollment.id AS enrollment_id, enrollment.process_id
-                      FROM covered
-                      JOIN collection_enrollment enrollment ON enrollment.id = covered.enrollment_id
-                      JOIN account_move_line line
-                        ON line.move_id = covered.move_id AND line.display_type = 'payment_term'
-                      JOIN account_partial_reconcile partial ON partial.debit_move_id = line.id
-                      JOIN account_move_line paying_line ON paying_line.id = partial.credit_move_id
-                      JOIN account_move paying ON paying.id = paying_line.move_id
-                     WHERE %(cash)s
-                       AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
-                       AND %(reconciled_on)s >= enrollment.enrolled_on
+                      FROM covered partial
+                      JOIN collection_enrollment enrollment ON enrollment.id = partial.enrollment_id
+                     WHERE %(reconciled_on)s >= enrollment.enrolled_on
                        AND (enrollment.closed_on IS NULL OR %(reconciled_on)s <= enrollment.closed_on)
                   ORDER BY partial.id, enrollment.enrolled_on DESC, enrollment.id DESC
                 )
@@ -398,6 +471,11 @@ class CollectionKpi(models.AbstractModel):
 
     @api.model
     def _get_kpis(self, company, date_from, date_to):
+        with self._without_jit():
+            return self._read_kpis(company, date_from, date_to)
+
+    @api.model
+    def _read_kpis(self, company, date_from, date_to):
         # Each receivables and sales figure is read once and shared by the
         # KPIs that use it.
         ending = self._get_aging(company, date_to)

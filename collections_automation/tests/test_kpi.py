@@ -1,4 +1,5 @@
-from datetime import date
+import random
+from datetime import date, timedelta
 
 from lxml import html
 
@@ -137,13 +138,14 @@ class TestReceivableKpis(CollectionsCommon):
         # aging buckets, one on the day before the period for CEI, the
         # period's credit sales once, the countback's monthly sales in one
         # grouped query, and one query per other KPI (stage effectiveness and
-        # sent to legal included), and the company's time zone (its record
-        # and its partner's): none of them reads invoice by invoice. The
+        # sent to legal included), the company's time zone (its record and
+        # its partner's), and PostgreSQL's JIT turned off and back on: none
+        # of them reads invoice by invoice. The
         # first call warms the access rules' caches, which other tests may
         # have filled.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.env.invalidate_all()
-        with self.assertQueryCount(13):
+        with self.assertQueryCount(15):
             kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["cei"], 22.5)
         self.assertAlmostEqual(kpis["dso_countback"], 115.8)
@@ -153,6 +155,73 @@ class TestReceivableKpis(CollectionsCommon):
         # Ending AR 6,100, of which current 3,000.
         # (1,700 + 5,300 - 6,100) / (1,700 + 5,300 - 3,000) = 900 / 4,000.
         self.assertAlmostEqual(self.kpi._get_cei(self.company, self.date_from, self.date_to), 22.5)
+
+
+@tagged("post_install", "-at_install")
+class TestReceivablesOnADay(CollectionsCommon):
+    """The receivables on a day are read from today's open lines and the
+    reconciliations since that day; on random ledgers they are, bucket by
+    bucket, those computed line by line from every reconciliation up to
+    that day."""
+
+    FIRST_DAY = date(2025, 11, 1)
+    LEDGER_DAYS = 240
+
+    def _random_ledger(self, rng):
+        """Invoices and credit notes over the ledger's days; payments full
+        and partial, registered in a random order (so many are dated before
+        others registered earlier); credit notes matched with invoices; some
+        payments unreconciled again."""
+        customers = self.env["res.partner"].create(
+            [{"name": f"Ledger customer {number}"} for number in range(3)]
+        )
+        moves = self.env["account.move"]
+        for _number in range(24):
+            issued = self.FIRST_DAY + timedelta(days=rng.randrange(self.LEDGER_DAYS // 2))
+            moves |= self._create_invoice(
+                amount=rng.choice((120.0, 480.5, 1000.0, 2333.33)),
+                due_date=issued + timedelta(days=rng.choice((0, 15, 30, 60))),
+                partner=rng.choice(customers),
+                invoice_date=issued,
+                move_type=rng.choice(("out_invoice",) * 5 + ("out_refund",)),
+            )
+        invoices = moves.filtered(lambda move: move.move_type == "out_invoice")
+        payments = []
+        for invoice in invoices:
+            for _payment in range(rng.choice((0, 1, 1, 2))):
+                payments.append((invoice, rng.choice((0.25, 0.5, 1.0))))
+        rng.shuffle(payments)
+        for invoice, share in payments:
+            if invoice.amount_residual:
+                paid_on = invoice.invoice_date + timedelta(days=rng.randrange(self.LEDGER_DAYS // 2))
+                amount = invoice.currency_id.round(min(invoice.amount_residual, invoice.amount_total * share))
+                self._pay(invoice, amount=amount, day=paid_on)
+        for credit_note in moves - invoices:
+            open_invoices = invoices.filtered(lambda move: move.amount_residual)
+            if open_invoices and rng.random() < 0.7:
+                line = credit_note.line_ids.filtered(lambda line: line.display_type == "payment_term")
+                rng.choice(open_invoices).js_assign_outstanding_line(line.id)
+        partials = invoices.line_ids.matched_credit_ids
+        partials.browse(rng.sample(partials.ids, len(partials) // 5)).unlink()
+        return moves
+
+    def test_the_receivables_on_a_day_are_those_of_each_line_history(self):
+        Kpi = self.env["collection.kpi"]
+        company = self.env.company
+        # Each seed's ledger adds to the last ones': the company's receivables
+        # grow more varied.
+        for seed in (1, 2, 3):
+            self._random_ledger(random.Random(seed))
+            for offset in range(-10, self.LEDGER_DAYS + 10, 6):
+                day = self.FIRST_DAY + timedelta(days=offset)
+                by_history = Kpi._get_aging(
+                    company, day, residuals=Kpi._receivable_residuals_by_history(company, day)
+                )
+                self.assertEqual(
+                    {bucket: round(amount, 2) for bucket, amount in Kpi._get_aging(company, day).items()},
+                    {bucket: round(amount, 2) for bucket, amount in by_history.items()},
+                    f"seed {seed}: receivables on {day}",
+                )
 
 
 @tagged("post_install", "-at_install")
