@@ -417,7 +417,13 @@ class CollectionEngine(models.AbstractModel):
             # over (paid, cancelled, written off), only a person may chase
             # them on their own.
             & Domain("collection_late_invoice_id", "=", False)
-            & Domain.OR(process._get_trigger_domain(today) for process in processes)
+            # An invoice the segment rules give to a process whose triggers
+            # are off is not looked at: measured, 15,528 such invoices read
+            # at every run at 113,000 collections (make bench-desk).
+            & Domain.OR(
+                process._get_trigger_domain(today) & process._get_routed_invoice_domain()
+                for process in processes
+            )
         )
 
     @api.model

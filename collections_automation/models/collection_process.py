@@ -354,6 +354,16 @@ class CollectionProcess(models.Model):
             domain |= Domain("invoice_date_due", "<=", today + timedelta(days=self.pre_due_days))
         return domain
 
+    def _get_routed_invoice_domain(self):
+        """A filter that every invoice the segment rules give this process
+        passes: any invoice for the company's default process, else those
+        of its rules (``_get_routing_domain``)."""
+        self.ensure_one()
+        if self.company_id.collection_default_process_id == self:
+            return Domain.TRUE
+        rules = self.env["collection.segment.rule"].search([("process_id", "=", self.id)])
+        return Domain.OR(rule._get_routing_domain() for rule in rules)
+
     def _get_retry_waits(self):
         """The days to wait before each new attempt after a soft decline."""
         self.ensure_one()

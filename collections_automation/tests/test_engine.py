@@ -306,6 +306,34 @@ class TestEngine(CollectionsCommon):
         self._run_engine(days(3))
         self.assertFalse((held | excluded).collection_enrollment_ids)
 
+    def test_the_triggers_read_only_the_invoices_their_process_may_get(self):
+        """The segment rules give untagged customers' invoices to the default
+        process, whose triggers are off: the card process's trigger does not
+        read them at every run (before: every open invoice of the company was
+        read, and none enrolled, at every run)."""
+        self.env.company.collection_default_process_id = self.standard_process
+        card_tag = self.env["res.partner.category"].create({"name": "Card on file"})
+        card = self.env["collection.process"].create(
+            {
+                "name": "Card on file",
+                "auto_enroll_pre_due": True,
+                "pre_due_days": 3,
+                "stage_ids": [fields.Command.create({"name": "Charge", "delay_days": 0})],
+            }
+        )
+        self.env["collection.segment.rule"].create(
+            {"name": "Cards", "sequence": 1, "process_id": card.id, "partner_category_ids": card_tag.ids}
+        )
+        carded = self.env["res.partner"].create({"name": "Carded", "category_id": card_tag.ids})
+        by_card = self._create_invoice(partner=carded, due_date=days(2))
+        others = self._create_invoice(due_date=days(-20)) | self._create_invoice(due_date=days(2))
+        with self._at(DAY_0):
+            candidates = self.env["collection.engine"]._get_auto_enroll_invoice_ids(self.env.company, card)
+        self.assertEqual(candidates, by_card.ids)
+        self._run_engine(DAY_0)
+        self.assertEqual(by_card.collection_enrollment_ids.process_id, card)
+        self.assertFalse(others.collection_enrollment_ids)
+
     def test_failed_online_payment_enrolls(self):
         failed_process = self.env["collection.process"].create(
             {

@@ -106,6 +106,43 @@ class TestSegmentRules(CollectionsCommon):
         self.key_customer.trust = "bad"
         self.assertEqual(self._process_of(fitting)[0], self.fallback)
 
+    def test_the_triggers_filter_lets_every_fitting_invoice_through(self):
+        """The engine's triggers search with the rule's filter in SQL; the
+        rule's conditions decide. Every invoice that fits passes the filter,
+        the customer's contacts' invoices and the amounts at the bounds
+        included, and those the filter can tell apart do not."""
+        rule = self.Rule.create(
+            {
+                "name": "Belgian key accounts",
+                "process_id": self.strict.id,
+                "partner_category_ids": self.key_tag.ids,
+                "country_ids": self.be.ids,
+                "currency_id": self.env.company.currency_id.id,
+                "amount_min": 500,
+                "amount_max": 5000,
+                "partner_trust": "normal",
+                "payment_term_ids": self.pay_terms_b.ids,
+                "invoice_domain": "[('ref', '!=', 'EXCLUDED')]",
+            }
+        )
+        contact = self.env["res.partner"].create({"name": "Key AP", "parent_id": self.key_customer.id})
+        terms = {"invoice_payment_term_id": self.pay_terms_b.id}
+        invoices = (
+            self._create_invoice(amount=500, partner=self.key_customer, **terms)
+            | self._create_invoice(amount=5000, partner=contact, **terms)
+            | self._create_invoice(amount=1000, partner=contact, **terms)
+            | self._create_invoice(amount=499, partner=self.key_customer, **terms)
+            | self._create_invoice(amount=1000, partner=self.key_customer, ref="EXCLUDED", **terms)
+            | self._create_invoice(amount=1000, partner=self.key_customer)
+            | self._create_invoice(amount=1000, **terms)
+        )
+        fitting = invoices.filtered(lambda invoice: rule._explain(invoice)[0])
+        passing = invoices.filtered_domain(rule._get_routing_domain())
+        self.assertEqual(len(fitting), 3)
+        self.assertEqual(passing, fitting)
+        self.key_customer.trust = "bad"
+        self.assertFalse(invoices.filtered(lambda invoice: rule._explain(invoice)[0]))
+
     def test_free_domain_on_the_invoice(self):
         rule = self.Rule.create(
             {"name": "Referenced", "process_id": self.strict.id, "invoice_domain": "[('ref', '=', 'PO-77')]"}
