@@ -11,6 +11,8 @@ class AccountMoveLine(models.Model):
         copy=False,
     )
 
+    # The invoices excluded from follow-up, a few, read at every engine run.
+    _collection_no_followup_idx = models.Index("(move_id) WHERE no_followup IS TRUE")
     # The receivables on a day start from the lines open today (collection.kpi).
     _collection_open_receivable_idx = models.Index(
         "(company_id, date_maturity) WHERE display_type = 'payment_term' AND reconciled IS NOT TRUE"

@@ -529,15 +529,21 @@ class CollectionEngine(models.AbstractModel):
         after enrollment: its running collections pause, logged; once the
         hold is lifted they resume, and a stage whose day passed runs."""
         Enrollment = self.env["collection.enrollment"]
-        scope = Domain("id", "in", enrollments.ids) if enrollments is not None else Domain.TRUE
-        held = Enrollment._get_held_domain()
-        newly_held = Enrollment.search(scope & Domain("state", "=", "running") & held)
-        for collections in newly_held._grouped_by_desk_lang().values():
-            collections.action_pause(reason="hold")
-        released = Domain("state", "=", "paused") & Domain("pause_reason", "=", "hold") & ~held
-        no_longer_held = Enrollment.search(scope & released)
-        for collections in no_longer_held._grouped_by_desk_lang().values():
-            collections.action_resume()
+        if enrollments is None:
+            scope, companies = Domain.TRUE, self.env["res.company"].search([])
+        else:
+            scope, companies = Domain("id", "in", enrollments.ids), enrollments.company_id
+        # A hold is set per company: each company's collections read their own.
+        for company in companies:
+            held = Enrollment._get_held_domain(company)
+            in_company = scope & Domain("company_id", "=", company.id)
+            newly_held = Enrollment.search(scope & Domain("state", "=", "running") & held)
+            for collections in newly_held._grouped_by_desk_lang().values():
+                collections.action_pause(reason="hold")
+            released = Domain("state", "=", "paused") & Domain("pause_reason", "=", "hold") & ~held
+            no_longer_held = Enrollment.search(in_company & released)
+            for collections in no_longer_held._grouped_by_desk_lang().values():
+                collections.action_resume()
 
     @api.model
     def _end_expired_pauses(self):

@@ -334,6 +334,44 @@ class TestEngine(CollectionsCommon):
         self.assertEqual(by_card.collection_enrollment_ids.process_id, card)
         self.assertFalse(others.collection_enrollment_ids)
 
+    def test_a_hold_in_another_company_pauses_that_company_s_collections(self):
+        """A collection hold is set per company. The scheduled action runs
+        as a user of one company; a customer held in another company has
+        that company's collections paused, and kept running in a company
+        where it is not held (before: the hold was read in the action's
+        company only)."""
+        other = self.setup_other_company()["company"]
+        other_env = self.env(context=dict(self.env.context, allowed_company_ids=other.ids))
+        process = other_env["collection.process"].create(
+            {
+                "name": "Other company's",
+                "stage_ids": [fields.Command.create({"name": "Reminder", "delay_days": 30})],
+            }
+        )
+        foreign = other_env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.customer.id,
+                "invoice_date": days(-30),
+                "invoice_date_due": DAY_0,
+                "invoice_line_ids": [
+                    fields.Command.create({"name": "Goods", "price_unit": 300.0, "tax_ids": []})
+                ],
+            }
+        )
+        foreign.action_post()
+        home = self._create_invoice()
+        with self._at(DAY_0):
+            foreign_collection = foreign.collection_enroll(process_id=process.id)
+            home_collection = home.collection_enroll(process_id=self.standard_process.id)
+        self.customer.with_company(other).collection_hold = True
+        self._run_engine(days(1))
+        self.assertEqual((foreign_collection.state, foreign_collection.pause_reason), ("paused", "hold"))
+        self.assertEqual(home_collection.state, "running")
+        self.customer.with_company(other).collection_hold = False
+        self._run_engine(days(2))
+        self.assertEqual(foreign_collection.state, "running")
+
     def test_failed_online_payment_enrolls(self):
         failed_process = self.env["collection.process"].create(
             {
