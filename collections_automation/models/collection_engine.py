@@ -530,7 +530,9 @@ class CollectionEngine(models.AbstractModel):
         hold is lifted they resume, and a stage whose day passed runs."""
         Enrollment = self.env["collection.enrollment"]
         if enrollments is None:
-            scope, companies = Domain.TRUE, self.env["res.company"].search([])
+            scope = Domain.TRUE
+            groups = Enrollment._read_group([("state", "in", ("running", "paused"))], ["company_id"])
+            companies = self.env["res.company"].browse([company.id for [company] in groups])
         else:
             scope, companies = Domain("id", "in", enrollments.ids), enrollments.company_id
         # A hold is set per company: each company's collections read their own.
