@@ -33,6 +33,24 @@ class TestSegmentRules(CollectionsCommon):
     def _process_of(self, invoice):
         return self.Rule._find_process_for_invoices(invoice)[invoice]
 
+    def _create_every_condition_rule(self, **values):
+        """Big Belgian key accounts in the company's currency, of normal
+        trust, on the second payment terms: every condition set."""
+        return self.Rule.create(
+            {
+                "name": "Big Belgian key accounts in company currency",
+                "process_id": self.strict.id,
+                "partner_category_ids": self.key_tag.ids,
+                "country_ids": self.be.ids,
+                "currency_id": self.env.company.currency_id.id,
+                "amount_min": 500,
+                "amount_max": 5000,
+                "partner_trust": "normal",
+                "payment_term_ids": self.pay_terms_b.ids,
+                **values,
+            }
+        )
+
     def test_first_matching_rule_by_priority_wins(self):
         by_tag = self.Rule.create(
             {
@@ -77,19 +95,7 @@ class TestSegmentRules(CollectionsCommon):
         )
 
     def test_every_condition_must_hold(self):
-        rule = self.Rule.create(
-            {
-                "name": "Big Belgian key accounts in company currency",
-                "process_id": self.strict.id,
-                "partner_category_ids": self.key_tag.ids,
-                "country_ids": self.be.ids,
-                "currency_id": self.env.company.currency_id.id,
-                "amount_min": 500,
-                "amount_max": 5000,
-                "partner_trust": "normal",
-                "payment_term_ids": self.pay_terms_b.ids,
-            }
-        )
+        rule = self._create_every_condition_rule()
         fitting = self._create_invoice(
             amount=1000, partner=self.key_customer, invoice_payment_term_id=self.pay_terms_b.id
         )
@@ -111,20 +117,7 @@ class TestSegmentRules(CollectionsCommon):
         rule's conditions decide. Every invoice that fits passes the filter,
         the customer's contacts' invoices and the amounts at the bounds
         included, and those the filter can tell apart do not."""
-        rule = self.Rule.create(
-            {
-                "name": "Belgian key accounts",
-                "process_id": self.strict.id,
-                "partner_category_ids": self.key_tag.ids,
-                "country_ids": self.be.ids,
-                "currency_id": self.env.company.currency_id.id,
-                "amount_min": 500,
-                "amount_max": 5000,
-                "partner_trust": "normal",
-                "payment_term_ids": self.pay_terms_b.ids,
-                "invoice_domain": "[('ref', '!=', 'EXCLUDED')]",
-            }
-        )
+        rule = self._create_every_condition_rule(invoice_domain="[('ref', '!=', 'EXCLUDED')]")
         contact = self.env["res.partner"].create({"name": "Key AP", "parent_id": self.key_customer.id})
         terms = {"invoice_payment_term_id": self.pay_terms_b.id}
         invoices = (
