@@ -21,9 +21,8 @@ from operator import attrgetter
 # Run as a script from tests/bench: the engine benchmark's helpers sit beside it.
 from engine_bench import ensure_company_ready, grow_customers, measured, run_command
 from lxml import etree
-from sql_clone import CLONED_TABLES, Copy, InvoiceCloner
+from sql_clone import Copy, InvoiceCloner
 
-from odoo.tools import SQL
 from odoo.tools.safe_eval import safe_eval
 
 SEED = 7
@@ -33,8 +32,6 @@ RECENT_DAYS = 40
 # A simulated customer's invoices a year, on average (ledger_plan draws 0.6 to 3 a month).
 INVOICES_PER_CUSTOMER_YEAR = 21.6
 PREFIX = "SCORE"
-# Copies inserted per transaction.
-CLONE_CHUNK = 10_000
 PLAN_DAY_PARAMETER = "collections_score_bench.plan_day"
 TEMPLATES_PARAMETER = "collections_score_bench.template_invoices"
 
@@ -105,26 +102,17 @@ def grow(env, invoices):
         env.cr.commit()
         written = len(templates)
     template_of = dict(zip(kinds, map(int, template_ids.split(",")), strict=True))
-    cloner = InvoiceCloner(env)
-    for start in range(written, len(ordered), CLONE_CHUNK):
-        chunk = ordered[start : start + CLONE_CHUNK]
-        cloner.clone(
-            [
-                Copy(
-                    template_of[invoice.customer.terms, is_paid],
-                    partners[invoice.customer.number].id,
-                    invoice.issued,
-                    invoice.amount,
-                    invoice.paid if is_paid else None,
-                )
-                for invoice, is_paid in chunk
-            ]
-        )
-        env.cr.execute(SQL("ANALYZE %s", SQL(", ").join(map(SQL.identifier, CLONED_TABLES))))
-        env.cr.commit()
-        print(f"[bench] {start + len(chunk)} of {len(ordered)} invoices", file=sys.stderr, flush=True)
-    env.cr.execute("ANALYZE")
-    env.cr.commit()
+    InvoiceCloner(env).clone_all(
+        ordered,
+        lambda item: Copy(
+            template_of[item[0].customer.terms, item[1]],
+            partners[item[0].customer.number].id,
+            item[0].issued,
+            item[0].amount,
+            item[0].paid if item[1] else None,
+        ),
+        start=written,
+    )
     return {"paid": len(paid), "open": len(open_), "customers": len(customers)}
 
 

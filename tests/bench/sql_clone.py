@@ -13,6 +13,7 @@ included). Benchmark data only: nothing in the add-ons copies records this
 way.
 """
 
+import sys
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,6 +30,8 @@ CLONED_TABLES = (
     "collection_enrollment",
     "collection_event",
 )
+# Copies inserted per transaction.
+CLONE_CHUNK = 10_000
 TABLE_MODELS = {table: table.replace("_", ".") for table in CLONED_TABLES}
 # A collection is enrolled on the day the dataset is built, whatever its
 # invoice's date: only its due date follows the invoice.
@@ -160,6 +163,21 @@ class InvoiceCloner:
             for table in CLONED_TABLES
         }
         return self.templates[template]
+
+    def clone_all(self, planned, make_copy, start=0):
+        """Copy ``planned[start:]`` (``make_copy(item)``: the item's Copy), a
+        transaction each CLONE_CHUNK, the copied tables' statistics fresh
+        after each (the next chunk's lookups plan on them), the whole
+        database's at the end."""
+        cr = self.cr
+        for first in range(start, len(planned), CLONE_CHUNK):
+            chunk = planned[first : first + CLONE_CHUNK]
+            self.clone([make_copy(item) for item in chunk])
+            cr.execute(SQL("ANALYZE %s", SQL(", ").join(map(SQL.identifier, CLONED_TABLES))))
+            cr.commit()
+            print(f"[bench] {first + len(chunk)} of {len(planned)} invoices", file=sys.stderr, flush=True)
+        cr.execute("ANALYZE")
+        cr.commit()
 
     def clone(self, copies):
         """Insert ``copies`` (a list of Copy); their invoices' ids, in order."""
