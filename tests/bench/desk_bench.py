@@ -259,11 +259,9 @@ def view_specification(model, view_type, view_ref=None):
 
 
 def fields_specification(model, node):
-    names = [
-        field.get("name") for field in node.iter("field") if field.getparent().tag not in ("list",) or True
-    ]
+    """The specification of the fields under ``node`` (an arch's element)."""
     specification = {}
-    for name in dict.fromkeys(names):
+    for name in dict.fromkeys(field.get("name") for field in node.iter("field")):
         field = model._fields.get(name)
         if field is None:
             continue
