@@ -866,8 +866,11 @@ def ensure_bench_database(database, modules, fresh, conf=None):
         drop_database(database)
     command = odoo_command("-d", database, "--stop-after-init", "--log-level=warn", conf=conf)
     if database_exists(database):
-        log(f"updating {modules} in the benchmark database {database}")
-        run([*command, "-u", modules])
+        # Odoo updates the modules asked and those that depend on them, not
+        # their dependencies: the add-on's own changes come with it.
+        updated = ",".join(dict.fromkeys([ADDON, *modules.split(",")]))
+        log(f"updating {updated} in the benchmark database {database}")
+        run([*command, "-u", updated])
     else:
         log(f"creating the benchmark database {database} with {modules}")
         run([*command, "-i", modules])

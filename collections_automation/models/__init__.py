@@ -11,6 +11,7 @@ from . import collection_engine
 from . import collection_enrollment
 from . import collection_event
 from . import collection_kpi
+from . import collection_kpi_day
 from . import collection_kpi_period
 from . import collection_kpi_period_stage
 from . import collection_lifecycle

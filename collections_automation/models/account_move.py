@@ -6,6 +6,9 @@ from odoo.fields import Domain
 
 from .collection_enrollment import LADDER_STATES, OPEN_STATES
 
+# What of an invoice the KPIs' days depend on (collection.kpi.day).
+KPI_DAY_MOVE_FIELDS = frozenset(("state", "date", "invoice_date"))
+
 
 class AccountMove(models.Model):
     _name = "account.move"
@@ -341,6 +344,15 @@ class AccountMove(models.Model):
     def action_test_collection_rules(self):
         self.ensure_one()
         return self.env["collection.rule.test"].action_open(move=self)
+
+    def write(self, vals):
+        if not KPI_DAY_MOVE_FIELDS.intersection(vals):
+            return super().write(vals)
+        Day = self.env["collection.kpi.day"]
+        Day._mark_moves(self)
+        result = super().write(vals)
+        Day._mark_moves(self)
+        return result
 
     def button_cancel(self):
         result = super().button_cancel()

@@ -4,6 +4,8 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
 
+from .collection_kpi_day import ENROLLMENT_KEY_FIELDS
+
 SEQUENCE_CODE = "collection.enrollment"
 # Open for the money: a payment, a promise or a dispute still changes it,
 # and an invoice has at most one enrollment in these states.
@@ -375,7 +377,22 @@ class CollectionEnrollment(models.Model):
                 for stage, _day in skipped
             ]
         )
+        self.env["collection.kpi.day"]._mark_enrollments(enrollments, before={})
         return enrollments
+
+    def write(self, vals):
+        if not ENROLLMENT_KEY_FIELDS.intersection(vals):
+            return super().write(vals)
+        Day = self.env["collection.kpi.day"]
+        before = Day._get_enrollment_keys(self)
+        result = super().write(vals)
+        Day._mark_enrollments(self, before)
+        return result
+
+    def unlink(self):
+        Day = self.env["collection.kpi.day"]
+        Day._mark_enrollments(self, Day._get_enrollment_keys(self), after={})
+        return super().unlink()
 
     @api.model
     def _get_new_company(self, vals):

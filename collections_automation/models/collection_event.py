@@ -3,6 +3,9 @@ from odoo.fields import Domain
 
 from .collection_decline_code import DECLINE_CLASSES
 
+# What of an event the KPIs' days depend on (collection.kpi.day).
+KPI_DAY_EVENT_FIELDS = frozenset(("enrollment_id", "stage_id", "date", "action"))
+
 EVENT_ACTIONS = [
     ("enrolled", "Enrolled"),
     ("email", "Email"),
@@ -70,6 +73,24 @@ class CollectionEvent(models.Model):
     decline_class = fields.Selection(DECLINE_CLASSES)
 
     _key_unique = models.UniqueIndex("(key) WHERE key IS NOT NULL", "This collection action has already run.")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        events = super().create(vals_list)
+        self.env["collection.kpi.day"]._mark_events(events)
+        return events
+
+    def write(self, vals):
+        if not KPI_DAY_EVENT_FIELDS.intersection(vals):
+            return super().write(vals)
+        enrollments = self.enrollment_id
+        result = super().write(vals)
+        self.env["collection.kpi.day"]._mark_histories(enrollments | self.enrollment_id)
+        return result
+
+    def unlink(self):
+        self.env["collection.kpi.day"]._mark_histories(self.enrollment_id)
+        return super().unlink()
 
     @api.model
     def _get_formal_notice_domain(self):

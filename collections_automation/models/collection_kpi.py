@@ -12,6 +12,10 @@ COUNTBACK_MAX_MONTHS = 24
 LAST_STAGE_WINDOW_DAYS = 14
 # The events that mean a stage ran for a collection.
 STAGE_RUN_ACTIONS = ("email", "letter", "sms", "activity", "payment_retry")
+# The figures collection.kpi.day keeps for each day: the company's sales and
+# receivables, and the collections' activity.
+COMPANY_FIGURES = ("credit_sales", "receivable_change")
+ACTIVITY_FIGURES = ("cash", "stages")
 
 
 class CollectionKpi(models.AbstractModel):
@@ -51,6 +55,18 @@ class CollectionKpi(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
+    def _receivable_line_condition(self, company):
+        """SQL condition on ``line`` and its ``move``: the receivable lines of
+        the company's posted invoices and credit notes."""
+        return SQL(
+            """line.company_id = %(company)s
+               AND line.display_type = 'payment_term'
+               AND move.state = 'posted'
+               AND move.move_type IN ('out_invoice', 'out_refund')""",
+            company=company.id,
+        )
+
+    @api.model
     def _receivable_residuals(self, company, as_of):
         """SQL of (date_maturity, residual) rows whose residuals add up, by
         maturity, to those of the company's posted invoices and credit notes
@@ -64,15 +80,7 @@ class CollectionKpi(models.AbstractModel):
         open receivables and the days since ``as_of``, not the ledger's
         years. A fully reconciled line is at zero today (Odoo's
         ``reconciled``)."""
-        lines = SQL(
-            """line.company_id = %(company)s
-               AND line.display_type = 'payment_term'
-               AND move.state = 'posted'
-               AND move.move_type IN ('out_invoice', 'out_refund')
-               AND move.date <= %(as_of)s""",
-            company=company.id,
-            as_of=as_of,
-        )
+        lines = SQL("%s AND move.date <= %s", self._receivable_line_condition(company), as_of)
         return SQL(
             """
             SELECT line.date_maturity, line.amount_residual AS residual
@@ -95,6 +103,45 @@ class CollectionKpi(models.AbstractModel):
             lines=lines,
             as_of=as_of,
         )
+
+    @api.model
+    def _get_receivable_change_by_day(self, company, date_from, date_to):
+        """{day: what the company's receivables (``_get_receivables``) grew
+        by on that day}: the receivable lines dated that day, less the
+        reconciliations dated that day (a reconciliation's date is the later
+        of its two lines', so it never comes before the line it settles).
+        Receivables on a day are thus those of a later day less the changes
+        in between."""
+        lines = self._receivable_line_condition(company)
+        rows = self._fetch(
+            SQL(
+                """
+                SELECT day, SUM(change) FROM (
+                    SELECT move.date AS day, line.balance AS change
+                      FROM account_move_line line
+                      JOIN account_move move ON move.id = line.move_id
+                     WHERE %(lines)s AND move.date BETWEEN %(date_from)s AND %(date_to)s
+                    UNION ALL
+                    SELECT partial.max_date, -partial.amount
+                      FROM account_partial_reconcile partial
+                      JOIN account_move_line line ON line.id = partial.debit_move_id
+                      JOIN account_move move ON move.id = line.move_id
+                     WHERE %(lines)s AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
+                    UNION ALL
+                    SELECT partial.max_date, partial.amount
+                      FROM account_partial_reconcile partial
+                      JOIN account_move_line line ON line.id = partial.credit_move_id
+                      JOIN account_move move ON move.id = line.move_id
+                     WHERE %(lines)s AND partial.max_date BETWEEN %(date_from)s AND %(date_to)s
+                ) changes
+              GROUP BY day
+                """,
+                lines=lines,
+                date_from=date_from,
+                date_to=date_to,
+            )
+        )
+        return {day: float(amount) for day, amount in rows}
 
     @api.model
     def _receivable_residuals_by_history(self, company, as_of):
@@ -166,15 +213,23 @@ class CollectionKpi(models.AbstractModel):
         )
 
     @api.model
-    def _get_credit_sales(self, company, date_from, date_to):
-        """Customer invoices minus credit notes dated in the period."""
-        row = self._fetch(
+    def _get_credit_sales_by_day(self, company, date_from, date_to):
+        """{invoice date: customer invoices minus credit notes dated that day}."""
+        rows = self._fetch(
             SQL(
-                "SELECT COALESCE(SUM(amount_total_signed), 0) FROM account_move WHERE %s",
+                "SELECT invoice_date, SUM(amount_total_signed) FROM account_move WHERE %s GROUP BY 1",
                 self._credit_sales_filter(company, date_from, date_to),
             )
-        )[0]
-        return float(row[0])
+        )
+        return {day: float(amount) for day, amount in rows}
+
+    @api.model
+    def _get_credit_sales(self, company, date_from, date_to, days=None):
+        """Customer invoices minus credit notes dated in the period (from
+        ``days``, the ``collection.kpi.day`` figures of a span that holds the
+        period, when the caller read them already)."""
+        days = days or self.env["collection.kpi.day"]._read_days(company, date_from, date_to, COMPANY_FIGURES)
+        return days.total("credit_sales", date_from, date_to)
 
     # ------------------------------------------------------------------
     # DSO and CEI
@@ -192,19 +247,23 @@ class CollectionKpi(models.AbstractModel):
         return self._get_receivables(company, date_to, current_only, aging=ending_aging) / sales * days
 
     @api.model
-    def _get_monthly_credit_sales(self, company, as_of, months=COUNTBACK_MAX_MONTHS):
+    def _get_countback_start(self, as_of, months=COUNTBACK_MAX_MONTHS):
+        """The first day of the months the countback DSO may walk back to."""
+        return as_of.replace(day=1) - relativedelta(months=months - 1)
+
+    @api.model
+    def _get_monthly_credit_sales(self, company, as_of, months=COUNTBACK_MAX_MONTHS, days=None):
         """Credit sales of each calendar month, the month of ``as_of`` (up to
         that day) and the ``months - 1`` before it, keyed by the month's
-        first day, in one query."""
-        first_month = as_of.replace(day=1) - relativedelta(months=months - 1)
-        rows = self._fetch(
-            SQL(
-                """SELECT date_trunc('month', invoice_date)::date, SUM(amount_total_signed)
-                     FROM account_move WHERE %s GROUP BY 1""",
-                self._credit_sales_filter(company, first_month, as_of),
-            )
-        )
-        return {month: float(amount) for month, amount in rows}
+        first day."""
+        first_month = self._get_countback_start(as_of, months)
+        days = days or self.env["collection.kpi.day"]._read_days(company, first_month, as_of, COMPANY_FIGURES)
+        by_month = {}
+        for day, amount in days.credit_sales.items():
+            if first_month <= day <= as_of:
+                month = day.replace(day=1)
+                by_month[month] = by_month.get(month, 0.0) + amount
+        return by_month
 
     @api.model
     def _get_dso_countback(self, company, as_of, current_only=False, ending_aging=None, monthly_sales=None):
@@ -235,13 +294,15 @@ class CollectionKpi(models.AbstractModel):
         return dso
 
     @api.model
-    def _get_cei(self, company, date_from, date_to, ending_aging=None, period_sales=None):
+    def _get_cei(self, company, date_from, date_to, ending_aging=None, days=None):
         """(beginning AR + credit sales - ending AR) / (beginning AR +
         credit sales - ending current AR) x 100, with the period's total
-        credit sales (not divided by its months)."""
-        beginning = self._get_receivables(company, date_from - timedelta(days=1))
-        sales = self._get_credit_sales(company, date_from, date_to) if period_sales is None else period_sales
+        credit sales (not divided by its months). The beginning receivables
+        are the ending ones less what they grew by during the period."""
+        days = days or self.env["collection.kpi.day"]._read_days(company, date_from, date_to, COMPANY_FIGURES)
         ending = ending_aging or self._get_aging(company, date_to)
+        beginning = sum(ending.values()) - days.total("receivable_change", date_from, date_to)
+        sales = days.total("credit_sales", date_from, date_to)
         denominator = beginning + sales - ending["current"]
         if not denominator:
             return 0.0
@@ -326,7 +387,7 @@ class CollectionKpi(models.AbstractModel):
         return counts.get("promise_kept", 0) / due * 100 if due else 0.0
 
     @api.model
-    def _get_cash_collected(self, company, date_from, date_to):
+    def _get_cash_collected(self, company, date_from, date_to, days=None):
         """Payments reconciled with enrolled invoices, or with their late
         charge invoices, while they were enrolled, dated in the period, each
         given to the last stage that ran before it. Returns (total,
@@ -336,9 +397,28 @@ class CollectionKpi(models.AbstractModel):
         reconciled, on the company's calendar like the collection's own
         days: a payment's date is on the calendar of whoever made it (UTC
         for an online payment), a day off around midnight."""
-        rows = self._fetch(self._get_cash_collected_query(company, date_from, date_to))
-        by_stage = {(process_id, stage_id): float(amount) for process_id, stage_id, amount in rows}
+        days = days or self.env["collection.kpi.day"]._read_days(
+            company, date_from, date_to, ACTIVITY_FIGURES
+        )
+        by_stage = days.cash_by_stage(date_from, date_to)
         return sum(by_stage.values()), by_stage
+
+    @api.model
+    def _get_cash_collected_by_day(self, company, date_from, date_to):
+        """{(day, process id, stage id): amount} of ``_get_cash_collected``,
+        by the payments' dates."""
+        rows = self._fetch(self._get_cash_collected_query(company, date_from, date_to))
+        return {(day, process_id, stage_id): float(amount) for day, process_id, stage_id, amount in rows}
+
+    @api.model
+    def _get_reconciled_on(self, company, alias):
+        """SQL: the day the reconciliation ``alias`` was made, on the
+        company's calendar."""
+        return SQL(
+            "(%s.create_date AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
+            SQL.identifier(alias),
+            company._get_collection_tz(),
+        )
 
     @api.model
     def _get_cash_move_condition(self, alias):
@@ -349,14 +429,14 @@ class CollectionKpi(models.AbstractModel):
 
     @api.model
     def _get_cash_collected_query(self, company, date_from, date_to):
-        """The payments of ``_get_cash_collected``, summed by process and by
-        the last stage that ran before each."""
+        """The payments of ``_get_cash_collected``, summed by date, by process
+        and by the last stage that ran before each."""
         # The period's reconciliations first (an index on their date): the
         # cost follows the period, not every collection the company had.
         return SQL(
             """
                 WITH paid AS (
-                    SELECT partial.id, partial.amount, partial.create_date, line.move_id
+                    SELECT partial.id, partial.amount, partial.create_date, partial.max_date, line.move_id
                       FROM account_partial_reconcile partial
                       JOIN account_move_line line
                         ON line.id = partial.debit_move_id AND line.display_type = 'payment_term'
@@ -380,7 +460,7 @@ class CollectionKpi(models.AbstractModel):
                     -- Each payment once: a payment on the day one collection of the
                     -- invoice was replaced and the next began goes to the newer.
                     SELECT DISTINCT ON (partial.id)
-                           partial.amount, partial.create_date AS reconciled_at,
+                           partial.amount, partial.max_date, partial.create_date AS reconciled_at,
                            enrollment.id AS enrollment_id, enrollment.process_id
                       FROM covered partial
                       JOIN collection_enrollment enrollment ON enrollment.id = partial.enrollment_id
@@ -388,7 +468,8 @@ class CollectionKpi(models.AbstractModel):
                        AND (enrollment.closed_on IS NULL OR %(reconciled_on)s <= enrollment.closed_on)
                   ORDER BY partial.id, enrollment.enrolled_on DESC, enrollment.id DESC
                 )
-                SELECT attributed.process_id,
+                SELECT attributed.max_date,
+                       attributed.process_id,
                        (SELECT event.stage_id FROM collection_event event
                          WHERE event.enrollment_id = attributed.enrollment_id
                            AND event.stage_id IS NOT NULL
@@ -397,24 +478,46 @@ class CollectionKpi(models.AbstractModel):
                       ORDER BY event.date DESC, event.id DESC LIMIT 1) AS stage_id,
                        SUM(attributed.amount)
                   FROM attributed
-              GROUP BY 1, 2
+              GROUP BY 1, 2, 3
                 """,
             company=company.id,
             cash=self._get_cash_move_condition("paying"),
             actions=STAGE_RUN_ACTIONS,
             date_from=date_from,
             date_to=date_to,
-            reconciled_on=SQL(
-                "(partial.create_date AT TIME ZONE 'UTC' AT TIME ZONE %s)::date",
-                company._get_collection_tz(),
-            ),
+            reconciled_on=self._get_reconciled_on(company, "partial"),
         )
 
     @api.model
-    def _get_stage_effectiveness(self, company, date_from, date_to, last_stage_days=LAST_STAGE_WINDOW_DAYS):
-        """For each stage that ran in the period: (collections that reached
-        it, those paid before the next stage ran, or within
-        ``last_stage_days`` for a last stage)."""
+    def _get_stage_effectiveness(self, company, date_from, date_to, days=None):
+        """For each stage that first ran for a collection in the period:
+        (collections that reached it, those paid before the next stage ran,
+        or within LAST_STAGE_WINDOW_DAYS for a last stage)."""
+        days = days or self.env["collection.kpi.day"]._read_days(
+            company, date_from, date_to, ACTIVITY_FIGURES
+        )
+        return days.stage_effectiveness(date_from, date_to)
+
+    @api.model
+    def _get_stage_runs_query(self, enrollment_condition):
+        """SQL of (enrollment_id, stage_id, ran_on): the day each stage first
+        ran for the collections ``enrollment_condition`` (on ``event``)
+        selects."""
+        return SQL(
+            """SELECT event.enrollment_id, event.stage_id, MIN(event.date::date) AS ran_on
+                 FROM collection_event event
+                WHERE event.stage_id IS NOT NULL
+                  AND event.action IN %s
+                  AND %s
+             GROUP BY 1, 2""",
+            STAGE_RUN_ACTIONS,
+            enrollment_condition,
+        )
+
+    @api.model
+    def _get_stage_effectiveness_by_day(self, company, date_from, date_to):
+        """{(day, stage id): (reached, paid before the next)} of
+        ``_get_stage_effectiveness``, by the day each stage first ran."""
         # Only the collections with a stage run in the period are read (their
         # whole history: a stage counts in the period of its first run), and
         # the next run date comes from a window over distinct run dates, so
@@ -429,13 +532,7 @@ class CollectionKpi(models.AbstractModel):
                        AND event.stage_id IS NOT NULL
                        AND event.action IN %(actions)s
                        AND event.date >= %(date_from)s AND event.date < %(day_after)s
-                ), reached AS (
-                    SELECT event.enrollment_id, event.stage_id, MIN(event.date::date) AS ran_on
-                      FROM collection_event event
-                      JOIN in_period ON in_period.enrollment_id = event.enrollment_id
-                     WHERE event.stage_id IS NOT NULL
-                       AND event.action IN %(actions)s
-                  GROUP BY 1, 2
+                ), reached AS (%(runs)s
                 ), run_days AS (
                     -- The next day another stage ran, in one pass: no self-join, whose
                     -- cost turned quadratic when the planner's statistics lagged
@@ -447,7 +544,8 @@ class CollectionKpi(models.AbstractModel):
                            ) AS next_ran_on
                       FROM reached
                 )
-                SELECT run_days.stage_id,
+                SELECT run_days.ran_on,
+                       run_days.stage_id,
                        COUNT(*),
                        COUNT(*) FILTER (
                            WHERE enrollment.state = 'paid'
@@ -457,17 +555,32 @@ class CollectionKpi(models.AbstractModel):
                   FROM run_days
                   JOIN collection_enrollment enrollment ON enrollment.id = run_days.enrollment_id
                  WHERE run_days.ran_on BETWEEN %(date_from)s AND %(date_to)s
-              GROUP BY 1
+              GROUP BY 1, 2
                 """,
                 company=company.id,
                 actions=STAGE_RUN_ACTIONS,
+                runs=self._get_stage_runs_query(
+                    SQL("event.enrollment_id IN (SELECT enrollment_id FROM in_period)")
+                ),
                 date_from=date_from,
                 date_to=date_to,
                 day_after=date_to + timedelta(days=1),
-                last_stage_days=last_stage_days,
+                last_stage_days=LAST_STAGE_WINDOW_DAYS,
             )
         )
-        return {stage_id: (reached, paid) for stage_id, reached, paid in rows}
+        return {(day, stage_id): (reached, paid) for day, stage_id, reached, paid in rows}
+
+    @api.model
+    def _get_days(self, company, date_from, date_to, kinds):
+        """The figures of ``kinds`` of each day of the period, computed from
+        the ledger and the collections (``collection.kpi.day`` keeps them)."""
+        readers = {
+            "credit_sales": self._get_credit_sales_by_day,
+            "receivable_change": self._get_receivable_change_by_day,
+            "cash": self._get_cash_collected_by_day,
+            "stages": self._get_stage_effectiveness_by_day,
+        }
+        return {kind: readers[kind](company, date_from, date_to) for kind in kinds}
 
     @api.model
     def _get_kpis(self, company, date_from, date_to):
@@ -478,15 +591,20 @@ class CollectionKpi(models.AbstractModel):
     def _read_kpis(self, company, date_from, date_to):
         # Each receivables and sales figure is read once and shared by the
         # KPIs that use it.
+        Day = self.env["collection.kpi.day"]
+        sales_days = Day._read_days(
+            company, min(date_from, self._get_countback_start(date_to)), date_to, COMPANY_FIGURES
+        )
+        period_days = Day._read_days(company, date_from, date_to, ACTIVITY_FIGURES)
         ending = self._get_aging(company, date_to)
-        sales = self._get_credit_sales(company, date_from, date_to)
+        sales = self._get_credit_sales(company, date_from, date_to, days=sales_days)
         dso_simple = self._get_dso_simple(
             company, date_from, date_to, ending_aging=ending, period_sales=sales
         )
         best_simple = self._get_dso_simple(
             company, date_from, date_to, current_only=True, ending_aging=ending, period_sales=sales
         )
-        monthly_sales = self._get_monthly_credit_sales(company, date_to)
+        monthly_sales = self._get_monthly_credit_sales(company, date_to, days=sales_days)
         dso_countback = self._get_dso_countback(
             company, date_to, ending_aging=ending, monthly_sales=monthly_sales
         )
@@ -494,11 +612,15 @@ class CollectionKpi(models.AbstractModel):
             company, date_to, current_only=True, ending_aging=ending, monthly_sales=monthly_sales
         )
         recovery_amount, recovery_count = self._get_recovery_rate(company, date_from, date_to)
-        cash_collected, cash_collected_by_stage = self._get_cash_collected(company, date_from, date_to)
+        cash_collected, cash_collected_by_stage = self._get_cash_collected(
+            company, date_from, date_to, days=period_days
+        )
         return {
             "cash_collected": cash_collected,
             "cash_collected_by_stage": cash_collected_by_stage,
-            "stage_effectiveness": self._get_stage_effectiveness(company, date_from, date_to),
+            "stage_effectiveness": self._get_stage_effectiveness(
+                company, date_from, date_to, days=period_days
+            ),
             "recovery_rate": recovery_amount,
             "recovery_rate_count": recovery_count,
             "median_days_to_collect": self._get_median_days_to_collect(company, date_from, date_to),
@@ -508,7 +630,7 @@ class CollectionKpi(models.AbstractModel):
             "dso_countback": dso_countback,
             "best_dso_countback": best_countback,
             "add_countback": dso_countback - best_countback,
-            "cei": self._get_cei(company, date_from, date_to, ending_aging=ending, period_sales=sales),
+            "cei": self._get_cei(company, date_from, date_to, ending_aging=ending, days=sales_days),
             "promise_kept_rate": self._get_promise_kept_rate(company, date_from, date_to),
             "sent_to_legal": self._get_sent_to_legal(company, date_from, date_to),
             **{f"aging_{bucket}": amount for bucket, amount in ending.items()},

@@ -126,6 +126,8 @@ class CollectionKpiPeriod(models.Model):
 
     @api.model
     def _refresh_company(self, company):
+        # The days first: the periods below add them up.
+        self.env["collection.kpi.day"]._keep_days(company)
         today = company._get_collection_today()
         kept = {
             (period.period_type, period.date_from): period

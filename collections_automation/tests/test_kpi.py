@@ -135,17 +135,17 @@ class TestReceivableKpis(CollectionsCommon):
 
     def test_the_kpi_screen_reads_in_a_fixed_number_of_queries(self):
         # One aging scan on the end date shared by DSO, best DSO, CEI and the
-        # aging buckets, one on the day before the period for CEI, the
-        # period's credit sales once, the countback's monthly sales in one
-        # grouped query, and one query per other KPI (stage effectiveness and
-        # sent to legal included), the company's time zone (its record and
-        # its partner's), and PostgreSQL's JIT turned off and back on: none
-        # of them reads invoice by invoice. The
-        # first call warms the access rules' caches, which other tests may
-        # have filled.
+        # aging buckets; the kept days of the countback's two years and of
+        # the period (collection.kpi.day), and, none being kept, the days'
+        # credit sales, receivables changes, cash collected and stage runs,
+        # one query each; one query per other KPI (sent to legal included),
+        # the company's time zone (its record and its partner's), and
+        # PostgreSQL's JIT turned off and back on: none of them reads
+        # invoice by invoice. The first call warms the access rules'
+        # caches, which other tests may have filled.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.env.invalidate_all()
-        with self.assertQueryCount(15):
+        with self.assertQueryCount(16):
             kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["cei"], 22.5)
         self.assertAlmostEqual(kpis["dso_countback"], 115.8)
