@@ -85,6 +85,10 @@ class CollectionEnrollment(models.Model):
     invoice_user_id = fields.Many2one(
         related="move_id.invoice_user_id", store=True, string="Salesperson", index=True
     )
+    # Kept for the analysis, which converts every collection's amounts to
+    # the company's currency at its invoice's rate: without a join to every
+    # invoice.
+    invoice_currency_rate = fields.Float(related="move_id.invoice_currency_rate", store=True)
     # Not tracked: the engine moves it every day and the events log each move.
     stage_id = fields.Many2one(
         "collection.stage",

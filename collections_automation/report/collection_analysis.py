@@ -47,10 +47,21 @@ class CollectionAnalysis(models.Model):
             "company_id", "process_id", "stage_id", "segment_rule_id", "user_id", "invoice_user_id",
             "partner_id", "currency_id", "enrolled_on", "closed_on", "state", "pause_reason", "move_id",
             "amount_due_at_enrollment", "amount_charged", "amount_collected", "amount_residual",
+            "invoice_currency_rate",
         ],
-        "account.move": ["invoice_currency_rate"],
         "res.partner": ["country_id", "commercial_partner_id"],
     }  # fmt: skip
+
+    @api.model
+    def _read_group(self, *args, **kwargs):
+        with self.env["collection.kpi"]._reporting_settings():
+            return super()._read_group(*args, **kwargs)
+
+    @api.model
+    def _read_grouping_sets(self, *args, **kwargs):
+        # The pivot's query: every collection, grouped several ways at once.
+        with self.env["collection.kpi"]._reporting_settings():
+            return super()._read_grouping_sets(*args, **kwargs)
 
     @property
     def _table_query(self):
@@ -61,7 +72,7 @@ class CollectionAnalysis(models.Model):
         """``column`` of the enrollment, in the company's currency."""
         return SQL(
             """COALESCE(
-                enrollment.%(column)s / NULLIF(move.invoice_currency_rate, 0),
+                enrollment.%(column)s / NULLIF(enrollment.invoice_currency_rate, 0),
                 CASE WHEN enrollment.currency_id = company.currency_id THEN enrollment.%(column)s
                      ELSE enrollment.%(column)s / NULLIF(request_rate.rate, 0) END
             )""",
@@ -111,9 +122,11 @@ class CollectionAnalysis(models.Model):
             """
             FROM collection_enrollment enrollment
                 JOIN res_company company ON company.id = enrollment.company_id
-                JOIN res_partner partner ON partner.id = enrollment.partner_id
-                JOIN res_partner commercial ON commercial.id = partner.commercial_partner_id
-                LEFT JOIN account_move move ON move.id = enrollment.move_id
+                -- Outer joins on keys that always match: PostgreSQL leaves out
+                -- those whose columns a query does not read (a pivot by process
+                -- reads no customer).
+                LEFT JOIN res_partner partner ON partner.id = enrollment.partner_id
+                LEFT JOIN res_partner commercial ON commercial.id = partner.commercial_partner_id
                 LEFT JOIN LATERAL (
                     SELECT rate.rate
                       FROM res_currency_rate rate

@@ -140,7 +140,7 @@ class TestReceivableKpis(CollectionsCommon):
         # credit sales, receivables changes, cash collected and stage runs,
         # one query each; one query per other KPI (sent to legal included),
         # the company's time zone (its record and its partner's), and
-        # PostgreSQL's JIT turned off and back on: none of them reads
+        # PostgreSQL's reporting settings set and set back: none of them reads
         # invoice by invoice. The first call warms the access rules'
         # caches, which other tests may have filled.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
