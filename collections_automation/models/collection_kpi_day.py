@@ -165,31 +165,40 @@ class CollectionKpiDay(models.Model):
     def _read_kept(self, company, date_from, date_to, figures, days):
         """Add the kept figures of the period to ``days``; return the days
         they hold."""
-        kinds = {FIGURE_KINDS[name] for name in figures} | {"company"}
-        rows = self.env["collection.kpi"]._fetch(
+        Kpi = self.env["collection.kpi"]
+        kept = set()
+        for day, sales, change in Kpi._fetch(
             SQL(
-                """
-                SELECT row.kind, row.day, row.credit_sales, row.receivable_change,
-                       row.process_id, row.stage_id, row.cash_collected, row.stage_reached, row.stage_paid
-                  FROM collection_kpi_day kept
-                  JOIN collection_kpi_day row ON row.company_id = kept.company_id AND row.day = kept.day
-                 WHERE %s AND kept.day BETWEEN %s AND %s AND row.kind IN %s
-                """,
+                """SELECT kept.day, kept.credit_sales, kept.receivable_change FROM collection_kpi_day kept
+                    WHERE %s AND kept.day BETWEEN %s AND %s""",
                 self._get_kept_condition(company),
                 date_from,
                 date_to,
-                tuple(kinds),
+            )
+        ):
+            kept.add(day)
+            if "credit_sales" in figures:
+                days.credit_sales[day] = float(sales or 0.0)
+            if "receivable_change" in figures:
+                days.receivable_change[day] = float(change or 0.0)
+        kinds = tuple({FIGURE_KINDS[name] for name in figures} - {"company"})
+        if not (kept and kinds):
+            return kept
+        rows = Kpi._fetch(
+            SQL(
+                """SELECT kind, day, process_id, stage_id, cash_collected, stage_reached, stage_paid
+                     FROM collection_kpi_day
+                    WHERE company_id = %s AND kind IN %s AND day BETWEEN %s AND %s""",
+                company.id,
+                kinds,
+                min(kept),
+                max(kept),
             )
         )
-        kept = set()
-        for kind, day, sales, change, process_id, stage_id, cash, reached, paid in rows:
-            if kind == "company":
-                kept.add(day)
-                if "credit_sales" in figures:
-                    days.credit_sales[day] = float(sales or 0.0)
-                if "receivable_change" in figures:
-                    days.receivable_change[day] = float(change or 0.0)
-            elif kind == "cash":
+        for kind, day, process_id, stage_id, cash, reached, paid in rows:
+            if day not in kept:
+                continue
+            if kind == "cash":
                 days.cash[day, process_id, stage_id] = float(cash)
             else:
                 days.stages[day, stage_id] = (reached, paid)
@@ -367,6 +376,13 @@ class CollectionKpiDay(models.Model):
         """The days of reconciliations made or undone: cash collected and
         receivables change on their date."""
         self._mark_stale((partial.company_id.id, partial.max_date) for partial in partials)
+
+    @api.model
+    def _mark_stages(self, stages):
+        """The kept days that count stages being removed: their events lose
+        the stage, and what was paid after them goes to the stage before."""
+        rows = self.sudo().search([("stage_id", "in", stages.ids)])
+        self._mark_stale((row.company_id.id, row.day) for row in rows)
 
     @api.model
     def _get_enrollment_keys(self, enrollments):

@@ -172,6 +172,7 @@ class CollectionStage(models.Model):
             )
             for enrollment in waiting
         }
+        self.env["collection.kpi.day"]._mark_stages(self)
         result = super().unlink()
         for enrollment, (sequence, stage_id, name) in removed.items():
             enrollment._replan_after_removed_stage(sequence, stage_id, name)

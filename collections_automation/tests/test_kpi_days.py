@@ -52,6 +52,7 @@ class TestKeptKpiDays(CollectionsCommon):
                 process_id=self.standard_process.id, start_date=days(10)
             ),
             98: self._delete_an_old_collection,
+            100: lambda _rng, _day: self.call_stage.unlink(),
             106: self._undo_an_old_reconciliation,
         }
         for day in range(HISTORY_DAYS):
