@@ -169,15 +169,20 @@ class CollectionSegmentRule(models.Model):
     def _find_process_for_invoices(self, invoices, as_if_active=None):
         """Return {invoice: (process, rule)} for the invoices: the first rule
         that fits, else the company's default process (rule empty), else
-        nothing (process empty). The rules of archived processes count only
-        for the processes ``as_if_active`` (what activating them would do)."""
+        nothing (process empty). Archived processes, their rules and an
+        archived default process count only for the processes
+        ``as_if_active`` (what activating them would do)."""
         result = {}
         rules_by_company = {}
+        defaults = {}
+        usable = self.env["collection.process"].browse(as_if_active.ids if as_if_active else [])
         process_domain = Domain("process_id.active", "=", True)
         if as_if_active:
             process_domain |= Domain("process_id", "in", as_if_active.ids)
         for company in invoices.company_id:
             rules_by_company[company] = self.search(Domain("company_id", "=", company.id) & process_domain)
+            default = company.collection_default_process_id
+            defaults[company] = default if default.active or default in usable else default.browse()
         domain_matches = {}
         for rules in rules_by_company.values():
             for rule in rules:
@@ -188,7 +193,7 @@ class CollectionSegmentRule(models.Model):
                     domain_matches[rule] = set(matching.ids)
         conditions = {rule: rule._get_conditions() for rules in rules_by_company.values() for rule in rules}
         for invoice in invoices:
-            chosen = (invoice.company_id.collection_default_process_id, self.browse())
+            chosen = (defaults[invoice.company_id], self.browse())
             for rule in rules_by_company[invoice.company_id]:
                 if rule in domain_matches and invoice.id not in domain_matches[rule]:
                     continue

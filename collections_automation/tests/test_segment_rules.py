@@ -1,5 +1,5 @@
 from odoo import fields
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from .common import CollectionsCommon
@@ -93,6 +93,19 @@ class TestSegmentRules(CollectionsCommon):
         self.assertEqual(
             wizard.rules_note, "1 invoice(s): no rule fits and the company has no default process."
         )
+
+    def test_an_archived_default_process_starts_no_collection(self):
+        invoice = self._create_invoice()
+        self.fallback.action_archive()
+        self.assertFalse(self._process_of(invoice)[0])
+        self.assertEqual(
+            self.Rule._find_process_for_invoices(invoice, as_if_active=self.fallback)[invoice][0],
+            self.fallback,
+            "what activating it would do",
+        )
+        with self.assertRaisesRegex(UserError, "no default process"):
+            invoice.collection_enroll(strict=True)
+        self.assertFalse(invoice.collection_enrollment_ids)
 
     def test_every_condition_must_hold(self):
         rule = self._create_every_condition_rule()
