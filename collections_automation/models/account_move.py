@@ -354,6 +354,15 @@ class AccountMove(models.Model):
         Day._mark_moves(self)
         return result
 
+    def unlink(self):
+        # The database deletes their collections with them, past the
+        # collections' own hooks. Read as superuser: whoever may delete the
+        # invoice deletes its collections.
+        enrollments = self.sudo().collection_enrollment_ids
+        Day = self.env["collection.kpi.day"]
+        Day._mark_enrollments(enrollments, Day._get_enrollment_keys(enrollments), after={})
+        return super().unlink()
+
     def button_cancel(self):
         result = super().button_cancel()
         self._collection_sync()

@@ -83,9 +83,11 @@ class CollectionEvent(models.Model):
     def write(self, vals):
         if not KPI_DAY_EVENT_FIELDS.intersection(vals):
             return super().write(vals)
-        enrollments = self.enrollment_id
+        Day = self.env["collection.kpi.day"]
+        # Before and after: the first run day the event was may go.
+        Day._mark_histories(self.enrollment_id)
         result = super().write(vals)
-        self.env["collection.kpi.day"]._mark_histories(enrollments | self.enrollment_id)
+        Day._mark_histories(self.enrollment_id)
         return result
 
     def unlink(self):

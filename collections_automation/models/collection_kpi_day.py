@@ -78,6 +78,19 @@ def _spans(days):
     return [tuple(span) for span in spans]
 
 
+def _only_days(figures, wanted):
+    """``figures`` (as collection.kpi._get_days returns them) of the days
+    ``wanted`` only: a span computed over kept days leaves them as kept."""
+    return {
+        name: {
+            key: value
+            for key, value in values.items()
+            if (key[0] if isinstance(key, tuple) else key) in wanted
+        }
+        for name, values in figures.items()
+    }
+
+
 def _day_range(date_from, date_to):
     return [date_from + timedelta(days=offset) for offset in range((date_to - date_from).days + 1)]
 
@@ -146,7 +159,7 @@ class CollectionKpiDay(models.Model):
         missing = [day for day in _day_range(date_from, date_to) if day not in kept]
         Kpi = self.env["collection.kpi"]
         for first, last in _spans(missing):
-            days.update(Kpi._get_days(company, first, last, figures))
+            days.update(_only_days(Kpi._get_days(company, first, last, figures), set(missing)))
         return days
 
     @api.model
@@ -247,40 +260,25 @@ class CollectionKpiDay(models.Model):
         kept of them."""
         if not day_list:
             return
-        # The company rows first, written with ON CONFLICT so that a day
-        # that a concurrent change marks stale (_mark_stale) makes one of
-        # the two transactions fail to serialize, and be tried again: the
-        # day is never kept from a ledger that missed the change.
-        self.env["collection.kpi"]._fetch(
+        # The company rows first: where a concurrent change meets the refresh.
+        tz = company._get_collection_tz()
+        self._upsert_company_rows(
+            [
+                (
+                    company.id,
+                    day,
+                    False,
+                    tz,
+                    days.credit_sales.get(day, 0.0),
+                    days.receivable_change.get(day, 0.0),
+                )
+                for day in day_list
+            ],
             SQL(
-                """
-                INSERT INTO collection_kpi_day
-                    (company_id, day, kind, stale, tz, credit_sales, receivable_change,
-                     create_uid, create_date, write_uid, write_date)
-                VALUES %s
-                ON CONFLICT (company_id, day) WHERE kind = 'company' DO UPDATE
-                   SET stale = FALSE, tz = EXCLUDED.tz, credit_sales = EXCLUDED.credit_sales,
-                       receivable_change = EXCLUDED.receivable_change,
-                       write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-                """,
-                SQL(", ").join(
-                    SQL(
-                        "(%s, %s, 'company', FALSE, %s, %s, %s, %s, %s, %s, %s)",
-                        company.id,
-                        day,
-                        company._get_collection_tz(),
-                        days.credit_sales.get(day, 0.0),
-                        days.receivable_change.get(day, 0.0),
-                        self.env.uid,
-                        fields.Datetime.now(),
-                        self.env.uid,
-                        fields.Datetime.now(),
-                    )
-                    for day in day_list
-                ),
-            )
+                """stale = FALSE, tz = EXCLUDED.tz, credit_sales = EXCLUDED.credit_sales,
+                   receivable_change = EXCLUDED.receivable_change"""
+            ),
         )
-        self.invalidate_model()
         self.search(
             [("company_id", "=", company.id), ("kind", "in", ("cash", "stage")), ("day", "in", day_list)]
         ).unlink()
@@ -317,11 +315,46 @@ class CollectionKpiDay(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _upsert_company_rows(self, rows, on_conflict):
+        """Insert the company rows ``rows`` ((company id, day, stale, tz,
+        credit sales, receivable change)), or set ``on_conflict`` (SQL) on
+        those there. The company row of a day is where a change that marks
+        it stale and the refresh that keeps it meet: of two transactions
+        writing it at once, one fails to serialize and is tried again
+        (REPEATABLE READ), so a day is never kept from a ledger that missed
+        a change."""
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO collection_kpi_day
+                    (company_id, day, kind, stale, tz, credit_sales, receivable_change,
+                     create_uid, create_date, write_uid, write_date)
+                VALUES %s
+                ON CONFLICT (company_id, day) WHERE kind = 'company' DO UPDATE
+                   SET %s, write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
+                """,
+                SQL(", ").join(
+                    SQL(
+                        "(%s, %s, 'company', %s, %s, %s, %s, %s, %s, %s, %s)",
+                        *row,
+                        self.env.uid,
+                        now,
+                        self.env.uid,
+                        now,
+                    )
+                    for row in rows
+                ),
+                on_conflict,
+            )
+        )
+        self.invalidate_model()
+
+    @api.model
     def _mark_stale(self, company_days):
         """Mark stale the kept days of ``company_days`` ((company id, day)
-        pairs) older than LIVE_DAYS, or note them stale if not kept yet: in
-        the transaction of the change, so that it cannot cross a refresh of
-        the same day unseen (_write_days)."""
+        pairs), or note them stale if not kept yet, in the transaction of
+        the change (_upsert_company_rows)."""
         live_starts = {}
         stale = set()
         for company_id, day in company_days:
@@ -329,41 +362,23 @@ class CollectionKpiDay(models.Model):
                 continue
             if company_id not in live_starts:
                 live_starts[company_id] = self._get_live_start(self.env["res.company"].browse(company_id))
-            if day < live_starts[company_id]:
+            # A day more than the refresh keeps: today may turn into
+            # tomorrow between the change and a refresh.
+            if day <= live_starts[company_id]:
                 stale.add((company_id, day))
-        if not stale:
-            return
-        now = fields.Datetime.now()
-        self.env["collection.kpi"]._fetch(
-            SQL(
-                """
-                INSERT INTO collection_kpi_day
-                    (company_id, day, kind, stale, create_uid, create_date, write_uid, write_date)
-                VALUES %s
-                ON CONFLICT (company_id, day) WHERE kind = 'company' DO UPDATE
-                   SET stale = TRUE, write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
-                """,
-                SQL(", ").join(
-                    SQL(
-                        "(%s, %s, 'company', TRUE, %s, %s, %s, %s)",
-                        company_id,
-                        day,
-                        self.env.uid,
-                        now,
-                        self.env.uid,
-                        now,
-                    )
-                    for company_id, day in sorted(stale)
-                ),
+        if stale:
+            self._upsert_company_rows(
+                [(company_id, day, True, None, None, None) for company_id, day in sorted(stale)],
+                SQL("stale = TRUE"),
             )
-        )
-        self.invalidate_model(["stale"])
 
     @api.model
     def _mark_moves(self, moves):
-        """The days of the posted customer invoices and credit notes
-        ``moves``: their credit sales (invoice date) and receivables
-        (accounting date)."""
+        """The days of the journal entries ``moves``, posted or reset,
+        redated: their reconciliations' dates follow theirs (a payment's
+        cash, a receivable's change), and a customer invoice's or credit
+        note's credit sales and receivables count on its own dates."""
+        self._mark_partials(moves.line_ids.matched_debit_ids | moves.line_ids.matched_credit_ids)
         self._mark_stale(
             (move.company_id.id, day)
             for move in moves
@@ -375,14 +390,20 @@ class CollectionKpiDay(models.Model):
     def _mark_partials(self, partials):
         """The days of reconciliations made or undone: cash collected and
         receivables change on their date."""
-        self._mark_stale((partial.company_id.id, partial.max_date) for partial in partials)
+        self._mark_stale(
+            (line.company_id.id, partial.max_date)
+            for partial in partials
+            for line in partial.debit_move_id | partial.credit_move_id
+        )
 
     @api.model
     def _mark_stages(self, stages):
-        """The kept days that count stages being removed: their events lose
-        the stage, and what was paid after them goes to the stage before."""
-        rows = self.sudo().search([("stage_id", "in", stages.ids)])
-        self._mark_stale((row.company_id.id, row.day) for row in rows)
+        """The days of the collections that ran stages being removed: their
+        events lose the stage, what was paid after them goes to the stage
+        before, and the run before them gets another next."""
+        # The collections of every user ran them: the days count them all.
+        events = self.env["collection.event"].sudo().search([("stage_id", "in", stages.ids)])
+        self._mark_histories(events.enrollment_id)
 
     @api.model
     def _get_enrollment_keys(self, enrollments):
@@ -491,6 +512,24 @@ class CollectionKpiDay(models.Model):
             if event.date.date() < live_starts[company]:
                 late |= event
         self._mark_histories(late.enrollment_id)
+
+    @api.model
+    def _is_closed_today(self, old, new, enrollment):
+        """Whether the change only closes the collection today, the
+        engine's every payment: every payment was counted before and still
+        is, and the runs it decides on are the last LAST_STAGE_WINDOW_DAYS',
+        computed on each read. A run counts on its UTC day: west of UTC, in
+        the evening, one may be dated after the company's today, and the
+        run before it, kept, gets the payment; then the days are read."""
+        return bool(
+            old
+            and new
+            and old[:4] == new[:4]
+            and not old[4]
+            and new[4]
+            and new[4] >= enrollment.company_id._get_collection_today()
+            and new[4] >= fields.Datetime.now().date()
+        )
 
     @api.model
     def _get_changed_payment_days(self, old, new, payments):

@@ -53,6 +53,7 @@ class TestKeptKpiDays(CollectionsCommon):
             ),
             98: self._delete_an_old_collection,
             100: lambda _rng, _day: self.call_stage.unlink(),
+            102: self._redate_an_old_payment,
             106: self._undo_an_old_reconciliation,
         }
         for day in range(HISTORY_DAYS):
@@ -116,6 +117,17 @@ class TestKeptKpiDays(CollectionsCommon):
         )
         if runs:
             rng.choice(runs).unlink()
+
+    def _redate_an_old_payment(self, rng, day):
+        # Reset to draft, a payment keeps its reconciliations, whose date
+        # follows its own.
+        payments = self.env["account.payment"].search(
+            [("date", "<", self._old_enough(day)), ("state", "!=", "draft")]
+        )
+        payment = rng.choice(payments)
+        payment.action_draft()
+        payment.date -= timedelta(days=9)
+        payment.action_post()
 
     def _delete_an_old_collection(self, rng, day):
         collections = self.env["collection.enrollment"].search([("enrolled_on", "<", self._old_enough(day))])
