@@ -1,7 +1,7 @@
 {
     "name": "Collections Automation: Payment Score",
     "summary": "Who will pay late, and when: payment score, predicted pay dates, worklist, cash-in forecast",
-    "version": "19.0.1.4.0",
+    "version": "19.0.1.4.1",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",

@@ -8,7 +8,7 @@ import threadpoolctl
 
 from odoo.addons.collections_automation.tests.common import DAY_0, CollectionsCommon
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..models.collection_score_model import HOLDOUT_DAYS
 from ..scoring import learner
@@ -141,6 +141,22 @@ class TestPaymentScore(CollectionsCommon):
         self._override(self.collections_manager, False, False)
         self.assertEqual(partner.collection_score_band, computed)
         self.assertFalse(partner.sudo().collection_score_override_reason)
+
+    def test_a_collections_user_without_invoicing_sees_the_cash_forecast(self):
+        # The KPI screen is the collections team's: its figures sum the
+        # company's invoices, which a collector need not be allowed to open.
+        collector = new_test_user(
+            self.env,
+            login="bare_collector",
+            groups="collections_automation.collections_automation_group_user",
+        )
+        with self.assertRaises(AccessError):
+            self.env["account.move"].with_user(collector).search([], limit=1)
+        with self._at(self.today):
+            mine = self.env["collection.dashboard"].create({}).cash_forecast
+            theirs = self.env["collection.dashboard"].with_user(collector).create({}).cash_forecast
+        self.assertEqual(theirs, mine)
+        self.assertIn("o_collection_forecast_week", str(theirs))
 
     def test_posting_and_paying_score_the_customer_again(self):
         partner = self._customers("punctual")[0]
