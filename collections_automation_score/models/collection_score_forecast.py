@@ -59,20 +59,24 @@ class CollectionScoreForecast(models.Model):
         # Read as superuser: the forecast is the company's figure, summed
         # over its open invoices like the KPIs beside it, and a collector
         # may see it without being allowed to open invoices.
-        invoices = self.env["account.move"].sudo().search_fetch(
-            [
-                ("company_id", "=", company.id),
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-                ("collection_predicted_pay_date", "!=", False),
-            ],
-            [
-                "amount_residual_signed",
-                "collection_pay_date_from",
-                "collection_predicted_pay_date",
-                "collection_pay_date_to",
-            ],
+        invoices = (
+            self.env["account.move"]
+            .sudo()
+            .search_fetch(
+                [
+                    ("company_id", "=", company.id),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                    ("collection_predicted_pay_date", "!=", False),
+                ],
+                [
+                    "amount_residual_signed",
+                    "collection_pay_date_from",
+                    "collection_predicted_pay_date",
+                    "collection_pay_date_to",
+                ],
+            )
         )
         first = self._week_start(today)
         amounts = np.array(invoices.mapped("amount_residual_signed"), dtype=np.float64)
