@@ -7,6 +7,7 @@ from . import test_engine
 from . import test_engine_concurrency
 from . import test_enrollment
 from . import test_kpi
+from . import test_kpi_days
 from . import test_kpi_trends
 from . import test_late_charge_stage
 from . import test_late_charges
