@@ -25,6 +25,7 @@ from . import collection_portal_audit
 from . import collection_segment_rule
 from . import collection_stage
 from . import mail_batch
+from . import sequence_batch
 from . import payment_transaction
 from . import res_company
 from . import res_config_settings

@@ -14,6 +14,7 @@ from . import test_late_charges
 from . import test_legal
 from . import test_lifecycle
 from . import test_mail_batch
+from . import test_sequence_batch
 from . import test_payment_concurrency
 from . import test_payment_retry
 from . import test_portal
