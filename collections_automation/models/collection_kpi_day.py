@@ -158,8 +158,9 @@ class CollectionKpiDay(models.Model):
         kept = self._read_kept(company, date_from, date_to, figures, days)
         missing = [day for day in _day_range(date_from, date_to) if day not in kept]
         Kpi = self.env["collection.kpi"]
+        wanted = set(missing)
         for first, last in _spans(missing):
-            days.update(_only_days(Kpi._get_days(company, first, last, figures), set(missing)))
+            days.update(_only_days(Kpi._get_days(company, first, last, figures), wanted))
         return days
 
     @api.model

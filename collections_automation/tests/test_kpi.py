@@ -5,7 +5,9 @@ from lxml import html
 
 from odoo import fields
 from odoo.tests import Form, tagged
+from odoo.tools import SQL
 
+from ..models.collection_kpi import REPORTING_WORK_MEM
 from .common import DAY_0, CollectionsCommon, days
 
 
@@ -145,7 +147,7 @@ class TestReceivableKpis(CollectionsCommon):
         # caches, which other tests may have filled.
         self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.env.invalidate_all()
-        with self.assertQueryCount(16):
+        with self.assertQueryCount(15):
             kpis = self.kpi._get_kpis(self.company, self.date_from, self.date_to)
         self.assertAlmostEqual(kpis["cei"], 22.5)
         self.assertAlmostEqual(kpis["dso_countback"], 115.8)
@@ -308,6 +310,32 @@ class TestCollectionKpis(CollectionsCommon):
     def test_median_days_to_collect(self):
         # Paid collections: 5 and 20 days.
         self.assertEqual(self.kpi._get_median_days_to_collect(self.env.company, *self.march), 12.5)
+
+    def test_no_paid_collection_has_no_median(self):
+        self.assertEqual(
+            self.kpi._get_median_days_to_collect(self.env.company, date(2000, 1, 1), date(2000, 1, 31)), 0.0
+        )
+
+    def test_each_reporting_read_of_a_transaction_runs_with_the_reporting_settings(self):
+        # The nightly refresh reads many periods in one transaction: each
+        # one, not only the first, without JIT and with a larger work_mem,
+        # and PostgreSQL's own settings are back after each.
+        def settings():
+            return tuple(
+                self.env.execute_query(SQL("SELECT current_setting('jit'), current_setting('work_mem')"))[0]
+            )
+
+        reporting = ("off", REPORTING_WORK_MEM)
+        before = settings()
+        self.assertNotEqual(before, reporting)
+        for _read in range(2):
+            with self.kpi._reporting_settings():
+                self.assertEqual(settings(), reporting)
+                # The recovery rate reads the analysis, which asks for them too.
+                with self.kpi._reporting_settings():
+                    self.assertEqual(settings(), reporting)
+                self.assertEqual(settings(), reporting)
+            self.assertEqual(settings(), before)
 
     def test_stage_effectiveness(self):
         # Reminder: reached by 3; only the first paid before the call ran.
