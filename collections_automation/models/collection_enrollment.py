@@ -462,23 +462,27 @@ class CollectionEnrollment(models.Model):
     def _assign_names(self, vals_list):
         """Number the new collections from the sequence of each one's company
         (else the shared one), looked up once per company and drawn for all
-        of that company's at once."""
+        those of a sequence at once, in ``vals_list``'s order."""
+        sequences = {}
         unnamed = defaultdict(list)
         for vals in vals_list:
-            if vals.get("name", "/") == "/":
-                unnamed[self._get_new_company(vals).id].append(vals)
-        for company_id, company_vals in unnamed.items():
-            sequence = self.env["ir.sequence"].search(
-                [("code", "=", SEQUENCE_CODE), ("company_id", "in", [company_id, False])],
-                order="company_id",
-                limit=1,
-            )
+            if vals.get("name", "/") != "/":
+                continue
+            company_id = self._get_new_company(vals).id
+            if company_id not in sequences:
+                sequences[company_id] = self.env["ir.sequence"].search(
+                    [("code", "=", SEQUENCE_CODE), ("company_id", "in", [company_id, False])],
+                    order="company_id",
+                    limit=1,
+                )
+            unnamed[sequences[company_id]].append(vals)
+        for sequence, sequence_vals in unnamed.items():
             names = (
-                self.env["collection.sequence.batch"]._next_numbers(sequence, len(company_vals))
+                self.env["collection.sequence.batch"]._next_numbers(sequence, len(sequence_vals))
                 if sequence
-                else [False] * len(company_vals)
+                else [False] * len(sequence_vals)
             )
-            for vals, name in zip(company_vals, names, strict=True):
+            for vals, name in zip(sequence_vals, names, strict=True):
                 vals["name"] = name or "/"
 
     # ------------------------------------------------------------------

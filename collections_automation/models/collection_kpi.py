@@ -18,6 +18,8 @@ COMPANY_FIGURES = ("credit_sales", "receivable_change")
 # disk (collection.kpi._reporting_settings).
 REPORTING_WORK_MEM = "64MB"
 REPORTING_SETTINGS_KEY = "collections_automation.reporting_settings"
+# The entries whose receivable lines are the company's receivables.
+RECEIVABLE_MOVE_TYPES = ("out_invoice", "out_refund")
 ACTIVITY_FIGURES = ("cash", "stages")
 
 
@@ -63,11 +65,14 @@ class CollectionKpi(models.AbstractModel):
         jit, work_mem = cr.fetchone()[:2]
         try:
             yield
-        finally:
-            cr.execute(
-                SQL("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", jit, work_mem)
-            )
+        except Exception:
+            # The transaction is likely aborted, and its rollback undoes
+            # settings made for it: nothing to restore, and the error (a
+            # serialization failure to retry) goes up as it is.
             cr.cache.pop(REPORTING_SETTINGS_KEY)
+            raise
+        cr.cache.pop(REPORTING_SETTINGS_KEY)
+        cr.execute(SQL("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", jit, work_mem))
 
     # ------------------------------------------------------------------
     # Receivables
@@ -81,8 +86,9 @@ class CollectionKpi(models.AbstractModel):
             """line.company_id = %(company)s
                AND line.display_type = 'payment_term'
                AND move.state = 'posted'
-               AND move.move_type IN ('out_invoice', 'out_refund')""",
+               AND move.move_type IN %(move_types)s""",
             company=company.id,
+            move_types=RECEIVABLE_MOVE_TYPES,
         )
 
     @api.model
@@ -114,7 +120,7 @@ class CollectionKpi(models.AbstractModel):
                AND line.reconciled IS NOT TRUE
                AND line.parent_state = 'posted'
                AND line.date <= %(as_of)s
-               AND (SELECT move.move_type IN ('out_invoice', 'out_refund')
+               AND (SELECT move.move_type IN %(move_types)s
                       FROM account_move move WHERE move.id = line.move_id)
             UNION ALL
             SELECT line.date_maturity, partial.amount
@@ -132,6 +138,7 @@ class CollectionKpi(models.AbstractModel):
             lines=lines,
             as_of=as_of,
             company=company.id,
+            move_types=RECEIVABLE_MOVE_TYPES,
         )
 
     @api.model
@@ -193,12 +200,13 @@ class CollectionKpi(models.AbstractModel):
               JOIN account_move move ON move.id = line.move_id
              WHERE move.company_id = %(company)s
                AND move.state = 'posted'
-               AND move.move_type IN ('out_invoice', 'out_refund')
+               AND move.move_type IN %(move_types)s
                AND line.display_type = 'payment_term'
                AND move.date <= %(as_of)s
             """,
             company=company.id,
             as_of=as_of,
+            move_types=RECEIVABLE_MOVE_TYPES,
         )
 
     @api.model
@@ -235,9 +243,10 @@ class CollectionKpi(models.AbstractModel):
         notes of the company, posted, dated in the period."""
         return SQL(
             """company_id = %(company)s AND state = 'posted'
-               AND move_type IN ('out_invoice', 'out_refund')
+               AND move_type IN %(move_types)s
                AND invoice_date BETWEEN %(date_from)s AND %(date_to)s""",
             company=company.id,
+            move_types=RECEIVABLE_MOVE_TYPES,
             date_from=date_from,
             date_to=date_to,
         )

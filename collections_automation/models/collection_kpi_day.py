@@ -6,7 +6,13 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from .collection_kpi import ACTIVITY_FIGURES, COMPANY_FIGURES, COUNTBACK_MAX_MONTHS, LAST_STAGE_WINDOW_DAYS
+from .collection_kpi import (
+    ACTIVITY_FIGURES,
+    COMPANY_FIGURES,
+    COUNTBACK_MAX_MONTHS,
+    LAST_STAGE_WINDOW_DAYS,
+    RECEIVABLE_MOVE_TYPES,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -383,7 +389,7 @@ class CollectionKpiDay(models.Model):
         self._mark_stale(
             (move.company_id.id, day)
             for move in moves
-            if move.state == "posted" and move.move_type in ("out_invoice", "out_refund")
+            if move.state == "posted" and move.move_type in RECEIVABLE_MOVE_TYPES
             for day in (move.date, move.invoice_date)
         )
 

@@ -9,8 +9,8 @@ numbers in one statement and interpolates once, which means knowing how a
 sequence keeps its counter and formats a number.
 ``tests/test_sequence_batch.py`` compares it with ``next_by_id``, so that
 an Odoo update that changes either fails a test instead of numbering
-collections twice; ``make lint`` refuses these internals in every other
-file of the add-on.
+collections twice; ``make lint`` refuses ``_get_prefix_suffix`` in every
+other file of the add-on.
 """
 
 from odoo import api, models
@@ -27,7 +27,9 @@ class CollectionSequenceBatch(models.AbstractModel):
     def _next_numbers(self, sequence, count):
         """``count`` numbers of ``sequence``, those ``next_by_id`` would give
         called ``count`` times in a row. A sequence numbered by date ranges
-        goes through ``next_by_id`` (its ranges are created on demand)."""
+        goes through ``next_by_id`` (its ranges are created on demand). The
+        prefix and suffix are interpolated once for the batch: a
+        ``%(sec)s`` in them is the same second for all."""
         if count < 2 or sequence.use_date_range:
             return [sequence.next_by_id() for _number in range(count)]
         sequence.browse().check_access("read")
@@ -36,16 +38,22 @@ class CollectionSequenceBatch(models.AbstractModel):
         else:
             counters = self._draw_no_gap(sequence, count)
         prefix, suffix = sequence._get_prefix_suffix()
-        return [f"{prefix}{counter:0{sequence.padding}d}{suffix}" for counter in counters]
+        # Odoo's own formatting (get_next_char), negative padding included.
+        return [prefix + "%%0%sd" % sequence.padding % counter + suffix for counter in counters]  # noqa: UP031
 
     @api.model
     def _draw_standard(self, sequence, count):
         """The next ``count`` values of the PostgreSQL sequence behind
-        ``sequence`` (it steps by the sequence's increment)."""
+        ``sequence`` (it steps by the sequence's increment), in the order
+        drawn: PostgreSQL calls nextval after sorting by the series."""
         rows = self.env.execute_query(
-            SQL("SELECT nextval(%s) FROM generate_series(1, %s)", f"ir_sequence_{sequence.id:03d}", count)
+            SQL(
+                "SELECT nextval(%s) FROM generate_series(1, %s) AS draw ORDER BY draw",
+                f"ir_sequence_{sequence.id:03d}",
+                count,
+            )
         )
-        return sorted(value for (value,) in rows)
+        return [value for (value,) in rows]
 
     @api.model
     def _draw_no_gap(self, sequence, count):

@@ -1,6 +1,7 @@
 import random
 from datetime import date, timedelta
 
+import psycopg2
 from lxml import html
 
 from odoo import fields
@@ -326,8 +327,8 @@ class TestCollectionKpis(CollectionsCommon):
             )
 
         reporting = ("off", REPORTING_WORK_MEM)
+        self.env.cr.execute("SET LOCAL jit = on; SET LOCAL work_mem = '4MB'")
         before = settings()
-        self.assertNotEqual(before, reporting)
         for _read in range(2):
             with self.kpi._reporting_settings():
                 self.assertEqual(settings(), reporting)
@@ -336,6 +337,20 @@ class TestCollectionKpis(CollectionsCommon):
                     self.assertEqual(settings(), reporting)
                 self.assertEqual(settings(), reporting)
             self.assertEqual(settings(), before)
+
+    def test_a_failed_reporting_read_raises_its_own_error_and_leaves_the_next_read_its_settings(self):
+        # A serialization failure must reach Odoo's retry as it is.
+        with (
+            self.assertRaises(psycopg2.errors.DivisionByZero),
+            self.env.cr.savepoint(),
+            self.kpi._reporting_settings(),
+        ):
+            self.env.cr.execute("SELECT 1 / 0")
+        with self.kpi._reporting_settings():
+            self.assertEqual(
+                self.env.execute_query(SQL("SELECT current_setting('jit'), current_setting('work_mem')"))[0],
+                ("off", REPORTING_WORK_MEM),
+            )
 
     def test_stage_effectiveness(self):
         # Reminder: reached by 3; only the first paid before the call ran.

@@ -1,6 +1,7 @@
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..models.collection_enrollment import SEQUENCE_CODE
 from .common import CollectionsCommon
 
 
@@ -65,3 +66,11 @@ class TestSequenceBatch(CollectionsCommon):
         )
         with self.assertRaises(AccessError):
             self.Batch.with_user(portal)._next_numbers(sequence.with_user(portal), 3)
+
+    def test_new_collections_of_companies_sharing_a_sequence_are_numbered_in_order(self):
+        self.env["ir.sequence"].search([("code", "=", SEQUENCE_CODE)]).active = False
+        shared = self._sequence("standard", code=SEQUENCE_CODE, company_id=False, number_increment=1)
+        other = self.env["res.company"].create({"name": "Sequence batch other company"})
+        vals_list = [{"company_id": company.id} for company in (self.env.company, other, self.env.company)]
+        self.env["collection.enrollment"]._assign_names(vals_list)
+        self.assertEqual([vals["name"] for vals in vals_list], [shared.get_next_char(n) for n in (7, 8, 9)])
