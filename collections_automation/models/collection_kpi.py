@@ -65,13 +65,11 @@ class CollectionKpi(models.AbstractModel):
         jit, work_mem = cr.fetchone()[:2]
         try:
             yield
-        except Exception:
-            # The transaction is likely aborted, and its rollback undoes
-            # settings made for it: nothing to restore, and the error (a
-            # serialization failure to retry) goes up as it is.
+        finally:
             cr.cache.pop(REPORTING_SETTINGS_KEY)
-            raise
-        cr.cache.pop(REPORTING_SETTINGS_KEY)
+        # Not after an error: the transaction is likely aborted and its
+        # rollback undoes settings made for it, and the error (a
+        # serialization failure to retry) goes up as it is.
         cr.execute(SQL("SELECT set_config('jit', %s, true), set_config('work_mem', %s, true)", jit, work_mem))
 
     # ------------------------------------------------------------------
