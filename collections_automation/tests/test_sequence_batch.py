@@ -2,7 +2,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
 from ..models.collection_enrollment import SEQUENCE_CODE
-from .common import CollectionsCommon
+from .common import DAY_0, CollectionsCommon
 
 
 @tagged("post_install", "-at_install")
@@ -15,6 +15,11 @@ class TestSequenceBatch(CollectionsCommon):
     def setUpClass(cls):
         super().setUpClass()
         cls.Batch = cls.env["collection.sequence.batch"]
+
+    def setUp(self):
+        super().setUp()
+        # The prefixes hold the year and month: every draw on one clock.
+        self.enterContext(self._at(DAY_0))
 
     def _sequence(self, implementation, **values):
         return self.env["ir.sequence"].create(
